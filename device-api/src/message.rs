@@ -1,0 +1,745 @@
+//! The message model: ordered maps of typed values (`spec/codecs.md` §1).
+//!
+//! A [`Message`] is what every device method receives and returns. Its keys are [`Key`]s, always
+//! normalised as HyperBEAM's `normalize_key` does (§1.2): lower-cased, except ID-shaped keys
+//! (32, 42 or 43 bytes) whose case is kept. Its values are [`Value`]s: binaries, integers,
+//! floats, atoms (booleans are the atoms `true` and `false`), lists and nested messages.
+//!
+//! Entries keep the order they were inserted in; codecs that need HyperBEAM's map order sort
+//! for themselves.
+
+use indexmap::IndexMap;
+use std::borrow::Borrow;
+use std::fmt;
+
+/// A normalised message key (`spec/codecs.md` §1.2).
+///
+/// Construction lower-cases the text unless it is ID-shaped (32, 42 or 43 bytes long), so two
+/// spellings of one key can never coexist in a [`Message`].
+///
+/// ```
+/// use ferrobeam_device_api::Key;
+/// assert_eq!(Key::new("Content-Type").as_str(), "content-type");
+/// // 43 bytes: an ID keeps its case.
+/// let id = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+/// assert_eq!(Key::new(id).as_str(), id);
+/// assert!(Key::new("priv_wallet").is_private());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(String);
+
+impl Key {
+    /// Normalises `text` into a key.
+    pub fn new(text: impl AsRef<str>) -> Self {
+        let text = text.as_ref();
+        if needs_normalising(text) {
+            Key(text.to_lowercase())
+        } else {
+            Key(text.to_owned())
+        }
+    }
+
+    /// The key's text.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// assert_eq!(Key::new("Name").as_str(), "name");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the key is private (`spec/codecs.md` §1.3): it starts with `priv`. Private keys are
+    /// never encoded, returned by `keys`, or sent over HTTP.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// assert!(Key::new("private").is_private());
+    /// assert!(!Key::new("prize").is_private());
+    /// ```
+    pub fn is_private(&self) -> bool {
+        self.0.starts_with("priv")
+    }
+
+    /// Whether the key is ID-shaped (32, 42 or 43 bytes).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// assert!(Key::new("0123456789012345678901234567890123456789012").is_id_shaped());
+    /// assert!(!Key::new("body").is_id_shaped());
+    /// ```
+    pub fn is_id_shaped(&self) -> bool {
+        is_id_shaped(self.0.as_bytes())
+    }
+
+    /// Consumes the key, returning its text.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// let text: String = Key::new("A").into_string();
+    /// assert_eq!(text, "a");
+    /// ```
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Whether `bytes` has the length of an ID: 32 (raw), 42 (`0x…` address) or 43 (base64url).
+///
+/// ```
+/// use ferrobeam_device_api::message::is_id_shaped;
+/// assert!(is_id_shaped(&[0u8; 32]));
+/// assert!(!is_id_shaped(b"short"));
+/// ```
+pub fn is_id_shaped(bytes: &[u8]) -> bool {
+    matches!(bytes.len(), 32 | 42 | 43)
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Key {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Key {
+    fn from(text: &str) -> Self {
+        Key::new(text)
+    }
+}
+
+impl From<String> for Key {
+    fn from(text: String) -> Self {
+        if needs_normalising(&text) {
+            Key(text.to_lowercase())
+        } else {
+            Key(text)
+        }
+    }
+}
+
+impl From<&String> for Key {
+    fn from(text: &String) -> Self {
+        Key::new(text)
+    }
+}
+
+impl From<&Key> for Key {
+    fn from(key: &Key) -> Self {
+        key.clone()
+    }
+}
+
+/// One typed value of a message (`spec/codecs.md` §1.1).
+///
+/// ```
+/// use ferrobeam_device_api::{Message, Value};
+/// let v = Value::from(42);
+/// assert_eq!(v.as_integer(), Some(42));
+/// assert_eq!(Value::from(true), Value::atom("true"));
+/// assert_eq!(Value::from("hi").as_str(), Some("hi"));
+/// let nested = Value::from(Message::new().with("a", 1));
+/// assert!(nested.as_message().is_some());
+/// ```
+#[derive(Clone, PartialEq)]
+pub enum Value {
+    /// Bytes: text or binary data. Most values on the wire are binaries.
+    Binary(Vec<u8>),
+    /// A signed 64-bit integer. HyperBEAM's codecs carry at most 15 digits.
+    Integer(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// An atom: a symbolic name such as `true`, `false`, `null` or `ok`.
+    Atom(String),
+    /// An ordered list of values.
+    List(Vec<Value>),
+    /// A nested message.
+    Message(Message),
+}
+
+impl Value {
+    /// An atom value.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::atom("ok").as_atom(), Some("ok"));
+    /// ```
+    pub fn atom(name: impl Into<String>) -> Self {
+        Value::Atom(name.into())
+    }
+
+    /// A binary value from bytes.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::binary(vec![0u8, 1]).as_bytes(), Some(&[0u8, 1][..]));
+    /// ```
+    pub fn binary(bytes: impl Into<Vec<u8>>) -> Self {
+        Value::Binary(bytes.into())
+    }
+
+    /// The bytes of a binary value.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from("x").as_bytes(), Some(&b"x"[..]));
+    /// assert_eq!(Value::from(1).as_bytes(), None);
+    /// ```
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A binary value as UTF-8 text, if it is both.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from("hello").as_str(), Some("hello"));
+    /// assert_eq!(Value::binary(vec![0xff]).as_str(), None);
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_bytes().and_then(|b| std::str::from_utf8(b).ok())
+    }
+
+    /// The integer, if this is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from(-7).as_integer(), Some(-7));
+    /// ```
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The float, if this is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from(1.5).as_float(), Some(1.5));
+    /// ```
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The atom's name, if this is an atom.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from(false).as_atom(), Some("false"));
+    /// ```
+    pub fn as_atom(&self) -> Option<&str> {
+        match self {
+            Value::Atom(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is the atom `true` or `false`.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from(true).as_bool(), Some(true));
+    /// assert_eq!(Value::atom("ok").as_bool(), None);
+    /// ```
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.as_atom() {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// let l = Value::List(vec![1.into(), 2.into()]);
+    /// assert_eq!(l.as_list().map(|l| l.len()), Some(2));
+    /// ```
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The nested message, if this is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let v = Value::from(Message::new().with("k", "v"));
+    /// assert_eq!(v.as_message().and_then(|m| m.get_str("k")), Some("v"));
+    /// ```
+    pub fn as_message(&self) -> Option<&Message> {
+        match self {
+            Value::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The nested message, mutably, if this is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let mut v = Value::from(Message::new());
+    /// v.as_message_mut().unwrap().insert("k", 1);
+    /// assert_eq!(v.as_message().unwrap().len(), 1);
+    /// ```
+    pub fn as_message_mut(&mut self) -> Option<&mut Message> {
+        match self {
+            Value::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The name of the value's type as `ao-types` writes it (`binary` for binaries).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Value;
+    /// assert_eq!(Value::from(1).type_name(), "integer");
+    /// assert_eq!(Value::from("x").type_name(), "binary");
+    /// ```
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Binary(_) => "binary",
+            Value::Integer(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Atom(_) => "atom",
+            Value::List(_) => "list",
+            Value::Message(_) => "message",
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Binary(b) => match std::str::from_utf8(b) {
+                Ok(s) => fmt::Debug::fmt(s, f),
+                Err(_) => write!(f, "<<{} bytes>>", b.len()),
+            },
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Atom(a) => write!(f, "'{a}'"),
+            Value::List(l) => f.debug_list().entries(l).finish(),
+            Value::Message(m) => fmt::Debug::fmt(m, f),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Binary(s.as_bytes().to_vec())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Binary(s.into_bytes())
+    }
+}
+impl From<&String> for Value {
+    fn from(s: &String) -> Self {
+        Value::Binary(s.as_bytes().to_vec())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(b: Vec<u8>) -> Self {
+        Value::Binary(b)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(b: &[u8]) -> Self {
+        Value::Binary(b.to_vec())
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Integer(i)
+    }
+}
+impl From<i32> for Value {
+    fn from(i: i32) -> Self {
+        Value::Integer(i64::from(i))
+    }
+}
+impl From<u32> for Value {
+    fn from(i: u32) -> Self {
+        Value::Integer(i64::from(i))
+    }
+}
+impl From<f64> for Value {
+    fn from(x: f64) -> Self {
+        Value::Float(x)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Atom(if b { "true" } else { "false" }.to_owned())
+    }
+}
+impl From<Message> for Value {
+    fn from(m: Message) -> Self {
+        Value::Message(m)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(l: Vec<Value>) -> Self {
+        Value::List(l)
+    }
+}
+
+/// An ordered map from [`Key`] to [`Value`]: the unit of AO-Core.
+///
+/// ```
+/// use ferrobeam_device_api::{Message, Value};
+/// let mut m = Message::new().with("Version", "1.0");
+/// m.insert("count", 3);
+/// assert_eq!(m.get_str("version"), Some("1.0"));
+/// assert_eq!(m.get("count"), Some(&Value::Integer(3)));
+/// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["version", "count"]);
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct Message {
+    entries: IndexMap<Key, Value>,
+}
+
+impl Message {
+    /// An empty message.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// assert!(Message::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Message::default()
+    }
+
+    /// An empty message with room for `n` entries.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// assert!(Message::with_capacity(8).is_empty());
+    /// ```
+    pub fn with_capacity(n: usize) -> Self {
+        Message {
+            entries: IndexMap::with_capacity(n),
+        }
+    }
+
+    /// Builder form of [`Message::insert`].
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("a", 1).with("b", "two");
+    /// assert_eq!(m.len(), 2);
+    /// ```
+    pub fn with(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
+        self.insert(key, value);
+        self
+    }
+
+    /// Sets `key` to `value`, returning the value it replaces. A replaced key keeps its position.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let mut m = Message::new();
+    /// assert!(m.insert("k", 1).is_none());
+    /// assert!(m.insert("K", 2).is_some()); // same key once normalised
+    /// ```
+    pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
+        self.entries.insert(key.into(), value.into())
+    }
+
+    /// The value at `key` (normalised first).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("a", 1);
+    /// assert!(m.get("A").is_some());
+    /// assert!(m.get("b").is_none());
+    /// ```
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self.entries.get(key) {
+            Some(v) => Some(v),
+            None if needs_normalising(key) => self.entries.get(Key::new(key).as_str()),
+            None => None,
+        }
+    }
+
+    /// The value at `key`, mutably.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let mut m = Message::new().with("a", 1);
+    /// *m.get_mut("a").unwrap() = Value::from(2);
+    /// assert_eq!(m.get("a"), Some(&Value::Integer(2)));
+    /// ```
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        if self.entries.contains_key(key) {
+            return self.entries.get_mut(key);
+        }
+        if needs_normalising(key) {
+            return self.entries.get_mut(Key::new(key).as_str());
+        }
+        None
+    }
+
+    /// The value at `key` as UTF-8 text, if it is a binary holding text.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("name", "Wao");
+    /// assert_eq!(m.get_str("name"), Some("Wao"));
+    /// ```
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// The nested message at `key`, if there is one.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("inner", Message::new().with("x", 1));
+    /// assert_eq!(m.get_message("inner").map(|i| i.len()), Some(1));
+    /// ```
+    pub fn get_message(&self, key: &str) -> Option<&Message> {
+        self.get(key).and_then(Value::as_message)
+    }
+
+    /// Case-insensitive lookup, as `message@1.0`'s `get` does when the exact key is absent.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let id = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+    /// let m = Message::new().with(id, "v");
+    /// assert!(m.get_ignore_case(&id.to_lowercase()).is_some());
+    /// ```
+    pub fn get_ignore_case(&self, key: &str) -> Option<&Value> {
+        self.get(key).or_else(|| {
+            self.entries
+                .iter()
+                .find(|(k, _)| k.as_str().eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// Whether `key` is present.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// assert!(Message::new().with("a", 1).contains_key("a"));
+    /// ```
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Removes `key`, keeping the order of the other entries.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let mut m = Message::new().with("a", 1).with("b", 2).with("c", 3);
+    /// m.remove("b");
+    /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+    /// ```
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        if let Some(v) = self.entries.shift_remove(key) {
+            return Some(v);
+        }
+        if needs_normalising(key) {
+            return self.entries.shift_remove(Key::new(key).as_str());
+        }
+        None
+    }
+
+    /// Number of entries.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// assert_eq!(Message::new().with("a", 1).len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// assert!(Message::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The keys, in order.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("b", 1).with("a", 2);
+    /// assert_eq!(m.keys().count(), 2);
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries.keys()
+    }
+
+    /// The entries, in order.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("a", 1);
+    /// for (key, value) in m.iter() {
+    ///     assert_eq!(key.as_str(), "a");
+    ///     assert_eq!(value.as_integer(), Some(1));
+    /// }
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.entries.iter()
+    }
+
+    /// The entries, in order, with mutable values.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let mut m = Message::new().with("a", 1);
+    /// for (_, v) in m.iter_mut() { *v = Value::from(2); }
+    /// assert_eq!(m.get("a"), Some(&Value::Integer(2)));
+    /// ```
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Key, &mut Value)> {
+        self.entries.iter_mut()
+    }
+
+    /// Keeps only the entries for which `keep` returns true.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let mut m = Message::new().with("a", 1).with("priv", 2);
+    /// m.retain(|k, _| !k.is_private());
+    /// assert_eq!(m.len(), 1);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut Value) -> bool) {
+        self.entries.retain(|k, v| keep(k, v));
+    }
+
+    /// A copy without private keys (§1.3), at every depth.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("a", 1).with("priv_wallet", "secret")
+    ///     .with("inner", Message::new().with("private", 1).with("b", 2));
+    /// let public = m.without_private();
+    /// assert!(public.get("priv_wallet").is_none());
+    /// assert_eq!(public.get_message("inner").map(|i| i.len()), Some(1));
+    /// ```
+    pub fn without_private(&self) -> Message {
+        let mut out = Message::with_capacity(self.len());
+        for (k, v) in self.iter() {
+            if k.is_private() {
+                continue;
+            }
+            let v = match v {
+                Value::Message(inner) => Value::Message(inner.without_private()),
+                other => other.clone(),
+            };
+            out.entries.insert(k.clone(), v);
+        }
+        out
+    }
+
+    /// Sorts the entries by key bytes (the order of an Erlang map of up to 32 keys, §1.4).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let mut m = Message::new().with("b", 1).with("a", 2);
+    /// m.sort_keys();
+    /// assert_eq!(m.keys().next().unwrap().as_str(), "a");
+    /// ```
+    pub fn sort_keys(&mut self) {
+        self.entries.sort_unstable_keys();
+    }
+}
+
+/// Whether [`Key::new`] would change `key`: it has upper-case or non-ASCII letters and is not an ID.
+fn needs_normalising(key: &str) -> bool {
+    !is_id_shaped(key.as_bytes()) && key.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries.iter()).finish()
+    }
+}
+
+impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Message {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = Message::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl IntoIterator for Message {
+    type Item = (Key, Value);
+    type IntoIter = indexmap::map::IntoIter<Key, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Message {
+    type Item = (&'a Key, &'a Value);
+    type IntoIter = indexmap::map::Iter<'a, Key, Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_normalisation_lowercases_except_ids() {
+        assert_eq!(Key::new("Test-Header").as_str(), "test-header");
+        let id42 = "0xABCDEF0123456789ABCDEF0123456789ABCDEF01";
+        assert_eq!(id42.len(), 42);
+        assert_eq!(Key::new(id42).as_str(), id42);
+        assert_eq!(Key::new("ÄB").as_str(), "äb");
+        assert_eq!(Key::from(String::from("MiXed")).as_str(), "mixed");
+    }
+
+    #[test]
+    fn lookups_normalise_the_query_key() {
+        let mut m = Message::new().with("Test-Header", 1);
+        assert_eq!(m.get("TEST-HEADER"), Some(&Value::Integer(1)));
+        assert!(m.get_mut("Test-header").is_some());
+        assert!(m.remove("TEST-header").is_some());
+        assert!(m.is_empty());
+    }
+}

@@ -1,0 +1,361 @@
+//! The byte encoding of messages crossing the plugin boundary.
+//!
+//! Host and plugins are built separately, so no Rust type crosses the boundary: a [`Message`] is
+//! encoded to bytes on one side and decoded on the other, with this module on both sides. The
+//! format is versioned by [`WIRE_VERSION`], which is part of the ABI version.
+//!
+//! ```text
+//! frame   := "FBW" version:u8 value
+//! value   := 0x01 len bytes                binary
+//!          | 0x02 zigzag                   integer (LEB128 of the zigzag form)
+//!          | 0x03 f64 (8 bytes, LE)        float
+//!          | 0x04 len utf8                 atom
+//!          | 0x05 count value*             list
+//!          | 0x06 count (len utf8 value)*  message (entries in order)
+//! len, count := unsigned LEB128
+//! ```
+//!
+//! Decoding checks every length against the bytes left and limits nesting to [`MAX_DEPTH`], so
+//! a malformed frame is an error, never a panic or a huge allocation.
+//!
+//! ```
+//! use ferrobeam_device_api::{wire, Message, Value};
+//! let m = Message::new().with("a", 1).with("list", vec![Value::from("x"), Value::from(2.5)]);
+//! let bytes = wire::encode_message(&m);
+//! assert_eq!(wire::decode_message(&bytes).unwrap(), m);
+//! ```
+
+use crate::message::{Key, Message, Value};
+use std::fmt;
+
+/// Version of this encoding. A change here is an ABI change.
+pub const WIRE_VERSION: u8 = 1;
+
+/// Deepest nesting of lists and messages a frame may have.
+pub const MAX_DEPTH: usize = 256;
+
+const MAGIC: &[u8; 3] = b"FBW";
+const TAG_BINARY: u8 = 0x01;
+const TAG_INTEGER: u8 = 0x02;
+const TAG_FLOAT: u8 = 0x03;
+const TAG_ATOM: u8 = 0x04;
+const TAG_LIST: u8 = 0x05;
+const TAG_MESSAGE: u8 = 0x06;
+
+/// Why a frame could not be decoded.
+///
+/// ```
+/// use ferrobeam_device_api::wire::{self, WireError};
+/// assert_eq!(wire::decode_value(b"XYZ\x01\x01\x00"), Err(WireError::BadMagic));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireError {
+    /// The frame does not start with `FBW`.
+    BadMagic,
+    /// The frame is of another encoding version.
+    Version {
+        /// The version found in the frame.
+        found: u8,
+    },
+    /// The frame ends before a value does.
+    Truncated,
+    /// An unknown value tag.
+    BadTag(u8),
+    /// A key or atom is not UTF-8.
+    NotUtf8,
+    /// Lists and messages nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// Bytes are left after the value.
+    TrailingBytes,
+    /// The frame holds a value, but not the message that was expected.
+    NotAMessage,
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::BadMagic => f.write_str("not a ferrobeam message frame"),
+            WireError::Version { found } => {
+                write!(f, "message frame version {found}, expected {WIRE_VERSION}")
+            }
+            WireError::Truncated => f.write_str("message frame is truncated"),
+            WireError::BadTag(t) => write!(f, "unknown value tag 0x{t:02x} in message frame"),
+            WireError::NotUtf8 => f.write_str("key or atom in message frame is not UTF-8"),
+            WireError::TooDeep => write!(f, "message frame nests deeper than {MAX_DEPTH}"),
+            WireError::TrailingBytes => f.write_str("bytes left after the message frame"),
+            WireError::NotAMessage => f.write_str("message frame holds a value, not a message"),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// Encodes a value as a frame.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Value};
+/// let bytes = wire::encode_value(&Value::from(7));
+/// assert_eq!(wire::decode_value(&bytes).unwrap(), Value::Integer(7));
+/// ```
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(MAGIC);
+    out.push(WIRE_VERSION);
+    put_value(&mut out, value);
+    out
+}
+
+/// Encodes a message as a frame.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Message};
+/// let bytes = wire::encode_message(&Message::new().with("k", "v"));
+/// assert!(bytes.starts_with(b"FBW"));
+/// ```
+pub fn encode_message(message: &Message) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + message.len() * 24);
+    out.extend_from_slice(MAGIC);
+    out.push(WIRE_VERSION);
+    put_message(&mut out, message);
+    out
+}
+
+/// Decodes a frame holding any value.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Value};
+/// let bytes = wire::encode_value(&Value::from("body"));
+/// assert_eq!(wire::decode_value(&bytes).unwrap().as_str(), Some("body"));
+/// ```
+pub fn decode_value(bytes: &[u8]) -> Result<Value, WireError> {
+    let mut r = Reader { bytes, pos: 0 };
+    r.header()?;
+    let v = r.value(0)?;
+    if r.pos != bytes.len() {
+        return Err(WireError::TrailingBytes);
+    }
+    Ok(v)
+}
+
+/// Decodes a frame that must hold a message.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Value};
+/// let bytes = wire::encode_value(&Value::from(1));
+/// assert_eq!(wire::decode_message(&bytes), Err(wire::WireError::NotAMessage));
+/// ```
+pub fn decode_message(bytes: &[u8]) -> Result<Message, WireError> {
+    match decode_value(bytes)? {
+        Value::Message(m) => Ok(m),
+        _ => Err(WireError::NotAMessage),
+    }
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_uvarint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn put_message(out: &mut Vec<u8>, m: &Message) {
+    out.push(TAG_MESSAGE);
+    put_uvarint(out, m.len() as u64);
+    for (k, v) in m.iter() {
+        put_bytes(out, k.as_str().as_bytes());
+        put_value(out, v);
+    }
+}
+
+fn put_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Binary(b) => {
+            out.push(TAG_BINARY);
+            put_bytes(out, b);
+        }
+        Value::Integer(i) => {
+            out.push(TAG_INTEGER);
+            put_uvarint(out, ((i << 1) ^ (i >> 63)) as u64);
+        }
+        Value::Float(x) => {
+            out.push(TAG_FLOAT);
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        Value::Atom(a) => {
+            out.push(TAG_ATOM);
+            put_bytes(out, a.as_bytes());
+        }
+        Value::List(l) => {
+            out.push(TAG_LIST);
+            put_uvarint(out, l.len() as u64);
+            for item in l {
+                put_value(out, item);
+            }
+        }
+        Value::Message(m) => put_message(out, m),
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn header(&mut self) -> Result<(), WireError> {
+        let head = self.take(4).map_err(|_| WireError::BadMagic)?;
+        if &head[..3] != MAGIC {
+            return Err(WireError::BadMagic);
+        }
+        if head[3] != WIRE_VERSION {
+            return Err(WireError::Version { found: head[3] });
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        let end = self.pos.checked_add(n).ok_or(WireError::Truncated)?;
+        let s = self.bytes.get(self.pos..end).ok_or(WireError::Truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8, WireError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn uvarint(&mut self) -> Result<u64, WireError> {
+        let mut n: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(WireError::Truncated)
+    }
+
+    /// A length or count, which can never exceed the bytes left (every item takes at least one).
+    fn len(&mut self) -> Result<usize, WireError> {
+        let n = self.uvarint()?;
+        let left = (self.bytes.len() - self.pos) as u64;
+        if n > left {
+            return Err(WireError::Truncated);
+        }
+        Ok(n as usize)
+    }
+
+    fn text(&mut self) -> Result<&'a str, WireError> {
+        let n = self.len()?;
+        std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, WireError> {
+        if depth > MAX_DEPTH {
+            return Err(WireError::TooDeep);
+        }
+        match self.byte()? {
+            TAG_BINARY => {
+                let n = self.len()?;
+                Ok(Value::Binary(self.take(n)?.to_vec()))
+            }
+            TAG_INTEGER => {
+                let z = self.uvarint()?;
+                Ok(Value::Integer(((z >> 1) as i64) ^ -((z & 1) as i64)))
+            }
+            TAG_FLOAT => {
+                let b = self.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Ok(Value::Float(f64::from_le_bytes(a)))
+            }
+            TAG_ATOM => Ok(Value::Atom(self.text()?.to_owned())),
+            TAG_LIST => {
+                let n = self.len()?;
+                let mut l = Vec::with_capacity(n);
+                for _ in 0..n {
+                    l.push(self.value(depth + 1)?);
+                }
+                Ok(Value::List(l))
+            }
+            TAG_MESSAGE => {
+                let n = self.len()?;
+                let mut m = Message::with_capacity(n);
+                for _ in 0..n {
+                    let k = Key::from(self.text()?);
+                    let v = self.value(depth + 1)?;
+                    m.insert(k, v);
+                }
+                Ok(Value::Message(m))
+            }
+            t => Err(WireError::BadTag(t)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        Message::new()
+            .with("bin", vec![0u8, 255, 10])
+            .with("int", i64::MIN)
+            .with("max", i64::MAX)
+            .with("neg", -1)
+            .with("float", -0.25)
+            .with("atom", true)
+            .with(
+                "list",
+                vec![Value::from(1), Value::List(vec![]), Value::from("x")],
+            )
+            .with("nested", Message::new().with("deep", Message::new()))
+    }
+
+    #[test]
+    fn round_trips_every_value_type() {
+        let m = sample();
+        assert_eq!(decode_message(&encode_message(&m)), Ok(m));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = encode_message(&sample());
+        for n in 0..bytes.len() {
+            assert!(decode_value(&bytes[..n]).is_err(), "prefix of {n} bytes");
+        }
+    }
+
+    #[test]
+    fn rejects_other_versions_and_trailing_bytes() {
+        let mut bytes = encode_message(&Message::new());
+        bytes[3] = 9;
+        assert_eq!(decode_value(&bytes), Err(WireError::Version { found: 9 }));
+        let mut bytes = encode_message(&Message::new());
+        bytes.push(0);
+        assert_eq!(decode_value(&bytes), Err(WireError::TrailingBytes));
+    }
+
+    #[test]
+    fn rejects_nesting_deeper_than_the_limit() {
+        let mut bytes = b"FBW\x01".to_vec();
+        bytes.extend(std::iter::repeat_n([TAG_LIST, 1], MAX_DEPTH + 2).flatten());
+        bytes.extend([TAG_INTEGER, 0]);
+        assert_eq!(decode_value(&bytes), Err(WireError::TooDeep));
+    }
+
+    #[test]
+    fn huge_claimed_lengths_do_not_allocate() {
+        let mut bytes = b"FBW\x01".to_vec();
+        bytes.push(TAG_LIST);
+        put_uvarint(&mut bytes, u64::MAX / 2);
+        assert_eq!(decode_value(&bytes), Err(WireError::Truncated));
+    }
+}
