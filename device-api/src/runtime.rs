@@ -1,0 +1,208 @@
+//! The plugin side of the entry points, written once here and instantiated by
+//! [`export_devices!`](crate::export_devices) for each library.
+//!
+//! Every entry point runs its body under `catch_unwind`: a panicking device becomes an error
+//! result (HTTP 500), never an abort of the node.
+
+use crate::abi::{CallResult, CallStatus, DeviceModule, DeviceModuleRef, HostCallbacks};
+use crate::device::{Device, InitContext, Outcome};
+use crate::error::DeviceError;
+use crate::host::{Host, Opts};
+use crate::message::{Message, Value};
+use crate::wire;
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{RSlice, RStr, RVec};
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
+
+/// A device once the library is initialised, with its type erased.
+pub trait ErasedDevice: Send + Sync {
+    /// Runs `key` (see [`Methods::dispatch`](crate::device::Methods::dispatch)).
+    fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome>;
+}
+
+impl<D: Device> ErasedDevice for D {
+    fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome> {
+        self.dispatch(key, base, req, opts)
+    }
+}
+
+/// How to build one device of a library.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceEntry {
+    /// `name@version`.
+    pub name: &'static str,
+    /// The listed methods.
+    pub methods: &'static [&'static str],
+    /// Creates the device.
+    pub construct: fn(InitContext) -> Result<Box<dyn ErasedDevice>, DeviceError>,
+}
+
+impl DeviceEntry {
+    /// The entry for device type `D`.
+    pub fn of<D: Device>() -> Self {
+        DeviceEntry {
+            name: D::NAME,
+            methods: D::METHODS,
+            construct: |ctx| D::init(ctx).map(|d| Box::new(d) as Box<dyn ErasedDevice>),
+        }
+    }
+}
+
+/// A library's devices after `init`.
+pub struct LibraryState {
+    host: Host,
+    devices: Vec<(&'static str, Box<dyn ErasedDevice>)>,
+}
+
+impl std::fmt::Debug for LibraryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.devices.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("LibraryState").field("devices", &names).finish()
+    }
+}
+
+/// One plugin library, as [`export_devices!`](crate::export_devices) describes it.
+pub trait Library: 'static {
+    /// The library's state, set by `init`.
+    fn state() -> &'static OnceLock<LibraryState>;
+    /// The library's devices.
+    fn devices() -> Vec<DeviceEntry>;
+}
+
+/// The root module of library `L`.
+pub fn module<L: Library>() -> DeviceModuleRef {
+    DeviceModule {
+        info: info::<L>,
+        init: init::<L>,
+        call: call::<L>,
+        shutdown: shutdown::<L>,
+    }
+    .leak_into_prefix()
+}
+
+/// The library description: `{ "<device>": { methods: [..] } }`.
+pub fn describe(entries: &[DeviceEntry]) -> Message {
+    entries
+        .iter()
+        .map(|e| {
+            let methods: Vec<Value> = e.methods.iter().map(|m| Value::from(*m)).collect();
+            (e.name, Value::from(Message::new().with("methods", methods)))
+        })
+        .collect()
+}
+
+extern "C" fn info<L: Library>() -> RVec<u8> {
+    catch_unwind(|| wire::encode_message(&describe(&L::devices())))
+        .unwrap_or_default()
+        .into()
+}
+
+extern "C" fn init<L: Library>(host: HostCallbacks, config: RSlice<'_, u8>) -> CallResult {
+    guarded("init", || {
+        let config = wire::decode_message(config.as_slice())
+            .map_err(|e| DeviceError::bad_request(format!("device configuration: {e}")))?;
+        let host = Host::from_callbacks(host);
+        let mut devices = Vec::new();
+        for entry in L::devices() {
+            let ctx = InitContext {
+                host: host.clone(),
+                config: config.get_message(entry.name).cloned().unwrap_or_default(),
+            };
+            let device = (entry.construct)(ctx).map_err(|e| {
+                DeviceError::new(
+                    e.kind(),
+                    format!("{} failed to start: {}", entry.name, e.reason()),
+                )
+            })?;
+            devices.push((entry.name, device));
+        }
+        L::state()
+            .set(LibraryState { host, devices })
+            .map_err(|_| DeviceError::failure("the library was initialised twice"))?;
+        Ok(Some(Value::atom("ok")))
+    })
+}
+
+extern "C" fn call<L: Library>(
+    device: RStr<'_>,
+    key: RStr<'_>,
+    base: RSlice<'_, u8>,
+    req: RSlice<'_, u8>,
+    opts: RSlice<'_, u8>,
+) -> CallResult {
+    let (device, key) = (device.as_str(), key.as_str());
+    guarded(key, || {
+        let state = L::state()
+            .get()
+            .ok_or_else(|| DeviceError::failure("the library was called before init"))?;
+        let dev = state
+            .devices
+            .iter()
+            .find(|(name, _)| *name == device)
+            .map(|(_, d)| d)
+            .ok_or_else(|| DeviceError::not_found(format!("this library has no device {device}")))?;
+        let base = decode_arg("base", base.as_slice())?;
+        let req = decode_arg("request", req.as_slice())?;
+        let opts = Opts::from_wire(opts.as_slice(), state.host.clone());
+        dispatch(dev.as_ref(), key, &base, &req, &opts).transpose()
+    })
+}
+
+extern "C" fn shutdown<L: Library>() {
+    // Libraries are never unloaded (PLUGIN-PITFALLS.md); the devices stay valid for calls
+    // already in flight, so there is nothing to tear down.
+}
+
+/// Runs `key` on `device`, mapping a path key's `-` to the `_` of a Rust method name.
+pub fn dispatch(
+    device: &dyn ErasedDevice,
+    key: &str,
+    base: &Message,
+    req: &Message,
+    opts: &Opts,
+) -> Option<Outcome> {
+    if key.contains('-') {
+        if let Some(out) = device.call(&key.replace('-', "_"), base, req, opts) {
+            return Some(out);
+        }
+    }
+    device.call(key, base, req, opts)
+}
+
+fn decode_arg(what: &str, bytes: &[u8]) -> Result<Message, DeviceError> {
+    wire::decode_message(bytes)
+        .map_err(|e| DeviceError::bad_request(format!("malformed {what} message: {e}")))
+}
+
+/// Runs `body`, turning a panic into a 500 error and the outcome into a [`CallResult`].
+/// `Ok(None)` means "no such key".
+fn guarded(what: &str, body: impl FnOnce() -> Result<Option<Value>, DeviceError>) -> CallResult {
+    let outcome = catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|panic| Err(panic_error(what, panic.as_ref())));
+    match outcome {
+        Ok(Some(v)) => CallResult {
+            status: CallStatus::Ok,
+            payload: wire::encode_value(&v).into(),
+        },
+        Ok(None) => CallResult {
+            status: CallStatus::Unhandled,
+            payload: RVec::new(),
+        },
+        Err(e) => CallResult {
+            status: CallStatus::Error,
+            payload: wire::encode_message(&e.to_message()).into(),
+        },
+    }
+}
+
+/// The error for a panic in `what`.
+pub fn panic_error(what: &str, panic: &(dyn Any + Send)) -> DeviceError {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".to_owned());
+    DeviceError::failure(format!("device panicked in `{what}`: {text}"))
+}
