@@ -1,0 +1,246 @@
+//! Parsing and validating `devices.toml`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// HyperBEAM's default port.
+pub const DEFAULT_PORT: u16 = 8734;
+
+/// A `devices.toml` that could not be used: the file, the line when known, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What a device may ask of the node beyond resolving, storing and logging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Sign with the node wallet (the key itself never leaves the node).
+    Sign,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    /// TCP port (HyperBEAM's 8734 by default).
+    pub port: u16,
+    /// Address to bind.
+    pub bind: String,
+    /// Folder scanned for device libraries, relative to the config file.
+    pub plugins_dir: PathBuf,
+    /// Largest request body accepted, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Largest total size of request headers, in bytes (431 above).
+    pub max_header_bytes: usize,
+    /// How many device calls may run at once.
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            port: DEFAULT_PORT,
+            bind: "127.0.0.1".to_owned(),
+            plugins_dir: PathBuf::from("plugins"),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_concurrent_calls: 256,
+        }
+    }
+}
+
+/// `[devices."name@version"]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceEntry {
+    /// The library file, relative to `plugins_dir` or absolute. Optional for a device provided
+    /// by a library already in `plugins_dir`.
+    pub library: Option<PathBuf>,
+    /// `false` keeps the device unloaded.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Extra rights.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Options handed to the device at `init`.
+    #[serde(default)]
+    pub options: toml::Table,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    node: NodeSettings,
+    #[serde(default)]
+    devices: BTreeMap<String, DeviceEntry>,
+}
+
+/// A parsed and validated `devices.toml`, with paths resolved against its folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DevicesFile {
+    /// Where it was read from (or would be).
+    pub path: PathBuf,
+    /// `[node]`.
+    pub node: NodeSettings,
+    /// `[devices.*]` by name.
+    pub devices: BTreeMap<String, DeviceEntry>,
+}
+
+impl DevicesFile {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses `text` as the content of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut node = raw.node;
+        node.plugins_dir = base.join(&node.plugins_dir);
+        let mut devices = raw.devices;
+        for (name, entry) in devices.iter_mut() {
+            if let Err(why) = validate_device_name(name) {
+                return Err(ConfigError {
+                    path: path.to_owned(),
+                    line: find_line(text, name),
+                    message: format!("device name `{name}`: {why}"),
+                });
+            }
+            if let Some(lib) = &entry.library {
+                entry.library = Some(node.plugins_dir.join(lib));
+            }
+        }
+        if node.max_concurrent_calls == 0 {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: find_line(text, "max_concurrent_calls"),
+                message: "max_concurrent_calls must be at least 1".to_owned(),
+            });
+        }
+        Ok(DevicesFile {
+            path: path.to_owned(),
+            node,
+            devices,
+        })
+    }
+
+    /// The configuration when there is no file: defaults, plugins from `./plugins`.
+    pub fn default_at(path: &Path) -> Self {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut node = NodeSettings::default();
+        node.plugins_dir = base.join(&node.plugins_dir);
+        DevicesFile {
+            path: path.to_owned(),
+            node,
+            devices: BTreeMap::new(),
+        }
+    }
+}
+
+/// Checks `name@version`: a name of lower-case letters, digits, `-`, `_` and `.`, then `@`, then a
+/// version of the same characters.
+pub fn validate_device_name(name: &str) -> Result<(), String> {
+    let (base, version) = name
+        .split_once('@')
+        .ok_or_else(|| "expected name@version, e.g. mydev@1.0".to_owned())?;
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    };
+    if !ok(base) || !ok(version) {
+        return Err("use lower-case letters, digits, '-', '_' and '.' around one '@'".to_owned());
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map(|s| s.matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+fn find_line(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|i| line_of(text, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<DevicesFile, ConfigError> {
+        DevicesFile::parse(Path::new("/etc/fb/devices.toml"), text)
+    }
+
+    #[test]
+    fn reads_node_settings_and_devices_with_resolved_paths() {
+        let f = parse(
+            "[node]\nport = 9000\nplugins_dir = \"p\"\n\n[devices.\"mydev@1.0\"]\nlibrary = \"libmydev.so\"\ncapabilities = [\"sign\"]\n[devices.\"mydev@1.0\".options]\ngreeting = \"hi\"\n",
+        )
+        .unwrap();
+        assert_eq!(f.node.port, 9000);
+        assert_eq!(f.node.plugins_dir, PathBuf::from("/etc/fb/p"));
+        let d = &f.devices["mydev@1.0"];
+        assert_eq!(d.library, Some(PathBuf::from("/etc/fb/p/libmydev.so")));
+        assert_eq!(d.capabilities, vec![Capability::Sign]);
+        assert!(d.enabled);
+        assert_eq!(d.options["greeting"].as_str(), Some("hi"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let e = parse("[node]\nport = 1\n\n[devices.\"a@1.0\"]\nlibary = \"x.so\"\n").unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("libary"), "{e}");
+        let e = parse("[node]\nprot = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn bad_device_names_are_errors() {
+        let e = parse("[devices.\"MyDev\"]\nlibrary = \"x.so\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.to_string().contains("name@version"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = parse("[node]\nport = \n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+}

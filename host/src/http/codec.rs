@@ -1,0 +1,107 @@
+//! The edge's use of the codec devices. The node holds no codec logic: it asks
+//! `httpsig@1.0`, `structured@1.0` and `json@1.0`, so reloading a codec changes the edge too.
+
+use crate::node::Node;
+use crate::resolve::call_with;
+use ferrobeam_device_api::{DeviceError, Message, Value};
+
+/// The request codec (HyperBEAM's default commitment device).
+pub const HTTPSIG: &str = "httpsig@1.0";
+/// The typed-message codec.
+pub const STRUCTURED: &str = "structured@1.0";
+/// The JSON codec.
+pub const JSON: &str = "json@1.0";
+
+/// A request decoded: the TABM and the typed message (the guide's msg1 and msg2 forms).
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// `httpsig@1.0` `from`: binaries and nested messages, with commitments.
+    pub tabm: Message,
+    /// `structured@1.0` `to` of the TABM.
+    pub typed: Message,
+}
+
+/// HTTP message (header keys + `body`) → TABM → typed message.
+pub fn decode_request(node: &Node, http: &Message) -> Result<Decoded, DeviceError> {
+    let tabm = expect_message(call_with(node, HTTPSIG, "from", http, &Message::new())?, HTTPSIG)?;
+    let typed = expect_message(call_with(node, STRUCTURED, "to", &tabm, &Message::new())?, STRUCTURED)?;
+    Ok(Decoded { tabm, typed })
+}
+
+/// How to encode a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseCodec {
+    /// `httpsig@1.0` (the default).
+    Httpsig,
+    /// Any other codec device, e.g. `json@1.0`: the body is its `serialize` of the result.
+    Other(String),
+}
+
+/// The response codec a request asks for (§10.1): `accept-codec`, else `accept:
+/// application/<x>` (`application/json` → `json@1.0`), else httpsig.
+pub fn response_codec(request: &Message) -> ResponseCodec {
+    if let Some(codec) = request.get_str("accept-codec") {
+        return if codec == HTTPSIG {
+            ResponseCodec::Httpsig
+        } else {
+            ResponseCodec::Other(codec.to_owned())
+        };
+    }
+    let accept = request.get_str("accept").unwrap_or("");
+    if let Some(dev) = accept.strip_prefix("device/") {
+        return ResponseCodec::Other(dev.to_owned());
+    }
+    match accept.split(';').next().map(str::trim) {
+        Some("application/json") => ResponseCodec::Other(JSON.to_owned()),
+        _ => ResponseCodec::Httpsig,
+    }
+}
+
+/// Encodes a result message as an HTTP message (header keys + optional `body`).
+pub fn encode_response(node: &Node, codec: &ResponseCodec, result: &Message) -> Result<Message, DeviceError> {
+    match codec {
+        ResponseCodec::Httpsig => {
+            let tabm = expect_message(call_with(node, STRUCTURED, "from", result, &Message::new())?, STRUCTURED)?;
+            expect_message(call_with(node, HTTPSIG, "to", &tabm, &Message::new())?, HTTPSIG)
+        }
+        ResponseCodec::Other(device) => {
+            // §10.2: top-level non-message fields travel as headers; the body is the codec's
+            // serialisation of the whole result.
+            let serialized = expect_message(
+                call_with(node, device, "serialize", result, &Message::new())?,
+                device,
+            )?;
+            let mut http = Message::new();
+            for (k, v) in result.iter() {
+                if let Some(text) = scalar_text(v) {
+                    http.insert(k.clone(), text);
+                }
+            }
+            http.insert("codec-device", device.as_str());
+            for (k, v) in serialized.iter() {
+                http.insert(k.clone(), v.clone());
+            }
+            Ok(http)
+        }
+    }
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Binary(_) => v.as_str().map(str::to_owned),
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Atom(a) => Some(a.clone()),
+        Value::List(_) | Value::Message(_) => None,
+    }
+}
+
+fn expect_message(v: Value, device: &str) -> Result<Message, DeviceError> {
+    match v {
+        Value::Message(m) => Ok(m),
+        other => Err(DeviceError::failure(format!(
+            "{device} returned a {} where a message was expected",
+            other.type_name()
+        ))),
+    }
+}

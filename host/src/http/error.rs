@@ -1,0 +1,75 @@
+//! Every way a request can fail, mapped to its HTTP status in one place.
+
+use ferrobeam_device_api::{DeviceError, ErrorKind, Message};
+use std::fmt;
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeError {
+    /// The body is over the configured limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body could not be read.
+    BadBody(String),
+    /// The path does not parse.
+    BadPath(String),
+    /// A device (or the codec) said no.
+    Device(DeviceError),
+    /// Every device call slot stayed busy.
+    Overloaded,
+}
+
+impl EdgeError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            EdgeError::BodyTooLarge { .. } => 413,
+            EdgeError::BadBody(_) | EdgeError::BadPath(_) => 400,
+            EdgeError::Device(e) => e.kind().status(),
+            EdgeError::Overloaded => 503,
+        }
+    }
+
+    /// The error as the message the node answers with.
+    pub fn to_message(&self) -> Message {
+        match self {
+            EdgeError::Device(e) => e.to_message(),
+            other => Message::new()
+                .with("status", i64::from(other.status()))
+                .with("body", other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for EdgeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EdgeError::BodyTooLarge { limit } => {
+                write!(f, "request body is larger than this node's limit of {limit} bytes")
+            }
+            EdgeError::BadBody(why) => write!(f, "request body could not be read: {why}"),
+            EdgeError::BadPath(why) => write!(f, "malformed path: {why}"),
+            EdgeError::Device(e) => f.write_str(e.reason()),
+            EdgeError::Overloaded => f.write_str("the node is overloaded; retry shortly"),
+        }
+    }
+}
+
+impl From<DeviceError> for EdgeError {
+    fn from(e: DeviceError) -> Self {
+        EdgeError::Device(e)
+    }
+}
+
+impl From<crate::path::PathError> for EdgeError {
+    fn from(e: crate::path::PathError) -> Self {
+        EdgeError::BadPath(e.0)
+    }
+}
+
+/// Whether an error is the node's fault (logged as such).
+pub fn is_server_error(e: &EdgeError) -> bool {
+    matches!(e, EdgeError::Device(d) if matches!(d.kind(), ErrorKind::Failure | ErrorKind::Unavailable))
+}

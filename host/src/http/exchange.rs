@@ -1,0 +1,153 @@
+//! One request, end to end.
+
+use super::codec::{self, ResponseCodec};
+use super::error::{is_server_error, EdgeError};
+use super::response::{self, Reply};
+use super::Edge;
+use crate::node::Node;
+use crate::path;
+use crate::resolve::{self, RequestKeys};
+use bytes::Bytes;
+use ferrobeam_device_api::{Message, Value};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Handles one request; never fails (errors are responses).
+pub async fn handle(edge: Arc<Edge>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let cors_request_headers = req
+        .headers()
+        .get("access-control-request-headers")
+        .cloned();
+    if req.method() == Method::OPTIONS {
+        return response::preflight();
+    }
+    if req.method() == Method::GET && req.uri().path() == "/" && req.uri().query().is_none() {
+        return response::redirect("/~meta@1.0/info");
+    }
+    let method = req.method().clone();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let reply = match read_http_message(&edge, req).await {
+        Ok(http) => run_blocking(edge.clone(), method.as_str().to_owned(), target.clone(), http).await,
+        Err(e) => Reply::Error(e, ResponseCodec::Httpsig),
+    };
+    let reply = match reply {
+        Reply::Error(e, codec) => {
+            if is_server_error(&e) {
+                tracing::warn!(%peer, %method, %target, status = e.status(), "{e}");
+            } else {
+                tracing::debug!(%peer, %method, %target, status = e.status(), "{e}");
+            }
+            let node = edge.node.clone();
+            let encoded = tokio::task::spawn_blocking(move || {
+                codec::encode_response(&node, &codec, &e.to_message()).map_err(|_| e)
+            })
+            .await;
+            match encoded {
+                Ok(Ok(http)) => Reply::Encoded(http),
+                Ok(Err(e)) => Reply::Plain(e),
+                Err(_) => Reply::Plain(EdgeError::Overloaded),
+            }
+        }
+        other => other,
+    };
+    response::build(reply, cors_request_headers)
+}
+
+/// The request as an HTTP message: lower-case header names and `body`, within the limits.
+async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Message, EdgeError> {
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > edge.max_body) {
+        return Err(EdgeError::BodyTooLarge { limit: edge.max_body });
+    }
+    let mut http = Message::with_capacity(parts.headers.len() + 1);
+    for name in parts.headers.keys() {
+        let mut joined: Vec<u8> = Vec::new();
+        for (i, value) in parts.headers.get_all(name).iter().enumerate() {
+            if i > 0 {
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(value.as_bytes());
+        }
+        http.insert(name.as_str(), joined);
+    }
+    let body = Limited::new(body, edge.max_body)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                EdgeError::BodyTooLarge { limit: edge.max_body }
+            } else {
+                EdgeError::BadBody(e.to_string())
+            }
+        })?
+        .to_bytes();
+    if !body.is_empty() {
+        http.insert("body", body.to_vec());
+    }
+    Ok(http)
+}
+
+/// Decodes, resolves and encodes on a blocking thread, holding one of the node's call slots.
+async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Message) -> Reply {
+    let Ok(permit) = edge.calls.clone().acquire_owned().await else {
+        return Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig);
+    };
+    let node = edge.node.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let codec = codec::response_codec(&http);
+        match run(&node, &method, &target, &http) {
+            Ok(result) => match codec::encode_response(&node, &codec, &result) {
+                Ok(encoded) => Reply::Encoded(encoded),
+                Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
+            },
+            Err(e) => Reply::Error(e, codec),
+        }
+    })
+    .await;
+    joined.unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
+}
+
+/// Decode → parse → resolve, giving the result message to encode (§10.1).
+fn run(node: &Node, method: &str, target: &str, http: &Message) -> Result<Message, EdgeError> {
+    let decoded = codec::decode_request(node, http)?;
+    // The message's own `path` (e.g. a signed `path` header) wins over the URL.
+    let path = decoded
+        .typed
+        .get_str("path")
+        .map(str::to_owned)
+        .unwrap_or_else(|| target.to_owned());
+    let steps = path::parse(&path)?;
+    let mut tabm = decoded.tabm;
+    let mut typed = decoded.typed;
+    for m in [&mut tabm, &mut typed] {
+        m.insert("method", method);
+    }
+    let result = resolve::resolve(node, &steps, &RequestKeys::new(tabm, typed))?;
+    Ok(with_status(result))
+}
+
+/// A result as the message to send: literals are wrapped as `{ao-result: body, body}`
+/// (HyperBEAM's `force_message`), and a status is added (§9.5).
+fn with_status(result: Value) -> Message {
+    let mut msg = match result {
+        Value::Message(m) => m,
+        literal => Message::new().with("ao-result", "body").with("body", literal),
+    };
+    if !msg.contains_key("status") {
+        msg.insert("status", 200);
+    }
+    msg
+}

@@ -1,0 +1,86 @@
+//! The HTTP edge (`spec/codecs.md` §10): hyper 1 on tokio.
+//!
+//! One request: limits → HTTP message → `httpsig@1.0` + `structured@1.0` decode → path steps →
+//! resolution on a blocking thread (bounded) → response codec → HTTP response. Errors become
+//! messages with the right status in one place ([`error`]), never a dropped connection.
+
+mod codec;
+mod error;
+mod exchange;
+mod response;
+
+pub use error::EdgeError;
+
+use crate::node::Node;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// What every connection shares.
+#[derive(Debug)]
+pub struct Edge {
+    node: Arc<Node>,
+    calls: Arc<Semaphore>,
+    max_body: usize,
+}
+
+impl Edge {
+    /// The edge for `node`, with its limits.
+    pub fn new(node: Arc<Node>) -> Arc<Edge> {
+        let settings = &node.config().node;
+        Arc::new(Edge {
+            calls: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
+            max_body: settings.max_body_bytes,
+            node,
+        })
+    }
+}
+
+/// Serves `listener` until `shutdown` completes, then lets open connections finish.
+pub async fn serve(edge: Arc<Edge>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let max_headers = edge.node.config().node.max_header_bytes.max(8192);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let edge = edge.clone();
+        let service = service_fn(move |req| {
+            let edge = edge.clone();
+            async move { Ok::<_, std::convert::Infallible>(exchange::handle(edge, req, peer).await) }
+        });
+        let conn = http1::Builder::new()
+            .max_buf_size(max_headers)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    tracing::info!("shutting down: waiting for open requests");
+    graceful.shutdown().await;
+}
+
+/// Binds `bind:port`.
+pub async fn bind(bind: &str, port: u16) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind((bind, port)).await?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}

@@ -1,0 +1,137 @@
+//! The node: its configuration, devices and store, and the services it offers devices.
+
+use crate::config::{Capability, DevicesFile};
+use crate::path;
+use crate::registry::{HostOps, LoadError, Registry};
+use crate::resolve::{self, RequestKeys};
+use crate::store::{MemoryStore, Store};
+use ferrobeam_device_api::host::operation;
+use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A running node's core (everything but the HTTP edge).
+pub struct Node {
+    config: DevicesFile,
+    registry: Registry,
+    store: Box<dyn Store>,
+    opts: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("config", &self.config.path).finish()
+    }
+}
+
+impl Node {
+    /// Builds the node and loads its devices. Libraries that fail to load are returned (and
+    /// logged); the node serves the others.
+    pub fn start(config: DevicesFile) -> (Arc<Node>, Vec<LoadError>) {
+        let private_dir = private_dir();
+        let opts = Arc::new(wire::encode_message(&public_options(&config)));
+        let node = Arc::new_cyclic(|weak: &std::sync::Weak<Node>| {
+            let weak: std::sync::Weak<dyn HostOps> = weak.clone();
+            Node {
+                registry: Registry::new(weak, private_dir),
+                store: Box::new(MemoryStore::default()),
+                opts,
+                config,
+            }
+        });
+        let errors = node.registry.load_all(&node.config);
+        (node, errors)
+    }
+
+    /// The configuration the node started with.
+    pub fn config(&self) -> &DevicesFile {
+        &self.config
+    }
+
+    /// The loaded devices.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The node options devices receive as `opts`, wire-encoded once.
+    pub fn opts_wire(&self) -> Arc<Vec<u8>> {
+        self.opts.clone()
+    }
+}
+
+/// Where private copies of libraries go: unique to this process.
+fn private_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("ferrobeam-{}", std::process::id()))
+}
+
+/// The node options devices see: the configuration without anything private.
+fn public_options(config: &DevicesFile) -> Message {
+    let n = &config.node;
+    let devices: Vec<Value> = config
+        .devices
+        .iter()
+        .filter(|(_, e)| e.enabled)
+        .map(|(name, _)| Value::from(name.as_str()))
+        .collect();
+    Message::new()
+        .with("port", i64::from(n.port))
+        .with("bind", n.bind.as_str())
+        .with("plugins_dir", n.plugins_dir.display().to_string())
+        .with("max_body_bytes", n.max_body_bytes as i64)
+        .with("max_concurrent_calls", n.max_concurrent_calls as i64)
+        .with("configured_devices", devices)
+        .with("config_location", config.path.display().to_string())
+}
+
+impl HostOps for Node {
+    fn host_call(
+        &self,
+        _capabilities: &BTreeSet<Capability>,
+        op: &str,
+        payload: &Message,
+    ) -> Result<Value, DeviceError> {
+        match op {
+            operation::RESOLVE => {
+                let target = payload
+                    .get_str("path")
+                    .ok_or_else(|| DeviceError::bad_request("resolve needs a text `path`"))?;
+                let steps = path::parse(target).map_err(|e| DeviceError::bad_request(e.0))?;
+                let mut keys = payload.clone();
+                keys.remove("path");
+                resolve::resolve(self, &steps, &RequestKeys::from_message(keys))
+            }
+            operation::STORE_READ => {
+                let key = text(payload, "key", op)?;
+                self.store
+                    .read(key)?
+                    .map(Value::Binary)
+                    .ok_or_else(|| DeviceError::not_found(format!("no store entry {key}")))
+            }
+            operation::STORE_WRITE => {
+                let key = text(payload, "key", op)?;
+                let value = payload
+                    .get("value")
+                    .and_then(Value::as_bytes)
+                    .ok_or_else(|| DeviceError::bad_request("store/write needs bytes `value`"))?;
+                self.store.write(key, value)?;
+                Ok(Value::atom("ok"))
+            }
+            other => Err(DeviceError::new(
+                ErrorKind::BadRequest,
+                format!("the node does not offer the host operation `{other}`"),
+            )),
+        }
+    }
+}
+
+fn text<'a>(payload: &'a Message, key: &str, op: &str) -> Result<&'a str, DeviceError> {
+    payload
+        .get_str(key)
+        .ok_or_else(|| DeviceError::bad_request(format!("{op} needs a text `{key}`")))
+}

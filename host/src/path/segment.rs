@@ -1,0 +1,464 @@
+//! Splitting a request target into steps (`spec/codecs.md` §9.1).
+
+use std::fmt;
+
+/// Longest segment HyperBEAM accepts.
+pub const MAX_SEGMENT_BYTES: usize = 512;
+/// Deepest `( … )` nesting accepted.
+pub const MAX_NESTING: usize = 16;
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// An ID-shaped segment: load that message.
+    Id(String),
+    /// `key&k=v…`: call `key` on the current message with these request keys.
+    Key {
+        /// The key (method) to resolve.
+        key: String,
+        /// Inlined request keys.
+        params: Vec<(String, Param)>,
+    },
+    /// `key~device&k=v…` (key may be empty, e.g. a leading `~meta@1.0`): switch the current
+    /// message to `device`, then resolve `key` (if any). A key that is itself ID-shaped loads
+    /// that message first (`/<id>~process@1.0`).
+    As {
+        /// `name@version`.
+        device: String,
+        /// The key, possibly empty.
+        key: String,
+        /// Inlined request keys.
+        params: Vec<(String, Param)>,
+    },
+    /// `( … )`: resolve the inner path and use its result.
+    Resolve(Vec<Step>),
+}
+
+/// The value of an inlined key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// `k=v`: text, as written (quotes are kept, as HyperBEAM does).
+    Text(String),
+    /// `k` alone: the atom `true`.
+    True,
+    /// `k+type=v`: a typed value, decoded by `structured@1.0`.
+    Typed {
+        /// `integer`, `float`, `atom`, `list` or `map`.
+        ty: String,
+        /// The text to decode.
+        raw: String,
+    },
+    /// `k=(/x/y)` or `k+resolve=/x/y`: a sub-resolution (passed to the device unevaluated,
+    /// as in HyperBEAM main).
+    Resolve(String),
+}
+
+/// Why a path could not be parsed. Always a 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathError(pub String);
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PathError {}
+
+fn err<T>(text: impl Into<String>) -> Result<T, PathError> {
+    Err(PathError(text.into()))
+}
+
+/// Parses a request target (`/a/b&k=v?x=1`) into steps. The query part's keys are inlined into
+/// the last step, as HyperBEAM does.
+pub fn parse(target: &str) -> Result<Vec<Step>, PathError> {
+    parse_nested(target, 0)
+}
+
+fn parse_nested(target: &str, depth: usize) -> Result<Vec<Step>, PathError> {
+    if depth > MAX_NESTING {
+        return err(format!("path nests ( … ) deeper than {MAX_NESTING}"));
+    }
+    let (path, query) = match split_once_outside_parens(target, b'?')? {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let mut steps = Vec::new();
+    for raw in split_outside_parens(path, b'/')? {
+        if raw.is_empty() {
+            continue;
+        }
+        // Segments are percent-decoded twice (`%252F` is a `/`), then split again (§9.1).
+        let once = percent_decode(raw)?;
+        let twice = percent_decode(&once)?;
+        for seg in split_outside_parens(&twice, b'/')? {
+            if seg.is_empty() {
+                continue;
+            }
+            if seg.len() > MAX_SEGMENT_BYTES {
+                return err(format!(
+                    "path segment of {} bytes; the limit is {MAX_SEGMENT_BYTES}",
+                    seg.len()
+                ));
+            }
+            steps.push(parse_segment(seg, depth)?);
+        }
+    }
+    if let Some(query) = query {
+        let params = parse_params(query, depth)?;
+        if !params.is_empty() {
+            match steps.last_mut() {
+                Some(Step::Key { params: p, .. }) | Some(Step::As { params: p, .. }) => {
+                    p.extend(params)
+                }
+                _ => steps.push(Step::Key {
+                    key: String::new(),
+                    params,
+                }),
+            }
+        }
+    }
+    Ok(steps)
+}
+
+fn parse_segment(seg: &str, depth: usize) -> Result<Step, PathError> {
+    if let Some(inner) = seg.strip_prefix('(') {
+        let inner = inner
+            .strip_suffix(')')
+            .ok_or_else(|| PathError(format!("unbalanced parentheses in `{seg}`")))?;
+        return Ok(Step::Resolve(parse_nested(inner, depth + 1)?));
+    }
+    if is_id(seg) {
+        return Ok(Step::Id(seg.to_owned()));
+    }
+    let cut = first_outside_parens(seg, b"&~+")?;
+    let Some((at, sep)) = cut else {
+        return Ok(Step::Key {
+            key: seg.to_owned(),
+            params: Vec::new(),
+        });
+    };
+    let key = seg[..at].to_owned();
+    let rest = &seg[at + 1..];
+    match sep {
+        b'+' => err(format!(
+            "`{seg}`: a type suffix (+type) is only allowed on inlined keys such as `&k+integer=1`"
+        )),
+        b'&' => Ok(Step::Key {
+            key,
+            params: parse_params(rest, depth)?,
+        }),
+        _ => {
+            let (device, params) = match split_once_outside_parens(rest, b'&')? {
+                Some((d, p)) => (d, parse_params(p, depth)?),
+                None => (rest, Vec::new()),
+            };
+            if device.is_empty() {
+                return err(format!("`{seg}`: `~` must be followed by a device name"));
+            }
+            Ok(Step::As {
+                device: device.to_owned(),
+                key,
+                params,
+            })
+        }
+    }
+}
+
+/// Parses `k=v&k2&k3+integer=5` (§9.1 step 4).
+fn parse_params(text: &str, depth: usize) -> Result<Vec<(String, Param)>, PathError> {
+    let mut out = Vec::new();
+    for part in split_outside_parens(text, b'&')? {
+        if part.is_empty() {
+            continue;
+        }
+        let (name, value) = match part.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (part, None),
+        };
+        let (key, ty) = match name.split_once('+') {
+            Some((k, t)) => (k, Some(t)),
+            None => (name, None),
+        };
+        if key.is_empty() {
+            return err(format!("`{part}`: an inlined key needs a name"));
+        }
+        let key = key.to_lowercase();
+        let param = match (ty, value) {
+            (None, None) => Param::True,
+            (Some(ty), None) => {
+                return err(format!("`{part}`: a typed key needs a value (`{key}+{ty}=…`)"))
+            }
+            (Some("resolve"), Some(v)) => {
+                parse_nested(v, depth + 1)?;
+                Param::Resolve(v.to_owned())
+            }
+            (Some(ty), Some(v)) => {
+                let ty = ty.to_lowercase();
+                if !matches!(ty.as_str(), "integer" | "float" | "atom" | "list" | "map") {
+                    return err(format!(
+                        "`{part}`: unknown type `{ty}` (use integer, float, atom, list, map or resolve)"
+                    ));
+                }
+                if v.starts_with('(') {
+                    return err(format!("`{part}`: a typed value cannot be a sub-resolution"));
+                }
+                Param::Typed {
+                    ty,
+                    raw: v.to_owned(),
+                }
+            }
+            (None, Some(v)) if v.starts_with('(') && v.ends_with(')') => {
+                parse_nested(&v[1..v.len() - 1], depth + 1)?;
+                Param::Resolve(v[1..v.len() - 1].to_owned())
+            }
+            (None, Some(v)) => Param::Text(v.to_owned()),
+        };
+        out.push((key, param));
+    }
+    Ok(out)
+}
+
+/// Whether a segment is an ID: 43 base64url characters, or a `0x` address of 42.
+pub fn is_id(seg: &str) -> bool {
+    let b64url = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    match seg.len() {
+        43 => b64url(seg),
+        42 => seg.starts_with("0x") && seg[2..].bytes().all(|b| b.is_ascii_hexdigit()),
+        _ => false,
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, PathError> {
+    if !s.contains('%') {
+        return Ok(s.to_owned());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) => {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                None => return err(format!("bad percent-escape in `{s}`")),
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| PathError(format!("`{s}` does not decode to UTF-8")))
+}
+
+/// Splits on `sep` where not inside parentheses.
+fn split_outside_parens(s: &str, sep: u8) -> Result<Vec<&str>, PathError> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| PathError(format!("unbalanced parentheses in `{s}`")))?
+            }
+            _ if b == sep && depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return err(format!("unbalanced parentheses in `{s}`"));
+    }
+    parts.push(&s[start..]);
+    Ok(parts)
+}
+
+fn split_once_outside_parens(s: &str, sep: u8) -> Result<Option<(&str, &str)>, PathError> {
+    Ok(first_outside_parens(s, &[sep])?.map(|(i, _)| (&s[..i], &s[i + 1..])))
+}
+
+fn first_outside_parens(s: &str, seps: &[u8]) -> Result<Option<(usize, u8)>, PathError> {
+    let mut depth = 0usize;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| PathError(format!("unbalanced parentheses in `{s}`")))?
+            }
+            _ if depth == 0 && seps.contains(&b) => return Ok(Some((i, b))),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> Step {
+        Step::Key {
+            key: k.into(),
+            params: vec![],
+        }
+    }
+    fn text(k: &str, v: &str) -> (String, Param) {
+        (k.into(), Param::Text(v.into()))
+    }
+
+    #[test]
+    fn plain_keys() {
+        assert_eq!(parse("/a/b/c").unwrap(), vec![key("a"), key("b"), key("c")]);
+        assert_eq!(parse("/").unwrap(), vec![]);
+        assert_eq!(parse("//a//").unwrap(), vec![key("a")]);
+    }
+
+    #[test]
+    fn device_steps() {
+        assert_eq!(
+            parse("/~meta@1.0/info").unwrap(),
+            vec![
+                Step::As {
+                    device: "meta@1.0".into(),
+                    key: "".into(),
+                    params: vec![]
+                },
+                key("info")
+            ]
+        );
+        let pid = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+        assert_eq!(
+            parse(&format!("/{pid}~process@1.0/compute/counter")).unwrap(),
+            vec![
+                Step::As {
+                    device: "process@1.0".into(),
+                    key: pid.into(),
+                    params: vec![]
+                },
+                key("compute"),
+                key("counter")
+            ]
+        );
+    }
+
+    #[test]
+    fn inlined_and_query_keys() {
+        assert_eq!(
+            parse("/a/b&k1=v1/c&k2=v2").unwrap(),
+            vec![
+                key("a"),
+                Step::Key {
+                    key: "b".into(),
+                    params: vec![text("k1", "v1")]
+                },
+                Step::Key {
+                    key: "c".into(),
+                    params: vec![text("k2", "v2")]
+                },
+            ]
+        );
+        assert_eq!(
+            parse("/~mydev@1.0/info?x=1&flag").unwrap()[1],
+            Step::Key {
+                key: "info".into(),
+                params: vec![text("x", "1"), ("flag".into(), Param::True)]
+            }
+        );
+        assert_eq!(
+            parse("/a&greeting=\"Hello\"").unwrap()[0],
+            Step::Key {
+                key: "a".into(),
+                params: vec![text("greeting", "\"Hello\"")]
+            }
+        );
+    }
+
+    #[test]
+    fn typed_keys() {
+        assert_eq!(
+            parse("/a&k+integer=5").unwrap()[0],
+            Step::Key {
+                key: "a".into(),
+                params: vec![(
+                    "k".into(),
+                    Param::Typed {
+                        ty: "integer".into(),
+                        raw: "5".into()
+                    }
+                )]
+            }
+        );
+        assert!(parse("/a&k+int=5").is_err());
+        assert!(parse("/a+integer").is_err());
+    }
+
+    #[test]
+    fn sub_resolutions() {
+        assert_eq!(
+            parse("/a/(x/y/z)/z").unwrap(),
+            vec![
+                key("a"),
+                Step::Resolve(vec![key("x"), key("y"), key("z")]),
+                key("z")
+            ]
+        );
+        assert_eq!(
+            parse("/part1/part2&test=1&b=(/x/y)/part3").unwrap()[1],
+            Step::Key {
+                key: "part2".into(),
+                params: vec![text("test", "1"), ("b".into(), Param::Resolve("/x/y".into()))]
+            }
+        );
+    }
+
+    #[test]
+    fn double_percent_decoding() {
+        assert_eq!(parse("/a%252Fb").unwrap(), vec![key("a"), key("b")]);
+        assert_eq!(parse("/a%20b").unwrap(), vec![key("a b")]);
+    }
+
+    #[test]
+    fn malformed_paths_are_errors() {
+        assert!(parse("/a(b").is_err());
+        assert!(parse("/a)b").is_err());
+        assert!(parse("/%zz").is_err());
+        assert!(parse(&format!("/{}", "x".repeat(600))).is_err());
+        assert!(parse("/a~").is_err());
+        assert!(parse(&format!("/{}", "(".repeat(40) + &")".repeat(40))).is_err());
+    }
+
+    #[test]
+    fn later_steps_of_the_dynamic_read_path() {
+        let steps = parse("/now/~lua@5.3a&module=X/calculate/serialize~json@1.0").unwrap();
+        assert_eq!(steps.len(), 4);
+        assert_eq!(
+            steps[1],
+            Step::As {
+                device: "lua@5.3a".into(),
+                key: "".into(),
+                params: vec![text("module", "X")]
+            }
+        );
+        assert_eq!(
+            steps[3],
+            Step::As {
+                device: "json@1.0".into(),
+                key: "serialize".into(),
+                params: vec![]
+            }
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! The devices this node serves: loading libraries, checking them, and looking devices up.
+//!
+//! A lookup hands out an `Arc<DeviceHandle>`: a request keeps the generation it started with
+//! to its end, whatever is loaded meanwhile. Libraries are never unloaded (glibc cannot unload
+//! Rust libraries safely); retired generations are counted.
+
+mod callbacks;
+mod library;
+mod options;
+
+pub use callbacks::HostOps;
+pub use library::{hex, CallOutcome, Library, LoadError};
+
+use crate::config::{Capability, DevicesFile};
+use ferrobeam_device_api::{abi::ABI_VERSION, Message, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One device of one loaded library generation.
+#[derive(Debug)]
+pub struct DeviceHandle {
+    /// `name@version`.
+    pub name: String,
+    /// The library providing it.
+    pub library: Arc<Library>,
+    /// Load generation (increasing across the node's life).
+    pub generation: u64,
+    /// Unix seconds when loaded.
+    pub loaded_at: u64,
+}
+
+impl DeviceHandle {
+    /// Calls `key` on this device.
+    pub fn call(&self, key: &str, base: &[u8], req: &[u8], opts: &[u8]) -> CallOutcome {
+        self.library.call(&self.name, key, base, req, opts)
+    }
+}
+
+/// A device's entry in the status listing (`/~meta@1.0/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceStatus {
+    /// `name@version`.
+    pub name: String,
+    /// Library file.
+    pub library: String,
+    /// sha256 of the library file, hex.
+    pub sha256: String,
+    /// Generation serving now (0: never loaded).
+    pub generation: u64,
+    /// Unix seconds of the load.
+    pub loaded_at: u64,
+    /// Whether the device is serving.
+    pub loaded: bool,
+    /// `false` when disabled in `devices.toml`.
+    pub enabled: bool,
+    /// The last load error, if the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl DeviceStatus {
+    /// As a message.
+    pub fn to_message(&self) -> Message {
+        let mut m = Message::new()
+            .with("name", self.name.as_str())
+            .with("library", self.library.as_str())
+            .with("sha256", self.sha256.as_str())
+            .with("generation", self.generation as i64)
+            .with("loaded-at", self.loaded_at as i64)
+            .with("abi-version", i64::from(ABI_VERSION))
+            .with("loaded", self.loaded)
+            .with("enabled", self.enabled);
+        if let Some(e) = &self.last_error {
+            m.insert("last-error", e.as_str());
+        }
+        m
+    }
+}
+
+#[derive(Default)]
+struct State {
+    devices: HashMap<String, Arc<DeviceHandle>>,
+    status: BTreeMap<String, DeviceStatus>,
+    /// Errors of libraries whose devices are unknown (unreadable, wrong ABI…), by file.
+    library_errors: BTreeMap<String, String>,
+}
+
+/// The registry of loaded devices.
+pub struct Registry {
+    state: RwLock<State>,
+    generation: AtomicU64,
+    retired: AtomicU64,
+    private_dir: PathBuf,
+    node: Weak<dyn HostOps>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("private_dir", &self.private_dir)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry whose libraries call back into `node`. Private copies of libraries go
+    /// to `private_dir`.
+    pub fn new(node: Weak<dyn HostOps>, private_dir: PathBuf) -> Self {
+        Registry {
+            state: RwLock::default(),
+            generation: AtomicU64::new(0),
+            retired: AtomicU64::new(0),
+            private_dir,
+            node,
+        }
+    }
+
+    /// The device serving `name` now.
+    pub fn get(&self, name: &str) -> Option<Arc<DeviceHandle>> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.devices.get(name).cloned().or_else(|| {
+            // Device names are case-insensitive, as HyperBEAM's lookup is.
+            state
+                .devices
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    /// Status of every known device, by name, and the errors of libraries that named none.
+    pub fn status(&self) -> (Vec<DeviceStatus>, Vec<String>) {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        (
+            state.status.values().cloned().collect(),
+            state.library_errors.values().cloned().collect(),
+        )
+    }
+
+    /// Generations replaced so far (their libraries stay mapped).
+    pub fn retired_generations(&self) -> u64 {
+        self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Loads every library of `config`: the `.so` files of its plugins folder and the libraries
+    /// it names. A library that fails is reported and skipped; the others serve.
+    /// Returns the load errors (already logged).
+    pub fn load_all(&self, config: &DevicesFile) -> Vec<LoadError> {
+        let mut errors = Vec::new();
+        for path in candidate_libraries(config) {
+            if let Err(e) = self.load_library(&path, config) {
+                tracing::error!("{e}");
+                errors.push(e);
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        for (name, entry) in &config.devices {
+            if entry.enabled && !state.devices.contains_key(name) {
+                let status = state.status.entry(name.clone()).or_default();
+                status.name = name.clone();
+                status.enabled = true;
+                if status.last_error.is_none() {
+                    let why = "no library in the plugins folder provides it";
+                    tracing::error!("device {name}: {why}");
+                    status.last_error = Some(why.to_owned());
+                }
+            }
+        }
+        errors
+    }
+
+    /// Loads (or reloads) the library at `path`, registering its enabled devices.
+    pub fn load_library(&self, path: &Path, config: &DevicesFile) -> Result<(), LoadError> {
+        let (bytes, sha256) = Library::read(path).map_err(|e| self.record_failure(path, &[], e))?;
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let (callbacks, ctx) = callbacks::callbacks_for(self.node.clone(), path.display().to_string());
+        let init_config = options::init_config(config);
+        let library = Library::load(
+            path,
+            &bytes,
+            sha256,
+            &self.private_dir,
+            generation,
+            callbacks,
+            &init_config,
+        )
+        .map_err(|e| {
+            let named = devices_naming(config, path);
+            self.record_failure(path, &named, e)
+        })?;
+        ctx.grant(granted_capabilities(config, &library.devices));
+        let library = Arc::new(library);
+        let loaded_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        state.library_errors.remove(&path.display().to_string());
+        for name in &library.devices {
+            let enabled = config.devices.get(name).is_none_or(|e| e.enabled);
+            let status = state.status.entry(name.clone()).or_default();
+            *status = DeviceStatus {
+                name: name.clone(),
+                library: path.display().to_string(),
+                sha256: library.sha256.clone(),
+                generation,
+                loaded_at,
+                loaded: enabled,
+                enabled,
+                last_error: None,
+            };
+            if !enabled {
+                continue;
+            }
+            let handle = Arc::new(DeviceHandle {
+                name: name.clone(),
+                library: library.clone(),
+                generation,
+                loaded_at,
+            });
+            if state.devices.insert(name.clone(), handle).is_some() {
+                self.retired.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::info!(
+                device = %name,
+                generation,
+                library = %path.display(),
+                sha256 = %&library.sha256[..12],
+                "device loaded"
+            );
+        }
+        Ok(())
+    }
+
+    /// Records a failed load in the status of the devices it concerns, returning the error.
+    fn record_failure(&self, path: &Path, devices: &[String], e: LoadError) -> LoadError {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let line = e.to_string();
+        if devices.is_empty() {
+            state
+                .library_errors
+                .insert(path.display().to_string(), line.clone());
+        }
+        for name in devices {
+            let status = state.status.entry(name.clone()).or_default();
+            status.name = name.clone();
+            status.enabled = true;
+            status.library = path.display().to_string();
+            status.last_error = Some(line.clone());
+        }
+        e
+    }
+}
+
+/// Libraries to load: `*.so` in the plugins folder, then those `devices.toml` names elsewhere.
+fn candidate_libraries(config: &DevicesFile) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&config.node.plugins_dir)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| is_library_name(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    for entry in config.devices.values().filter(|e| e.enabled) {
+        if let Some(lib) = &entry.library {
+            if !found.contains(lib) {
+                found.push(lib.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Whether a file name is a device library: `*.so`, not hidden, not a temporary file.
+pub fn is_library_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.ends_with(".so") && !name.starts_with('.') && path.is_file()
+}
+
+/// Devices `devices.toml` says come from `path`.
+fn devices_naming(config: &DevicesFile, path: &Path) -> Vec<String> {
+    config
+        .devices
+        .iter()
+        .filter(|(_, e)| e.library.as_deref() == Some(path))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// A library holds a capability only if every device it provides is granted it.
+fn granted_capabilities(config: &DevicesFile, devices: &[String]) -> BTreeSet<Capability> {
+    let mut sets = devices.iter().map(|d| {
+        config
+            .devices
+            .get(d)
+            .map(|e| e.capabilities.iter().copied().collect::<BTreeSet<_>>())
+            .unwrap_or_default()
+    });
+    let first = sets.next().unwrap_or_default();
+    sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+}
+
+/// A message value for a status list.
+pub fn status_message(devices: &[DeviceStatus], library_errors: &[String], retired: u64) -> Message {
+    let mut list = Message::new();
+    for d in devices {
+        list.insert(d.name.as_str(), d.to_message());
+    }
+    let errors: Vec<Value> = library_errors.iter().map(Value::from).collect();
+    Message::new()
+        .with("devices", list)
+        .with("library-errors", errors)
+        .with("retired-generations", retired as i64)
+}

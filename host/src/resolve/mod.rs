@@ -1,0 +1,224 @@
+//! AO-Core resolution (`spec/codecs.md` §9.2–§9.3): run the steps of a path in order, the result
+//! of each becoming the base of the next.
+//!
+//! Resolution is synchronous: it runs on a blocking thread and calls devices directly through
+//! the ABI. A device that resolves another path through its `Host` re-enters here on the same
+//! thread; the depth of such nesting is bounded.
+
+mod request;
+
+pub use request::RequestKeys;
+
+use crate::node::Node;
+use crate::path::{Param, Step};
+use crate::registry::CallOutcome;
+use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
+use std::cell::Cell;
+
+/// The device a message without a `device` key has.
+pub const DEFAULT_DEVICE: &str = "message@1.0";
+
+/// Deepest nesting of resolutions (sub-resolutions and device callbacks).
+pub const MAX_DEPTH: usize = 32;
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Bounds re-entrant resolution on this thread.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter() -> Result<DepthGuard, DeviceError> {
+        DEPTH.with(|d| {
+            if d.get() >= MAX_DEPTH {
+                return Err(DeviceError::new(
+                    ErrorKind::BadRequest,
+                    format!("resolution nested deeper than {MAX_DEPTH} (a device resolving itself?)"),
+                ));
+            }
+            d.set(d.get() + 1);
+            Ok(DepthGuard)
+        })
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Runs `steps` for a request whose other keys are `keys`.
+pub fn resolve(node: &Node, steps: &[Step], keys: &RequestKeys) -> Result<Value, DeviceError> {
+    let _depth = DepthGuard::enter()?;
+    let mut steps = steps.iter().enumerate();
+    let mut base = match steps.next() {
+        None => return Ok(Value::from(keys.base_message(0))),
+        Some((_, first)) => first_base(node, first, keys)?,
+    };
+    for (index, step) in steps {
+        let current = into_message(base, step)?;
+        base = apply(node, current, step, index, keys)?;
+    }
+    Ok(base)
+}
+
+/// The base message of the first step (§9.2).
+fn first_base(node: &Node, step: &Step, keys: &RequestKeys) -> Result<Value, DeviceError> {
+    match step {
+        Step::Id(id) => load(node, id),
+        Step::As { device, key, params } if key.is_empty() => {
+            let mut base = keys.base_message(0);
+            merge_params(node, &mut base, params)?;
+            base.insert("device", device.as_str());
+            Ok(Value::from(base))
+        }
+        Step::As { device, key, params } if crate::path::is_id(key) => {
+            let Value::Message(mut base) = load(node, key)? else {
+                return Err(DeviceError::bad_request(format!("{key} is not a message")));
+            };
+            merge_params(node, &mut base, params)?;
+            base.insert("device", device.as_str());
+            Ok(Value::from(base))
+        }
+        Step::Resolve(inner) => resolve(node, inner, keys),
+        // A plain first step runs against a base holding the request's keys (§9.1 step 3).
+        Step::As { .. } | Step::Key { .. } => apply(node, keys.base_message(0), step, 1, keys),
+    }
+}
+
+/// Applies one step to `base`.
+fn apply(
+    node: &Node,
+    mut base: Message,
+    step: &Step,
+    index: usize,
+    keys: &RequestKeys,
+) -> Result<Value, DeviceError> {
+    match step {
+        Step::Id(id) => load(node, id),
+        Step::Resolve(inner) => {
+            let Value::Message(req) = resolve(node, inner, keys)? else {
+                return Err(DeviceError::bad_request(
+                    "a ( … ) step must resolve to a message with a path",
+                ));
+            };
+            let key = req.get_str("path").unwrap_or_default().to_owned();
+            call(node, &base, &key, &req)
+        }
+        Step::Key { key, params } => {
+            let req = keys.request_message(node, index, key, params)?;
+            call(node, &base, key, &req)
+        }
+        Step::As { device, key, params } => {
+            base.insert("device", device.as_str());
+            if key.is_empty() {
+                merge_params(node, &mut base, params)?;
+                return Ok(Value::from(base));
+            }
+            let req = keys.request_message(node, index, key, params)?;
+            call(node, &base, key, &req)
+        }
+    }
+}
+
+/// A step needs a message to work on; a literal result cannot be resolved further.
+fn into_message(v: Value, next: &Step) -> Result<Message, DeviceError> {
+    match v {
+        Value::Message(m) => Ok(m),
+        other => Err(DeviceError::not_found(format!(
+            "cannot resolve {} on a {} result",
+            describe(next),
+            other.type_name()
+        ))),
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::Id(id) => format!("`{id}`"),
+        Step::Key { key, .. } | Step::As { key, .. } => format!("`{key}`"),
+        Step::Resolve(_) => "a ( … ) step".to_owned(),
+    }
+}
+
+/// Calls `key` on `base`'s device, falling back to `message@1.0` (§9.3).
+pub fn call(node: &Node, base: &Message, key: &str, req: &Message) -> Result<Value, DeviceError> {
+    let device = match base.get("device") {
+        None => DEFAULT_DEVICE,
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| DeviceError::bad_request("the `device` key must be a name@version"))?,
+    };
+    call_with(node, device, key, base, req)
+}
+
+/// Calls `key` of `device` on `base`, whatever device `base` names; falls back to
+/// `message@1.0` when `device` has no such key.
+pub fn call_with(
+    node: &Node,
+    device: &str,
+    key: &str,
+    base: &Message,
+    req: &Message,
+) -> Result<Value, DeviceError> {
+    let base_bytes = wire::encode_message(base);
+    let req_bytes = wire::encode_message(req);
+    let opts = node.opts_wire();
+    let outcome = call_device(node, device, key, &base_bytes, &req_bytes, &opts)?;
+    match outcome {
+        CallOutcome::Value(v) => Ok(v),
+        CallOutcome::Error(e) => Err(e),
+        CallOutcome::Unhandled if device != DEFAULT_DEVICE => {
+            match call_device(node, DEFAULT_DEVICE, key, &base_bytes, &req_bytes, &opts)? {
+                CallOutcome::Value(v) => Ok(v),
+                CallOutcome::Error(e) => Err(e),
+                CallOutcome::Unhandled => Err(not_found(device, key)),
+            }
+        }
+        CallOutcome::Unhandled => Err(not_found(device, key)),
+    }
+}
+
+fn not_found(device: &str, key: &str) -> DeviceError {
+    DeviceError::not_found(format!("{device} has no key `{key}`"))
+        .with_detail("device", device)
+        .with_detail("key", key)
+}
+
+fn call_device(
+    node: &Node,
+    device: &str,
+    key: &str,
+    base: &[u8],
+    req: &[u8],
+    opts: &[u8],
+) -> Result<CallOutcome, DeviceError> {
+    let handle = node.registry().get(device).ok_or_else(|| {
+        DeviceError::not_found(format!("device {device} is not loaded on this node"))
+            .with_detail("device", device)
+    })?;
+    Ok(handle.call(key, base, req, opts))
+}
+
+/// Loads a stored message (`/<ID>`).
+fn load(node: &Node, id: &str) -> Result<Value, DeviceError> {
+    node.store()
+        .read_message(id)?
+        .map(Value::from)
+        .ok_or_else(|| {
+            DeviceError::not_found(format!(
+                "Message necessary to resolve request not found: {id}"
+            ))
+            .with_detail("unavailable", id)
+        })
+}
+
+/// Adds inlined keys (`~dev&k=v`) to a base.
+fn merge_params(node: &Node, base: &mut Message, params: &[(String, Param)]) -> Result<(), DeviceError> {
+    for (k, v) in params {
+        base.insert(k.as_str(), request::param_value(node, k, v)?);
+    }
+    Ok(())
+}
