@@ -70,7 +70,6 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
     };
     runtime.block_on(async move {
         let (bind, port) = (file.node.bind.clone(), file.node.port);
-        let (node, _errors) = Node::start(file);
         let (listener, addr) = match http::bind(&bind, port).await {
             Ok(pair) => pair,
             Err(e) => {
@@ -78,6 +77,9 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Devices see the port actually bound (it differs when 0 was asked for).
+        file.node.port = addr.port();
+        let (node, _errors) = Node::start(file);
         // Tests and scripts read this line to find the port.
         println!("ferrobeam listening on http://{addr}");
         tracing::info!("listening on http://{addr}");

@@ -1,0 +1,53 @@
+//! One device call across the plugin boundary against the same call made directly in-process.
+//!
+//! Both calls run `message@1.0`'s `keys` on a 10-key message. The boundary call is what the node
+//! does for every step: encode base and request, call through the ABI, the plugin decodes,
+//! dispatches and encodes the result, the node decodes it. Needs the release plugin library:
+//! `make bench` builds it first.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ferrobeam::config::DevicesFile;
+use ferrobeam::{resolve, Node};
+use ferrobeam_device_api::testing::TestHost;
+use ferrobeam_device_api::{Host, Message, Opts};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+fn ten_keys() -> Message {
+    (0..10).map(|i| (format!("key-{i}"), format!("value number {i}"))).collect()
+}
+
+fn plugins_dir() -> PathBuf {
+    // target/release/deps/abi-<hash> → target/release
+    let exe = std::env::current_exe().expect("bench executable");
+    let release = exe.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf();
+    let dir = std::env::temp_dir().join(format!("ferrobeam-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench plugins dir");
+    let lib = release.join("libferrobeam_message.so");
+    std::fs::copy(&lib, dir.join("libferrobeam_message.so"))
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make bench`)", lib.display()));
+    dir
+}
+
+fn abi_round_trip(c: &mut Criterion) {
+    let mut config = DevicesFile::default_at(&std::env::temp_dir().join("devices.toml"));
+    config.node.plugins_dir = plugins_dir();
+    let (node, errors) = Node::start(config);
+    assert!(errors.is_empty(), "{errors:?}");
+    let base = ten_keys();
+    let req = Message::new().with("path", "keys");
+
+    let mut group = c.benchmark_group("call_10_key_message");
+    group.bench_function("across_abi", |b| {
+        b.iter(|| resolve::call_with(&node, "message@1.0", "keys", black_box(&base), black_box(&req)))
+    });
+    let device = ferrobeam_message::MessageDevice;
+    let opts = Opts::from_message(Message::new(), Host::new(TestHost::new()));
+    group.bench_function("direct_in_process", |b| {
+        b.iter(|| device.keys(black_box(&base), black_box(&req), &opts))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, abi_round_trip);
+criterion_main!(benches);

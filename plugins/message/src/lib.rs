@@ -1,0 +1,146 @@
+//! `message@1.0` (`spec/codecs.md` §9.4): the device of every message that names none.
+//!
+//! A key that is not a method reads that key of the base message — exactly, else ignoring case;
+//! private keys (`priv…`) are never returned.
+
+mod set;
+
+use ferrobeam_device_api::{
+    device_methods, export_devices, Device, DeviceError, InitContext, Message, Opts, Value,
+};
+
+/// The `message@1.0` device.
+#[derive(Debug)]
+pub struct MessageDevice;
+
+impl Device for MessageDevice {
+    const NAME: &'static str = "message@1.0";
+
+    fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
+        Ok(MessageDevice)
+    }
+
+    fn handle(&self, key: &str, base: &Message, _req: &Message, _opts: &Opts) -> Option<Result<Value, DeviceError>> {
+        Some(get_key(base, key))
+    }
+}
+
+/// Reads `key` of `base` (§9.4 `get`).
+pub fn get_key(base: &Message, key: &str) -> Result<Value, DeviceError> {
+    if key.to_ascii_lowercase().starts_with("priv") {
+        return Err(not_found(key));
+    }
+    base.get_ignore_case(key)
+        .cloned()
+        .ok_or_else(|| not_found(key))
+}
+
+fn not_found(key: &str) -> DeviceError {
+    DeviceError::not_found(format!("no key `{key}` in the message")).with_detail("key", key)
+}
+
+impl MessageDevice {
+    /// `get`: the key named by the request's `key` (or `path` after `get`).
+    pub fn get(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
+        let key = req
+            .get_str("key")
+            .ok_or_else(|| DeviceError::bad_request("get needs a `key`"))?;
+        get_key(base, key)
+    }
+
+    /// `keys`: the non-private keys of the base, in order.
+    pub fn keys(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
+        Ok(Value::List(
+            base.keys()
+                .filter(|k| !k.is_private())
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
+        ))
+    }
+
+    /// `set`: deep-merges the request's keys into the base (`unset` deletes a key).
+    pub fn set(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+        Ok(set::apply(base, req))
+    }
+
+    /// `set_path`: sets `path` to the request's `value`.
+    pub fn set_path(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+        let value = req
+            .get("value")
+            .cloned()
+            .ok_or_else(|| DeviceError::bad_request("set_path needs a `value`"))?;
+        let mut out = base.clone();
+        out.insert("path", value);
+        Ok(out)
+    }
+
+    /// `remove`: removes the request's `item`, or every key of its `items` list.
+    pub fn remove(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+        let mut out = base.clone();
+        match (req.get("item"), req.get("items")) {
+            (Some(item), _) => {
+                let key = item
+                    .as_str()
+                    .ok_or_else(|| DeviceError::bad_request("`item` must be a key"))?;
+                out.remove(key);
+            }
+            (None, Some(Value::List(items))) => {
+                for item in items {
+                    if let Some(key) = item.as_str() {
+                        out.remove(key);
+                    }
+                }
+            }
+            _ => return Err(DeviceError::bad_request("remove needs `item` or a list `items`")),
+        }
+        Ok(out)
+    }
+}
+
+device_methods!(MessageDevice { get, keys, set, set_path, remove });
+export_devices!(MessageDevice);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ferrobeam_device_api::testing::TestDevice;
+
+    fn dev() -> TestDevice<MessageDevice> {
+        TestDevice::new().unwrap()
+    }
+
+    #[test]
+    fn plain_keys_resolve_to_their_values() {
+        let base = Message::new().with("a", 1).with("Test-Header", "x");
+        assert_eq!(dev().call("a", &base, &Message::new()).unwrap(), Value::Integer(1));
+        assert_eq!(
+            dev().call("test-header", &base, &Message::new()).unwrap(),
+            Value::from("x")
+        );
+    }
+
+    #[test]
+    fn private_and_missing_keys_are_not_found() {
+        let base = Message::new().with("a", 1).with("private_key", 2);
+        let e = dev().call("private_key", &base, &Message::new()).unwrap_err();
+        assert_eq!(e.kind().status(), 404);
+        assert_eq!(dev().call("b", &base, &Message::new()).unwrap_err().kind().status(), 404);
+        let keys = dev().call("keys", &base, &Message::new()).unwrap();
+        assert_eq!(keys, Value::List(vec![Value::from("a")]));
+    }
+
+    #[test]
+    fn remove_takes_item_or_items() {
+        let base = Message::new().with("a", 1).with("b", 2).with("c", 3);
+        let out = dev()
+            .call("remove", &base, &Message::new().with("item", "a"))
+            .unwrap();
+        assert_eq!(out.as_message().unwrap().len(), 2);
+        let items = vec![Value::from("a"), Value::from("b")];
+        let out = dev()
+            .call("remove", &base, &Message::new().with("items", items))
+            .unwrap();
+        assert_eq!(out.as_message().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,9 @@
+//! ferrobeam's end-to-end tests: one binary (fewer link steps on a 2-core machine), one module
+//! per concern. Every test starts real nodes on free ports and talks HTTP to them, or loads real
+//! plugin libraries in-process.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod abi;
+mod edge;
+mod mydev;
+mod paths;

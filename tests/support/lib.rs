@@ -1,0 +1,179 @@
+//! Test support for ferrobeam's end-to-end tests: build a plugins folder from the workspace's
+//! built libraries, start a real `ferrobeam` process on a free port, and talk HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod http;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The cargo target profile folder the tests were built into (…/target/debug).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // …/target/debug/deps/it-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target profile folder")
+        .to_path_buf()
+}
+
+/// A built plugin library of the workspace, e.g. `library("mydev")` → `…/libmydev.so`.
+pub fn library(crate_name: &str) -> PathBuf {
+    let file = format!("lib{}.so", crate_name.replace('-', "_"));
+    let path = target_dir().join(&file);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` before the tests (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// The first-party plugins every node in these tests loads.
+pub const FIRST_PARTY: &[&str] = &["ferrobeam-codecs", "ferrobeam-message", "ferrobeam-meta", "mydev"];
+
+/// The shared test vectors (`../shared/vectors`).
+pub fn vectors_dir() -> PathBuf {
+    std::env::var_os("FERROBEAM_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"))
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch folder for one node.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ferrobeam-it-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("plugins")).unwrap();
+        Scratch { dir }
+    }
+
+    pub fn plugins(&self) -> PathBuf {
+        self.dir.join("plugins")
+    }
+
+    /// Copies a built library into the plugins folder.
+    pub fn install(&self, crate_name: &str) -> PathBuf {
+        let src = library(crate_name);
+        let dst = self.plugins().join(src.file_name().unwrap());
+        std::fs::copy(&src, &dst).unwrap();
+        dst
+    }
+
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let path = self.dir.join("devices.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A running `ferrobeam serve` process, killed on drop.
+pub struct NodeProcess {
+    child: Child,
+    pub addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+    pub scratch: Scratch,
+}
+
+impl NodeProcess {
+    /// Starts a node with the first-party plugins and `config` as its devices.toml
+    /// (`[node] plugins_dir = "plugins"` is the default).
+    pub fn start(config: &str) -> NodeProcess {
+        let scratch = Scratch::new("node");
+        for p in FIRST_PARTY {
+            scratch.install(p);
+        }
+        Self::start_in(scratch, config)
+    }
+
+    /// Starts a node in a prepared scratch folder.
+    pub fn start_in(scratch: Scratch, config: &str) -> NodeProcess {
+        let config_path = scratch.write_config(config);
+        let mut child = Command::new(target_dir().join("ferrobeam"))
+            .args(["serve", "--port", "0", "--config"])
+            .arg(&config_path)
+            .env("FERROBEAM_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the ferrobeam binary (is it built?)");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let mut addr = None;
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(rest) = line.trim().strip_prefix("ferrobeam listening on http://") {
+                addr = Some(rest.to_owned());
+                break;
+            }
+            line.clear();
+        }
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            std::thread::sleep(Duration::from_millis(100));
+            panic!("node did not start; log:\n{}", log.lock().unwrap().join("\n"));
+        };
+        // Keep draining stdout so the node never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
+        NodeProcess {
+            child,
+            addr,
+            log,
+            scratch,
+        }
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn get(&self, path: &str) -> http::Response {
+        http::request(&self.addr, "GET", path, &[], b"")
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> http::Response {
+        http::request(&self.addr, method, path, headers, body)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
