@@ -1,0 +1,146 @@
+//! Rich message → TABM (`codecs.md` §2.1, §2.2).
+
+use crate::{escape, float, sf, Error, MAX_DEPTH};
+use ferrobeam_device_api::{Key, Message, Value};
+
+/// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
+pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
+
+/// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`).
+pub(crate) fn encode_message(msg: &Message, depth: usize) -> Result<Message, Error> {
+    let mut entries: Vec<(&Key, &Value)> = msg
+        .iter()
+        .filter(|(k, _)| !k.is_private() && !REGENERABLE_KEYS.contains(&k.as_str()))
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    encode_entries(entries.into_iter().map(|(k, v)| (k.clone(), v)), depth)
+}
+
+/// A list whose first element is a message or list becomes `{"1": …, "2": …}` (`§2.1`).
+fn encode_numbered(list: &[Value], depth: usize) -> Result<Message, Error> {
+    let mut entries: Vec<(Key, &Value)> = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (Key::from((i + 1).to_string()), v))
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    encode_entries(entries.into_iter(), depth)
+}
+
+/// Encodes entries that are already in ascending key order, collecting `ao-types`.
+fn encode_entries<'a>(
+    entries: impl ExactSizeIterator<Item = (Key, &'a Value)>,
+    depth: usize,
+) -> Result<Message, Error> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::TooDeep(MAX_DEPTH));
+    }
+    let mut out = Message::with_capacity(entries.len() + 1);
+    let mut types: Vec<(Key, &'static str)> = Vec::new();
+    for (key, value) in entries {
+        match value {
+            Value::Binary(b) if b.is_empty() => types.push((key, "empty-binary")),
+            Value::List(l) if l.is_empty() => types.push((key, "empty-list")),
+            Value::Message(m) if is_empty_message(m) => types.push((key, "empty-message")),
+            Value::Binary(b) => {
+                out.insert(key, Value::Binary(b.clone()));
+            }
+            Value::Message(m) => {
+                let tabm = encode_message(m, depth + 1).map_err(|e| e.at_key(key.as_str()))?;
+                out.insert(key, tabm);
+            }
+            Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
+                let tabm = encode_numbered(l, depth + 1).map_err(|e| e.at_key(key.as_str()))?;
+                out.insert(key.clone(), tabm);
+                types.push((key, "list"));
+            }
+            scalar => {
+                let mut bytes = Vec::new();
+                let ty =
+                    encode_value(&mut bytes, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
+                out.insert(key.clone(), Value::Binary(bytes));
+                types.push((key, ty));
+            }
+        }
+    }
+    if !types.is_empty() {
+        out.insert("ao-types", Value::Binary(ao_types_field(&types)));
+    }
+    Ok(out)
+}
+
+/// `escape(key)="type"` members in the (already ascending) order given, joined by `", "`.
+fn ao_types_field(types: &[(Key, &str)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(types.len() * 24);
+    for (i, (key, ty)) in types.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(escape::encode(key.as_str().as_bytes()).as_bytes());
+        out.push(b'=');
+        sf::write_string(&mut out, ty.as_bytes());
+    }
+    out
+}
+
+/// A message that encodes as `empty-message`: no keys, or only `priv` (`§1.3`).
+pub fn is_empty_message(m: &Message) -> bool {
+    m.is_empty() || (m.len() == 1 && m.contains_key("priv"))
+}
+
+/// HyperBEAM's `encode_value`: appends the text of a scalar or scalar list and returns its
+/// type name (`§2.2`).
+fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'static str, Error> {
+    match value {
+        Value::Integer(i) => {
+            out.extend_from_slice(i.to_string().as_bytes());
+            Ok("integer")
+        }
+        Value::Float(x) => {
+            out.extend_from_slice(float::format_float(*x)?.as_bytes());
+            Ok("float")
+        }
+        Value::Atom(a) => {
+            sf::write_string(out, a.as_bytes());
+            Ok("atom")
+        }
+        Value::Binary(b) => {
+            out.extend_from_slice(b);
+            Ok("binary")
+        }
+        Value::List(items) => {
+            if depth >= MAX_DEPTH {
+                return Err(Error::TooDeep(MAX_DEPTH));
+            }
+            let mut item_text = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                match item {
+                    Value::Binary(b) => sf::write_string(out, b),
+                    Value::Message(_) => return Err(Error::MessageInScalarList),
+                    other => {
+                        let mut inner = Vec::new();
+                        let ty = encode_value(&mut inner, other, depth + 1)?;
+                        item_text.clear();
+                        item_text.extend_from_slice(b"(ao-type-");
+                        item_text.extend_from_slice(ty.as_bytes());
+                        item_text.extend_from_slice(b") ");
+                        item_text.extend_from_slice(&inner);
+                        sf::write_string(out, &item_text);
+                    }
+                }
+            }
+            Ok("list")
+        }
+        Value::Message(_) => Err(Error::MessageInScalarList),
+    }
+}
+
+/// HyperBEAM's `encode_value` (see [`crate::encode_value`]).
+pub(crate) fn encode_scalar(value: &Value) -> Result<(&'static str, Vec<u8>), Error> {
+    let mut out = Vec::new();
+    let ty = encode_value(&mut out, value, 0)?;
+    Ok((ty, out))
+}

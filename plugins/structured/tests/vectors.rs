@@ -1,0 +1,222 @@
+//! structured@1.0 against `shared/vectors/structured.json`, plus property tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ferrobeam_device_api::{Message, Value};
+use ferrobeam_structured::vectors::{self, expect_eq, Failures};
+use ferrobeam_structured::{from, to, Error};
+use proptest::prelude::*;
+
+#[test]
+fn structured_json_vectors() {
+    let mut failures = Failures::new();
+    for case in vectors::cases("structured.json").unwrap() {
+        let name = format!(
+            "{}/{}",
+            vectors::field(&case, "kind").unwrap_or("?"),
+            vectors::name(&case)
+        );
+        failures.record(&name, run_case(&case));
+    }
+    failures.finish("structured.json", 83);
+}
+
+fn run_case(case: &serde_json::Value) -> Result<(), String> {
+    let kind = vectors::field(case, "kind")?;
+    let tabm = vectors::message(case.get("tabm").ok_or("no tabm")?)?;
+    match kind {
+        "message_to_tabm" => {
+            let msg = vectors::message(case.get("message").ok_or("no message")?)?;
+            let got = from(&msg).map_err(|e| format!("encode failed: {e}"))?;
+            expect_eq("tabm", &tabm, &got)?;
+            expect_ao_types_bytes(&tabm, &got)
+        }
+        "tabm_to_message" => match (case.get("message"), case.get("error")) {
+            (Some(m), _) => {
+                let want = vectors::message(m)?;
+                let got = to(&tabm).map_err(|e| format!("decode failed: {e}"))?;
+                expect_eq("message", &want, &got)
+            }
+            (None, Some(_)) => match to(&tabm) {
+                Err(_) => Ok(()),
+                Ok(m) => Err(format!("must fail, decoded to {m:?}")),
+            },
+            _ => Err("case has neither message nor error".into()),
+        },
+        other => Err(format!("unknown kind {other}")),
+    }
+}
+
+/// Message equality ignores order; `ao-types` bytes must match exactly (they are signed).
+fn expect_ao_types_bytes(want: &Message, got: &Message) -> Result<(), String> {
+    expect_eq("ao-types", &want.get("ao-types"), &got.get("ao-types"))?;
+    for (k, v) in want.iter() {
+        if let (Value::Message(w), Some(Value::Message(g))) = (v, got.get(k.as_str())) {
+            expect_ao_types_bytes(w, g)?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut tabm = Message::new().with("leaf", "x");
+    for _ in 0..100 {
+        tabm = Message::new().with("n", tabm);
+    }
+    assert!(matches!(
+        to(&tabm).map_err(|e| e.root().clone()),
+        Err(Error::TooDeep(_))
+    ));
+    assert!(matches!(
+        from(&tabm).map_err(|e| e.root().clone()),
+        Err(Error::TooDeep(_))
+    ));
+    let mut list = Value::List(vec![1.into()]);
+    for _ in 0..100 {
+        list = Value::List(vec![1.into(), list]);
+    }
+    assert!(from(&Message::new().with("l", list)).is_err());
+    // Nested typed lists inside one value: the text doubles its escapes per level, so depth
+    // is bounded by input size; 12 levels decode fine.
+    let mut text = b"1".to_vec();
+    for _ in 0..12 {
+        let mut quoted = Vec::new();
+        ferrobeam_structured::sf::write_string(
+            &mut quoted,
+            &[b"(ao-type-list) ".as_slice(), &text].concat(),
+        );
+        text = quoted;
+    }
+    let tabm = Message::new()
+        .with("l", text)
+        .with("ao-types", r#"l="list""#);
+    assert!(to(&tabm).is_ok());
+}
+
+#[test]
+fn errors_carry_the_key_path() {
+    let tabm = Message::new().with(
+        "outer",
+        Message::new()
+            .with("n", "12345678901234567")
+            .with("ao-types", r#"n="integer""#),
+    );
+    let err = to(&tabm).unwrap_err();
+    assert!(err.to_string().starts_with("outer: n: "), "{err}");
+}
+
+// ---- property tests ----------------------------------------------------------------------
+
+/// Keys the codecs keep as given: lower-case, not private, not regenerable, not an ID length.
+fn key() -> impl Strategy<Value = String> {
+    const DEFAULT_TX_KEYS: [&str; 16] = [
+        "format",
+        "id",
+        "unsigned_id",
+        "last_tx",
+        "owner",
+        "tags",
+        "target",
+        "quantity",
+        "data",
+        "manifest",
+        "data_size",
+        "data_tree",
+        "data_root",
+        "signature",
+        "reward",
+        "denomination",
+    ];
+    "[a-z][a-z0-9_-]{0,12}".prop_filter("special key", |k| {
+        !k.starts_with("priv")
+            && !ferrobeam_structured::REGENERABLE_KEYS.contains(&k.as_str())
+            && !DEFAULT_TX_KEYS.contains(&k.as_str())
+            && k != "ao-types"
+    })
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (-999_999_999_999_999i64..=999_999_999_999_999).prop_map(Value::Integer),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Value::Float),
+        "[a-z_][a-z0-9_@.-]{0,10}".prop_map(Value::Atom),
+    ]
+}
+
+fn list_item() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        scalar(),
+        "[ -~]{0,12}".prop_map(|s| Value::Binary(s.into_bytes()))
+    ]
+}
+
+/// Values the spec allows to round-trip: binaries, scalars, scalar lists (with nested scalar
+/// lists), lists of messages, nested messages and empty values.
+pub fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Binary),
+        scalar(),
+        (
+            list_item(),
+            proptest::collection::vec(
+                prop_oneof![
+                    list_item(),
+                    proptest::collection::vec(list_item(), 0..3).prop_map(Value::List)
+                ],
+                0..4
+            )
+        )
+            .prop_map(|(first, rest)| Value::List(std::iter::once(first).chain(rest).collect())),
+        Just(Value::List(Vec::new())),
+        Just(Value::Message(Message::new())),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec((key(), inner.clone()), 0..4)
+                .prop_map(|kv| Value::Message(kv.into_iter().collect())),
+            proptest::collection::vec(
+                proptest::collection::vec((key(), inner), 1..3)
+                    .prop_map(|kv| Value::Message(kv.into_iter().collect::<Message>())),
+                1..3
+            )
+            .prop_map(Value::List),
+        ]
+    })
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    proptest::collection::vec((key(), value()), 0..6).prop_map(|kv| kv.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn rich_tabm_rich_is_identity(msg in message()) {
+        let tabm = from(&msg).unwrap();
+        prop_assert_eq!(to(&tabm).unwrap(), msg);
+    }
+
+    #[test]
+    fn garbage_tabms_never_panic(ty in "[a-z-]{1,12}", text in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let tabm = Message::new().with("k", text).with("ao-types", format!("k=\"{ty}\""));
+        let _ = to(&tabm);
+    }
+
+    #[test]
+    fn garbage_ao_types_never_panic(types in proptest::collection::vec(any::<u8>(), 0..60)) {
+        let tabm = Message::new().with("k", "v").with("ao-types", types);
+        let _ = to(&tabm);
+    }
+
+    #[test]
+    fn garbage_structured_fields_never_panic(text in proptest::collection::vec(any::<u8>(), 0..60)) {
+        let _ = ferrobeam_structured::sf::parse_item(&text);
+        let _ = ferrobeam_structured::sf::parse_list(&text);
+        let _ = ferrobeam_structured::sf::parse_dictionary(&text);
+        let _ = ferrobeam_structured::decode_value("list", &text);
+        let _ = ferrobeam_structured::decode_value("map", &text);
+    }
+}
