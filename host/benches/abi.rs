@@ -14,13 +14,19 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 fn ten_keys() -> Message {
-    (0..10).map(|i| (format!("key-{i}"), format!("value number {i}"))).collect()
+    (0..10)
+        .map(|i| (format!("key-{i}"), format!("value number {i}")))
+        .collect()
 }
 
 fn plugins_dir() -> PathBuf {
     // target/release/deps/abi-<hash> → target/release
     let exe = std::env::current_exe().expect("bench executable");
-    let release = exe.parent().and_then(|p| p.parent()).expect("target dir").to_path_buf();
+    let release = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target dir")
+        .to_path_buf();
     let dir = std::env::temp_dir().join(format!("ferrobeam-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench plugins dir");
     let lib = release.join("libferrobeam_message.so");
@@ -39,7 +45,15 @@ fn abi_round_trip(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("call_10_key_message");
     group.bench_function("across_abi", |b| {
-        b.iter(|| resolve::call_with(&node, "message@1.0", "keys", black_box(&base), black_box(&req)))
+        b.iter(|| {
+            resolve::call_with(
+                &node,
+                "message@1.0",
+                "keys",
+                black_box(&base),
+                black_box(&req),
+            )
+        })
     });
     let device = ferrobeam_message::MessageDevice;
     let opts = Opts::from_message(Message::new(), Host::new(TestHost::new()));

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "ferrobeam", version, about = "An AO-Core node with plugin devices")]
+#[command(
+    name = "ferrobeam",
+    version,
+    about = "An AO-Core node with plugin devices"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +56,10 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
             }
         }
     } else {
-        tracing::warn!("{} not found: serving the plugins folder with defaults", config.display());
+        tracing::warn!(
+            "{} not found: serving the plugins folder with defaults",
+            config.display()
+        );
         DevicesFile::default_at(&config)
     };
     if let Some(port) = port {
@@ -61,7 +68,10 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
     if let Some(bind) = bind {
         file.node.bind = bind;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferrobeam: cannot start the runtime: {e}");
@@ -92,13 +102,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -21,7 +21,9 @@ pub struct Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("config", &self.config.path).finish()
+        f.debug_struct("Node")
+            .field("config", &self.config.path)
+            .finish()
     }
 }
 
@@ -101,10 +103,11 @@ impl HostOps for Node {
                 let target = payload
                     .get_str("path")
                     .ok_or_else(|| DeviceError::bad_request("resolve needs a text `path`"))?;
-                let steps = path::parse(target).map_err(|e| DeviceError::bad_request(e.0))?;
+                let route = path::parse(target).map_err(|e| DeviceError::bad_request(e.0))?;
                 let mut keys = payload.clone();
                 keys.remove("path");
-                resolve::resolve(self, &steps, &RequestKeys::from_message(keys))
+                let keys = RequestKeys::from_message(keys).with_query(route.query);
+                resolve::resolve(self, &route.steps, &keys)
             }
             operation::STORE_READ => {
                 let key = text(payload, "key", op)?;

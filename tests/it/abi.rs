@@ -20,9 +20,18 @@ fn a_library_built_for_another_abi_is_refused_in_one_line() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     let line = errors[0].to_string();
     assert!(!line.contains('\n'), "one line: {line}");
-    assert!(line.contains(&lib.display().to_string()), "names the file: {line}");
-    let (theirs, ours) = (format!("device ABI {}", ABI_VERSION + 1), format!("ABI {ABI_VERSION}"));
-    assert!(line.contains(&theirs) && line.contains(&ours), "names the versions: {line}");
+    assert!(
+        line.contains(&lib.display().to_string()),
+        "names the file: {line}"
+    );
+    let (theirs, ours) = (
+        format!("device ABI {}", ABI_VERSION + 1),
+        format!("ABI {ABI_VERSION}"),
+    );
+    assert!(
+        line.contains(&theirs) && line.contains(&ours),
+        "names the versions: {line}"
+    );
     assert!(line.contains("rebuild"), "says how to fix it: {line}");
     // The other library serves.
     let base = Message::new().with("a", "b");
@@ -38,13 +47,26 @@ fn a_panicking_method_is_a_500_and_the_device_keeps_serving() {
     scratch.install("ferrobeam-message");
     let (node, errors) = in_process(&scratch);
     assert!(errors.is_empty(), "{errors:?}");
-    let e = resolve::call_with(&node, "panicky@1.0", "boom", &Message::new(), &Message::new())
-        .unwrap_err();
+    let e = resolve::call_with(
+        &node,
+        "panicky@1.0",
+        "boom",
+        &Message::new(),
+        &Message::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Failure);
-    assert!(e.reason().contains("boom: this device always panics here"), "{e}");
+    assert!(
+        e.reason().contains("boom: this device always panics here"),
+        "{e}"
+    );
     for _ in 0..3 {
-        let v = resolve::call_with(&node, "panicky@1.0", "ok", &Message::new(), &Message::new()).unwrap();
-        assert_eq!(v.as_message().and_then(|m| m.get_str("still")), Some("alive"));
+        let v = resolve::call_with(&node, "panicky@1.0", "ok", &Message::new(), &Message::new())
+            .unwrap();
+        assert_eq!(
+            v.as_message().and_then(|m| m.get_str("still")),
+            Some("alive")
+        );
     }
 }
 
@@ -55,7 +77,11 @@ fn a_library_whose_init_panics_is_refused_and_named_in_status() {
     let path = scratch.write_config("[devices.\"panicky@1.0\".options]\npanic_in_init = true\n");
     let (node, errors) = Node::start(DevicesFile::load(&path).unwrap());
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].to_string().contains("told to panic in init"), "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("told to panic in init"),
+        "{}",
+        errors[0]
+    );
     assert!(node.registry().get("panicky@1.0").is_none());
     let (status, _) = node.registry().status();
     let entry = status.iter().find(|s| s.name == "panicky@1.0").unwrap();
@@ -71,12 +97,16 @@ fn over_http_a_wrong_abi_plugin_is_logged_and_the_others_serve() {
     }
     scratch.install("fixture-wrong-abi");
     scratch.install("fixture-panicky");
-    let mut node = NodeProcess::start_in(std::mem::replace(&mut scratch, Scratch::new("unused")), "");
+    let mut node =
+        NodeProcess::start_in(std::mem::replace(&mut scratch, Scratch::new("unused")), "");
     let r = node.get("/~mydev@1.0/info");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("version"), Some("1.0"));
     let log = node.log();
-    assert!(log.contains("refusing device library") && log.contains("libfixture_wrong_abi.so"), "{log}");
+    assert!(
+        log.contains("refusing device library") && log.contains("libfixture_wrong_abi.so"),
+        "{log}"
+    );
     // A panic inside a device is a 500 answer, and the node goes on.
     let r = node.get("/~panicky@1.0/boom");
     assert_eq!(r.status, 500, "{}", r.text());

@@ -22,7 +22,10 @@ fn cors_headers_as_hyperbeam_sends_them() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(r.header("access-control-allow-methods"), Some("GET, POST, PUT, DELETE, OPTIONS"));
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET, POST, PUT, DELETE, OPTIONS")
+    );
     assert_eq!(r.header("access-control-allow-headers"), Some("x-custom"));
     let r = node.request("OPTIONS", "/anything", &[], b"");
     assert_eq!(r.status, 204);

@@ -45,7 +45,10 @@ fn forward_shows_msg1_msg2_and_opts_without_private_fields() {
     assert_eq!(j["msg2"]["path"], "forward");
     assert_eq!(j["msg2"]["method"], "GET");
     assert!(j["msg2"]["commitments"].is_object(), "{j}");
-    assert!(j["opts"]["port"].is_number() || j["opts"]["port"].is_string(), "{j}");
+    assert!(
+        j["opts"]["port"].is_number() || j["opts"]["port"].is_string(),
+        "{j}"
+    );
     for (k, _) in j["opts"].as_object().unwrap() {
         assert!(!k.starts_with("priv"), "private option {k} leaked");
     }

@@ -34,7 +34,12 @@ pub fn library(crate_name: &str) -> PathBuf {
 }
 
 /// The first-party plugins every node in these tests loads.
-pub const FIRST_PARTY: &[&str] = &["ferrobeam-codecs", "ferrobeam-message", "ferrobeam-meta", "mydev"];
+pub const FIRST_PARTY: &[&str] = &[
+    "ferrobeam-codecs",
+    "ferrobeam-message",
+    "ferrobeam-meta",
+    "mydev",
+];
 
 /// The shared test vectors (`../shared/vectors`).
 pub fn vectors_dir() -> PathBuf {
@@ -46,6 +51,7 @@ pub fn vectors_dir() -> PathBuf {
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A scratch folder for one node.
+#[derive(Debug)]
 pub struct Scratch {
     pub dir: PathBuf,
 }
@@ -53,7 +59,8 @@ pub struct Scratch {
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("ferrobeam-it-{}-{tag}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ferrobeam-it-{}-{tag}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         Scratch { dir }
@@ -85,6 +92,7 @@ impl Drop for Scratch {
 }
 
 /// A running `ferrobeam serve` process, killed on drop.
+#[derive(Debug)]
 pub struct NodeProcess {
     child: Child,
     pub addr: String,
@@ -135,7 +143,10 @@ impl NodeProcess {
         let Some(addr) = addr else {
             let _ = child.kill();
             std::thread::sleep(Duration::from_millis(100));
-            panic!("node did not start; log:\n{}", log.lock().unwrap().join("\n"));
+            panic!(
+                "node did not start; log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
         };
         // Keep draining stdout so the node never blocks on it.
         std::thread::spawn(move || {
@@ -166,7 +177,13 @@ impl NodeProcess {
         http::request(&self.addr, "GET", path, &[], b"")
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> http::Response {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Response {
         http::request(&self.addr, method, path, headers, body)
     }
 }

@@ -23,8 +23,18 @@ pub struct Decoded {
 
 /// HTTP message (header keys + `body`) → TABM → typed message.
 pub fn decode_request(node: &Node, http: &Message) -> Result<Decoded, DeviceError> {
-    let tabm = expect_message(call_with(node, HTTPSIG, "from", http, &Message::new())?, HTTPSIG)?;
-    let typed = expect_message(call_with(node, STRUCTURED, "to", &tabm, &Message::new())?, STRUCTURED)?;
+    let tabm = if node.registry().get(HTTPSIG).is_some() {
+        expect_message(
+            call_with(node, HTTPSIG, "from", http, &Message::new())?,
+            HTTPSIG,
+        )?
+    } else {
+        interim::from_http(http)?
+    };
+    let typed = expect_message(
+        call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
+        STRUCTURED,
+    )?;
     Ok(Decoded { tabm, typed })
 }
 
@@ -58,11 +68,24 @@ pub fn response_codec(request: &Message) -> ResponseCodec {
 }
 
 /// Encodes a result message as an HTTP message (header keys + optional `body`).
-pub fn encode_response(node: &Node, codec: &ResponseCodec, result: &Message) -> Result<Message, DeviceError> {
+pub fn encode_response(
+    node: &Node,
+    codec: &ResponseCodec,
+    result: &Message,
+) -> Result<Message, DeviceError> {
     match codec {
         ResponseCodec::Httpsig => {
-            let tabm = expect_message(call_with(node, STRUCTURED, "from", result, &Message::new())?, STRUCTURED)?;
-            expect_message(call_with(node, HTTPSIG, "to", &tabm, &Message::new())?, HTTPSIG)
+            let tabm = expect_message(
+                call_with(node, STRUCTURED, "from", result, &Message::new())?,
+                STRUCTURED,
+            )?;
+            if node.registry().get(HTTPSIG).is_none() {
+                return interim::to_http(&tabm);
+            }
+            expect_message(
+                call_with(node, HTTPSIG, "to", &tabm, &Message::new())?,
+                HTTPSIG,
+            )
         }
         ResponseCodec::Other(device) => {
             // §10.2: top-level non-message fields travel as headers; the body is the codec's
@@ -83,6 +106,39 @@ pub fn encode_response(node: &Node, codec: &ResponseCodec, result: &Message) -> 
             }
             Ok(http)
         }
+    }
+}
+
+/// The minimal built-in HTTP mapping the foundation allows until `httpsig@1.0` is loaded: a
+/// request's headers and body are its TABM; a flat TABM's fields become headers and its `body`
+/// the body. No multipart, no signatures. It is used only when no `httpsig@1.0` device is
+/// loaded, and goes away with the codec issue.
+mod interim {
+    use ferrobeam_device_api::{DeviceError, Message, Value};
+
+    pub fn from_http(http: &Message) -> Result<Message, DeviceError> {
+        if http
+            .get_str("content-type")
+            .is_some_and(|c| c.starts_with("multipart/"))
+        {
+            return Err(DeviceError::new(
+                ferrobeam_device_api::ErrorKind::Unavailable,
+                "multipart requests need the httpsig@1.0 device, which is not loaded",
+            ));
+        }
+        Ok(http.clone())
+    }
+
+    pub fn to_http(tabm: &Message) -> Result<Message, DeviceError> {
+        for (k, v) in tabm.iter() {
+            if let Value::Message(_) = v {
+                return Err(DeviceError::new(
+                    ferrobeam_device_api::ErrorKind::Unavailable,
+                    format!("encoding the nested `{k}` needs the httpsig@1.0 device, which is not loaded"),
+                ));
+            }
+        }
+        Ok(tabm.clone())
     }
 }
 

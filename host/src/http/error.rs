@@ -47,7 +47,10 @@ impl fmt::Display for EdgeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EdgeError::BodyTooLarge { limit } => {
-                write!(f, "request body is larger than this node's limit of {limit} bytes")
+                write!(
+                    f,
+                    "request body is larger than this node's limit of {limit} bytes"
+                )
             }
             EdgeError::BadBody(why) => write!(f, "request body could not be read: {why}"),
             EdgeError::BadPath(why) => write!(f, "malformed path: {why}"),

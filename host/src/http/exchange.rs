@@ -16,11 +16,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Handles one request; never fails (errors are responses).
-pub async fn handle(edge: Arc<Edge>, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-    let cors_request_headers = req
-        .headers()
-        .get("access-control-request-headers")
-        .cloned();
+pub async fn handle(
+    edge: Arc<Edge>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let cors_request_headers = req.headers().get("access-control-request-headers").cloned();
     if req.method() == Method::OPTIONS {
         return response::preflight();
     }
@@ -34,7 +35,15 @@ pub async fn handle(edge: Arc<Edge>, req: Request<Incoming>, peer: SocketAddr) -
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
     let reply = match read_http_message(&edge, req).await {
-        Ok(http) => run_blocking(edge.clone(), method.as_str().to_owned(), target.clone(), http).await,
+        Ok(http) => {
+            run_blocking(
+                edge.clone(),
+                method.as_str().to_owned(),
+                target.clone(),
+                http,
+            )
+            .await
+        }
         Err(e) => Reply::Error(e, ResponseCodec::Httpsig),
     };
     let reply = match reply {
@@ -69,7 +78,9 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > edge.max_body) {
-        return Err(EdgeError::BodyTooLarge { limit: edge.max_body });
+        return Err(EdgeError::BodyTooLarge {
+            limit: edge.max_body,
+        });
     }
     let mut http = Message::with_capacity(parts.headers.len() + 1);
     for name in parts.headers.keys() {
@@ -86,8 +97,12 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
         .collect()
         .await
         .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                EdgeError::BodyTooLarge { limit: edge.max_body }
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                EdgeError::BodyTooLarge {
+                    limit: edge.max_body,
+                }
             } else {
                 EdgeError::BadBody(e.to_string())
             }
@@ -129,13 +144,14 @@ fn run(node: &Node, method: &str, target: &str, http: &Message) -> Result<Messag
         .get_str("path")
         .map(str::to_owned)
         .unwrap_or_else(|| target.to_owned());
-    let steps = path::parse(&path)?;
+    let route = path::parse(&path)?;
     let mut tabm = decoded.tabm;
     let mut typed = decoded.typed;
     for m in [&mut tabm, &mut typed] {
         m.insert("method", method);
     }
-    let result = resolve::resolve(node, &steps, &RequestKeys::new(tabm, typed))?;
+    let keys = RequestKeys::new(tabm, typed).with_query(route.query);
+    let result = resolve::resolve(node, &route.steps, &keys)?;
     Ok(with_status(result))
 }
 
@@ -144,7 +160,9 @@ fn run(node: &Node, method: &str, target: &str, http: &Message) -> Result<Messag
 fn with_status(result: Value) -> Message {
     let mut msg = match result {
         Value::Message(m) => m,
-        literal => Message::new().with("ao-result", "body").with("body", literal),
+        literal => Message::new()
+            .with("ao-result", "body")
+            .with("body", literal),
     };
     if !msg.contains_key("status") {
         msg.insert("status", 200);

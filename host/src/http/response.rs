@@ -1,7 +1,7 @@
 //! Turning an encoded message into a hyper response, with HyperBEAM's CORS headers.
 
-use super::error::EdgeError;
 use super::codec::ResponseCodec;
+use super::error::EdgeError;
 use bytes::Bytes;
 use ferrobeam_device_api::{Message, Value};
 use http_body_util::Full;
@@ -71,7 +71,9 @@ fn from_message(http: Message) -> Response<Full<Bytes>> {
             (Ok(name), Ok(value)) => {
                 resp.headers_mut().append(name, value);
             }
-            _ => tracing::warn!(header = %k, "dropping a response field that is not a valid HTTP header"),
+            _ => {
+                tracing::warn!(header = %k, "dropping a response field that is not a valid HTTP header")
+            }
         }
     }
     *resp.status_mut() = status;
@@ -96,7 +98,10 @@ pub fn preflight() -> Response<Full<Bytes>> {
     *resp.status_mut() = StatusCode::NO_CONTENT;
     let h = resp.headers_mut();
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert("access-control-allow-headers", HeaderValue::from_static("*"));
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("*"),
+    );
     h.insert(
         "access-control-allow-methods",
         HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS, PATCH"),

@@ -5,4 +5,4 @@
 
 mod segment;
 
-pub use segment::{is_id, parse, Param, PathError, Step};
+pub use segment::{is_id, parse, Param, PathError, Route, Step};

@@ -69,10 +69,25 @@ fn err<T>(text: impl Into<String>) -> Result<T, PathError> {
     Err(PathError(text.into()))
 }
 
-/// Parses a request target (`/a/b&k=v?x=1`) into steps. The query part's keys are inlined into
-/// the last step, as HyperBEAM does.
-pub fn parse(target: &str) -> Result<Vec<Step>, PathError> {
-    parse_nested(target, 0)
+/// A parsed request target.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Route {
+    /// The path's steps.
+    pub steps: Vec<Step>,
+    /// Keys of the query string (`?x=1&y`): like the request's own keys, they reach every step.
+    pub query: Vec<(String, Param)>,
+}
+
+/// Parses a request target (`/a/b&k=v?x=1`).
+pub fn parse(target: &str) -> Result<Route, PathError> {
+    let (path, query) = match split_once_outside_parens(target, b'?')? {
+        Some((p, q)) => (p, parse_params(q, 0)?),
+        None => (target, Vec::new()),
+    };
+    Ok(Route {
+        steps: parse_nested(path, 0)?,
+        query,
+    })
 }
 
 fn parse_nested(target: &str, depth: usize) -> Result<Vec<Step>, PathError> {
@@ -105,17 +120,12 @@ fn parse_nested(target: &str, depth: usize) -> Result<Vec<Step>, PathError> {
         }
     }
     if let Some(query) = query {
+        // A `?` inside a sub-resolution: its keys belong to that sub-path's last step.
         let params = parse_params(query, depth)?;
-        if !params.is_empty() {
-            match steps.last_mut() {
-                Some(Step::Key { params: p, .. }) | Some(Step::As { params: p, .. }) => {
-                    p.extend(params)
-                }
-                _ => steps.push(Step::Key {
-                    key: String::new(),
-                    params,
-                }),
-            }
+        if let Some(Step::Key { params: p, .. }) | Some(Step::As { params: p, .. }) =
+            steps.last_mut()
+        {
+            p.extend(params);
         }
     }
     Ok(steps)
@@ -187,7 +197,9 @@ fn parse_params(text: &str, depth: usize) -> Result<Vec<(String, Param)>, PathEr
         let param = match (ty, value) {
             (None, None) => Param::True,
             (Some(ty), None) => {
-                return err(format!("`{part}`: a typed key needs a value (`{key}+{ty}=…`)"))
+                return err(format!(
+                    "`{part}`: a typed key needs a value (`{key}+{ty}=…`)"
+                ))
             }
             (Some("resolve"), Some(v)) => {
                 parse_nested(v, depth + 1)?;
@@ -201,7 +213,9 @@ fn parse_params(text: &str, depth: usize) -> Result<Vec<(String, Param)>, PathEr
                     ));
                 }
                 if v.starts_with('(') {
-                    return err(format!("`{part}`: a typed value cannot be a sub-resolution"));
+                    return err(format!(
+                        "`{part}`: a typed value cannot be a sub-resolution"
+                    ));
                 }
                 Param::Typed {
                     ty,
@@ -241,7 +255,9 @@ fn percent_decode(s: &str) -> Result<String, PathError> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(v) => {
                     out.push(v);
@@ -319,17 +335,21 @@ mod tests {
         (k.into(), Param::Text(v.into()))
     }
 
+    fn steps(target: &str) -> Vec<Step> {
+        parse(target).unwrap().steps
+    }
+
     #[test]
     fn plain_keys() {
-        assert_eq!(parse("/a/b/c").unwrap(), vec![key("a"), key("b"), key("c")]);
-        assert_eq!(parse("/").unwrap(), vec![]);
-        assert_eq!(parse("//a//").unwrap(), vec![key("a")]);
+        assert_eq!(steps("/a/b/c"), vec![key("a"), key("b"), key("c")]);
+        assert_eq!(steps("/"), vec![]);
+        assert_eq!(steps("//a//"), vec![key("a")]);
     }
 
     #[test]
     fn device_steps() {
         assert_eq!(
-            parse("/~meta@1.0/info").unwrap(),
+            steps("/~meta@1.0/info"),
             vec![
                 Step::As {
                     device: "meta@1.0".into(),
@@ -341,7 +361,7 @@ mod tests {
         );
         let pid = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
         assert_eq!(
-            parse(&format!("/{pid}~process@1.0/compute/counter")).unwrap(),
+            steps(&format!("/{pid}~process@1.0/compute/counter")),
             vec![
                 Step::As {
                     device: "process@1.0".into(),
@@ -357,7 +377,7 @@ mod tests {
     #[test]
     fn inlined_and_query_keys() {
         assert_eq!(
-            parse("/a/b&k1=v1/c&k2=v2").unwrap(),
+            steps("/a/b&k1=v1/c&k2=v2"),
             vec![
                 key("a"),
                 Step::Key {
@@ -370,15 +390,14 @@ mod tests {
                 },
             ]
         );
+        let route = parse("/~mydev@1.0/info?x=1&flag").unwrap();
+        assert_eq!(route.steps[1], key("info"));
         assert_eq!(
-            parse("/~mydev@1.0/info?x=1&flag").unwrap()[1],
-            Step::Key {
-                key: "info".into(),
-                params: vec![text("x", "1"), ("flag".into(), Param::True)]
-            }
+            route.query,
+            vec![text("x", "1"), ("flag".into(), Param::True)]
         );
         assert_eq!(
-            parse("/a&greeting=\"Hello\"").unwrap()[0],
+            steps("/a&greeting=\"Hello\"")[0],
             Step::Key {
                 key: "a".into(),
                 params: vec![text("greeting", "\"Hello\"")]
@@ -389,7 +408,7 @@ mod tests {
     #[test]
     fn typed_keys() {
         assert_eq!(
-            parse("/a&k+integer=5").unwrap()[0],
+            steps("/a&k+integer=5")[0],
             Step::Key {
                 key: "a".into(),
                 params: vec![(
@@ -408,7 +427,7 @@ mod tests {
     #[test]
     fn sub_resolutions() {
         assert_eq!(
-            parse("/a/(x/y/z)/z").unwrap(),
+            steps("/a/(x/y/z)/z"),
             vec![
                 key("a"),
                 Step::Resolve(vec![key("x"), key("y"), key("z")]),
@@ -416,18 +435,21 @@ mod tests {
             ]
         );
         assert_eq!(
-            parse("/part1/part2&test=1&b=(/x/y)/part3").unwrap()[1],
+            steps("/part1/part2&test=1&b=(/x/y)/part3")[1],
             Step::Key {
                 key: "part2".into(),
-                params: vec![text("test", "1"), ("b".into(), Param::Resolve("/x/y".into()))]
+                params: vec![
+                    text("test", "1"),
+                    ("b".into(), Param::Resolve("/x/y".into()))
+                ]
             }
         );
     }
 
     #[test]
     fn double_percent_decoding() {
-        assert_eq!(parse("/a%252Fb").unwrap(), vec![key("a"), key("b")]);
-        assert_eq!(parse("/a%20b").unwrap(), vec![key("a b")]);
+        assert_eq!(steps("/a%252Fb"), vec![key("a"), key("b")]);
+        assert_eq!(steps("/a%20b"), vec![key("a b")]);
     }
 
     #[test]
@@ -442,7 +464,7 @@ mod tests {
 
     #[test]
     fn later_steps_of_the_dynamic_read_path() {
-        let steps = parse("/now/~lua@5.3a&module=X/calculate/serialize~json@1.0").unwrap();
+        let steps = steps("/now/~lua@5.3a&module=X/calculate/serialize~json@1.0");
         assert_eq!(steps.len(), 4);
         assert_eq!(
             steps[1],

@@ -58,20 +58,30 @@ fn context<'a>(ctx: *const ()) -> &'a CallbackContext {
     unsafe { &*ctx.cast::<CallbackContext>() }
 }
 
-extern "C" fn host_call(ctx: *const (), operation: RStr<'_>, payload: RSlice<'_, u8>) -> CallResult {
+extern "C" fn host_call(
+    ctx: *const (),
+    operation: RStr<'_>,
+    payload: RSlice<'_, u8>,
+) -> CallResult {
     let ctx = context(ctx);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let payload = wire::decode_message(payload.as_slice())
             .map_err(|e| DeviceError::bad_request(format!("malformed host call payload: {e}")))?;
-        let node = ctx
-            .node
-            .upgrade()
-            .ok_or_else(|| DeviceError::new(ferrobeam_device_api::ErrorKind::Unavailable, "the node is shutting down"))?;
+        let node = ctx.node.upgrade().ok_or_else(|| {
+            DeviceError::new(
+                ferrobeam_device_api::ErrorKind::Unavailable,
+                "the node is shutting down",
+            )
+        })?;
         let none = BTreeSet::new();
         let granted = ctx.capabilities.get().unwrap_or(&none);
         node.host_call(granted, operation.as_str(), &payload)
     }))
-    .unwrap_or_else(|_| Err(DeviceError::failure("the node failed while serving a host call")));
+    .unwrap_or_else(|_| {
+        Err(DeviceError::failure(
+            "the node failed while serving a host call",
+        ))
+    });
     match outcome {
         Ok(v) => CallResult {
             status: CallStatus::Ok,

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 pub struct LoadError {
     /// The library as given (not the private copy).
     pub path: PathBuf,
-    /// Device(s) concerned, when known.
-    pub devices: String,
+    /// Devices concerned, when known.
+    pub devices: Vec<String>,
     /// What is wrong, and how to fix it.
     pub reason: String,
 }
@@ -32,9 +32,9 @@ impl fmt::Display for LoadError {
             f,
             "refusing {} from {}: {}",
             if self.devices.is_empty() {
-                "device library"
+                "device library".to_owned()
             } else {
-                &self.devices
+                self.devices.join(", ")
             },
             self.path.display(),
             self.reason
@@ -84,7 +84,7 @@ impl Library {
     pub fn read(path: &Path) -> Result<(Vec<u8>, String), LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError {
             path: path.to_owned(),
-            devices: String::new(),
+            devices: Vec::new(),
             reason: format!("cannot read it: {e}"),
         })?;
         let sha = hex(&Sha256::digest(&bytes));
@@ -102,9 +102,9 @@ impl Library {
         callbacks: HostCallbacks,
         config: &Message,
     ) -> Result<Library, LoadError> {
-        let refuse = |devices: &str, reason: String| LoadError {
+        let refuse = |devices: &[String], reason: String| LoadError {
             path: path.to_owned(),
-            devices: devices.to_owned(),
+            devices: devices.to_vec(),
             reason,
         };
         let stem = path
@@ -112,37 +112,41 @@ impl Library {
             .and_then(|s| s.to_str())
             .unwrap_or("device");
         let copy = private_dir.join(format!("{stem}-{generation}-{}.so", &sha256[..12]));
+        let partial = private_dir.join(format!(".{stem}-{generation}.tmp"));
         std::fs::create_dir_all(private_dir)
-            .and_then(|_| std::fs::write(&copy, bytes))
-            .map_err(|e| refuse("", format!("cannot copy it to {}: {e}", copy.display())))?;
+            .and_then(|_| std::fs::write(&partial, bytes))
+            .and_then(|_| std::fs::rename(&partial, &copy))
+            .map_err(|e| refuse(&[], format!("cannot copy it to {}: {e}", copy.display())))?;
 
         // Our header first: the two frozen fields, then the rest only if the ABI matches.
         // SAFETY: loading a library runs its initialisers; that is the point of a plugin host,
         // and only libraries the operator placed in the plugins folder or named are loaded.
         let lib = unsafe { libloading::Library::new(&copy) }
-            .map_err(|e| refuse("", format!("not a loadable library ({e})")))?;
+            .map_err(|e| refuse(&[], format!("not a loadable library ({e})")))?;
         // SAFETY: the symbol's type is fixed by the ABI (`abi::HEADER_SYMBOL`).
-        let header_fn = unsafe {
-            lib.get::<extern "C" fn() -> *const DeviceHeader>(abi::HEADER_SYMBOL)
-        }
-        .map_err(|_| {
-            refuse(
-                "",
-                "it exports no ferrobeam device header; build it with \
+        let header_fn =
+            unsafe { lib.get::<extern "C" fn() -> *const DeviceHeader>(abi::HEADER_SYMBOL) }
+                .map_err(|_| {
+                    refuse(
+                        &[],
+                        "it exports no ferrobeam device header; build it with \
                  ferrobeam_device_api::export_devices!"
-                    .to_owned(),
-            )
-        })?;
+                            .to_owned(),
+                    )
+                })?;
         let header_ptr = header_fn();
         // SAFETY: the symbol returns a pointer to a static of the library, which stays mapped.
         let header = unsafe { header_ptr.as_ref() }
-            .ok_or_else(|| refuse("", "its device header is null".to_owned()))?;
+            .ok_or_else(|| refuse(&[], "its device header is null".to_owned()))?;
         if header.magic != HEADER_MAGIC {
-            return Err(refuse("", "its device header has the wrong magic".to_owned()));
+            return Err(refuse(
+                &[],
+                "its device header has the wrong magic".to_owned(),
+            ));
         }
         if header.abi_version != ABI_VERSION {
             return Err(refuse(
-                "",
+                &[],
                 format!(
                     "built against device ABI {}, this node speaks ABI {ABI_VERSION}; rebuild it \
                      against ferrobeam-device-api {} (cargo build --release)",
@@ -156,12 +160,12 @@ impl Library {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let names = devices.join(", ");
+        let names = devices.as_slice();
         // SAFETY: as above.
         let rustc = unsafe { header.rustc.as_str() }.unwrap_or("an unknown rustc");
         if rustc != abi::RUSTC_VERSION {
             return Err(refuse(
-                &names,
+                names,
                 format!(
                     "built with {rustc}, this node was built with {}; rebuild it with the \
                      toolchain of rust-toolchain.toml (cargo build --release)",
@@ -170,17 +174,17 @@ impl Library {
             ));
         }
         if devices.is_empty() {
-            return Err(refuse("", "its header names no devices".to_owned()));
+            return Err(refuse(&[], "its header names no devices".to_owned()));
         }
         // The library stays mapped for the life of the process (never unloaded).
         std::mem::forget(lib);
 
         let module = lib_header_from_path(&copy)
             .and_then(|h| h.init_root_module::<DeviceModuleRef>())
-            .map_err(|e| refuse(&names, first_line(&e)))?;
+            .map_err(|e| refuse(names, first_line(&e)))?;
 
         let description = wire::decode_message(&(module.info())())
-            .map_err(|e| refuse(&names, format!("its info entry point is malformed: {e}")))?;
+            .map_err(|e| refuse(names, format!("its info entry point is malformed: {e}")))?;
         let config_bytes = wire::encode_message(config);
         let init = (module.init())(callbacks, RSlice::from_slice(&config_bytes));
         if init.status != CallStatus::Ok {
@@ -188,7 +192,7 @@ impl Library {
                 Ok(m) => DeviceError::from_message(&m).reason().to_owned(),
                 Err(e) => format!("init failed with an undecodable error: {e}"),
             };
-            return Err(refuse(&names, format!("init failed: {why}")));
+            return Err(refuse(names, format!("init failed: {why}")));
         }
         Ok(Library {
             path: path.to_owned(),
@@ -201,7 +205,14 @@ impl Library {
     }
 
     /// Calls `key` of `device` with wire-encoded arguments.
-    pub fn call(&self, device: &str, key: &str, base: &[u8], req: &[u8], opts: &[u8]) -> CallOutcome {
+    pub fn call(
+        &self,
+        device: &str,
+        key: &str,
+        base: &[u8],
+        req: &[u8],
+        opts: &[u8],
+    ) -> CallOutcome {
         let result = (self.module.call())(
             RStr::from_str(device),
             RStr::from_str(key),
@@ -246,8 +257,10 @@ fn first_line(e: &LibraryError) -> String {
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -19,6 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Load generations, process-wide: every load gets a fresh number, so private copies of
+/// libraries never share a path, even between several nodes in one process (tests).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
 /// One device of one loaded library generation.
 #[derive(Debug)]
 pub struct DeviceHandle {
@@ -90,7 +94,6 @@ struct State {
 /// The registry of loaded devices.
 pub struct Registry {
     state: RwLock<State>,
-    generation: AtomicU64,
     retired: AtomicU64,
     private_dir: PathBuf,
     node: Weak<dyn HostOps>,
@@ -110,7 +113,6 @@ impl Registry {
     pub fn new(node: Weak<dyn HostOps>, private_dir: PathBuf) -> Self {
         Registry {
             state: RwLock::default(),
-            generation: AtomicU64::new(0),
             retired: AtomicU64::new(0),
             private_dir,
             node,
@@ -174,8 +176,9 @@ impl Registry {
     /// Loads (or reloads) the library at `path`, registering its enabled devices.
     pub fn load_library(&self, path: &Path, config: &DevicesFile) -> Result<(), LoadError> {
         let (bytes, sha256) = Library::read(path).map_err(|e| self.record_failure(path, &[], e))?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let (callbacks, ctx) = callbacks::callbacks_for(self.node.clone(), path.display().to_string());
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+        let (callbacks, ctx) =
+            callbacks::callbacks_for(self.node.clone(), path.display().to_string());
         let init_config = options::init_config(config);
         let library = Library::load(
             path,
@@ -187,7 +190,10 @@ impl Registry {
             &init_config,
         )
         .map_err(|e| {
-            let named = devices_naming(config, path);
+            let mut named = devices_naming(config, path);
+            named.extend(e.devices.iter().cloned());
+            named.sort();
+            named.dedup();
             self.record_failure(path, &named, e)
         })?;
         ctx.grant(granted_capabilities(config, &library.devices));
@@ -307,7 +313,11 @@ fn granted_capabilities(config: &DevicesFile, devices: &[String]) -> BTreeSet<Ca
 }
 
 /// A message value for a status list.
-pub fn status_message(devices: &[DeviceStatus], library_errors: &[String], retired: u64) -> Message {
+pub fn status_message(
+    devices: &[DeviceStatus],
+    library_errors: &[String],
+    retired: u64,
+) -> Message {
     let mut list = Message::new();
     for d in devices {
         list.insert(d.name.as_str(), d.to_message());

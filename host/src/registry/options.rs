@@ -44,7 +44,13 @@ mod tests {
         let a = m.get_message("a@1.0").unwrap();
         assert_eq!(a.get("n"), Some(&Value::Integer(3)));
         assert_eq!(a.get("flag").and_then(Value::as_bool), Some(true));
-        assert_eq!(a.get("list").and_then(Value::as_list).map(|l| l.len()), Some(2));
-        assert_eq!(a.get_message("inner").and_then(|i| i.get_str("k")), Some("v"));
+        assert_eq!(
+            a.get("list").and_then(Value::as_list).map(|l| l.len()),
+            Some(2)
+        );
+        assert_eq!(
+            a.get_message("inner").and_then(|i| i.get_str("k")),
+            Some("v")
+        );
     }
 }

@@ -34,7 +34,9 @@ impl DepthGuard {
             if d.get() >= MAX_DEPTH {
                 return Err(DeviceError::new(
                     ErrorKind::BadRequest,
-                    format!("resolution nested deeper than {MAX_DEPTH} (a device resolving itself?)"),
+                    format!(
+                        "resolution nested deeper than {MAX_DEPTH} (a device resolving itself?)"
+                    ),
                 ));
             }
             d.set(d.get() + 1);
@@ -54,7 +56,7 @@ pub fn resolve(node: &Node, steps: &[Step], keys: &RequestKeys) -> Result<Value,
     let _depth = DepthGuard::enter()?;
     let mut steps = steps.iter().enumerate();
     let mut base = match steps.next() {
-        None => return Ok(Value::from(keys.base_message(0))),
+        None => return Ok(Value::from(keys.base_message(node, 0)?)),
         Some((_, first)) => first_base(node, first, keys)?,
     };
     for (index, step) in steps {
@@ -68,13 +70,21 @@ pub fn resolve(node: &Node, steps: &[Step], keys: &RequestKeys) -> Result<Value,
 fn first_base(node: &Node, step: &Step, keys: &RequestKeys) -> Result<Value, DeviceError> {
     match step {
         Step::Id(id) => load(node, id),
-        Step::As { device, key, params } if key.is_empty() => {
-            let mut base = keys.base_message(0);
+        Step::As {
+            device,
+            key,
+            params,
+        } if key.is_empty() => {
+            let mut base = keys.base_message(node, 0)?;
             merge_params(node, &mut base, params)?;
             base.insert("device", device.as_str());
             Ok(Value::from(base))
         }
-        Step::As { device, key, params } if crate::path::is_id(key) => {
+        Step::As {
+            device,
+            key,
+            params,
+        } if crate::path::is_id(key) => {
             let Value::Message(mut base) = load(node, key)? else {
                 return Err(DeviceError::bad_request(format!("{key} is not a message")));
             };
@@ -84,7 +94,9 @@ fn first_base(node: &Node, step: &Step, keys: &RequestKeys) -> Result<Value, Dev
         }
         Step::Resolve(inner) => resolve(node, inner, keys),
         // A plain first step runs against a base holding the request's keys (§9.1 step 3).
-        Step::As { .. } | Step::Key { .. } => apply(node, keys.base_message(0), step, 1, keys),
+        Step::As { .. } | Step::Key { .. } => {
+            apply(node, keys.base_message(node, 0)?, step, 1, keys)
+        }
     }
 }
 
@@ -111,7 +123,11 @@ fn apply(
             let req = keys.request_message(node, index, key, params)?;
             call(node, &base, key, &req)
         }
-        Step::As { device, key, params } => {
+        Step::As {
+            device,
+            key,
+            params,
+        } => {
             base.insert("device", device.as_str());
             if key.is_empty() {
                 merge_params(node, &mut base, params)?;
@@ -216,7 +232,11 @@ fn load(node: &Node, id: &str) -> Result<Value, DeviceError> {
 }
 
 /// Adds inlined keys (`~dev&k=v`) to a base.
-fn merge_params(node: &Node, base: &mut Message, params: &[(String, Param)]) -> Result<(), DeviceError> {
+fn merge_params(
+    node: &Node,
+    base: &mut Message,
+    params: &[(String, Param)],
+) -> Result<(), DeviceError> {
     for (k, v) in params {
         base.insert(k.as_str(), request::param_value(node, k, v)?);
     }

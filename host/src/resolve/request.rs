@@ -11,20 +11,37 @@ use crate::path::Param;
 use ferrobeam_device_api::{DeviceError, Message, Value};
 
 /// Keys never copied from the request into a step: routing and codec bookkeeping.
-const NOT_STEP_KEYS: &[&str] = &["path", "ao-types", "body-keys", "signature", "signature-input"];
+const NOT_STEP_KEYS: &[&str] = &[
+    "path",
+    "ao-types",
+    "body-keys",
+    "signature",
+    "signature-input",
+];
 
 /// The request's keys, in both forms.
 #[derive(Debug, Clone, Default)]
 pub struct RequestKeys {
     tabm: Message,
     typed: Message,
+    query: Vec<(String, Param)>,
 }
 
 impl RequestKeys {
     /// Keys from the decoded request: `tabm` as httpsig@1.0 produced it, `typed` after
     /// structured@1.0.
     pub fn new(tabm: Message, typed: Message) -> Self {
-        RequestKeys { tabm, typed }
+        RequestKeys {
+            tabm,
+            typed,
+            query: Vec::new(),
+        }
+    }
+
+    /// Adds the query string's keys, which reach every step like the request's own keys.
+    pub fn with_query(mut self, query: Vec<(String, Param)>) -> Self {
+        self.query = query;
+        self
     }
 
     /// A request with no keys of its own (e.g. a device resolving a path through its host).
@@ -32,12 +49,17 @@ impl RequestKeys {
         RequestKeys {
             tabm: typed.clone(),
             typed,
+            query: Vec::new(),
         }
     }
 
-    /// The base for step `index`: the TABM keys, without commitments.
-    pub fn base_message(&self, index: usize) -> Message {
-        scoped(&self.tabm, index, |k| k != "commitments")
+    /// The base for step `index`: the TABM keys, without commitments, and the query's keys.
+    pub fn base_message(&self, node: &Node, index: usize) -> Result<Message, DeviceError> {
+        let mut base = scoped(&self.tabm, index, |k| k != "commitments");
+        for (k, v) in &self.query {
+            base.insert(k.as_str(), param_value(node, k, v)?);
+        }
+        Ok(base)
     }
 
     /// The request for step `index` resolving `key` with inlined `params`.
@@ -49,7 +71,7 @@ impl RequestKeys {
         params: &[(String, Param)],
     ) -> Result<Message, DeviceError> {
         let mut req = scoped(&self.typed, index, |_| true);
-        for (k, v) in params {
+        for (k, v) in self.query.iter().chain(params) {
             req.insert(k.as_str(), param_value(node, k, v)?);
         }
         req.insert("path", key);
@@ -110,7 +132,9 @@ pub fn param_value(node: &Node, key: &str, param: &Param) -> Result<Value, Devic
                 .as_message()
                 .and_then(|m| m.get(key))
                 .cloned()
-                .ok_or_else(|| DeviceError::bad_request(format!("`{key}+{ty}={raw}` did not decode")))
+                .ok_or_else(|| {
+                    DeviceError::bad_request(format!("`{key}+{ty}={raw}` did not decode"))
+                })
         }
     }
 }
