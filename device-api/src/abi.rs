@@ -216,7 +216,8 @@ pub struct HostCallbacks {
     /// Opaque node state for this library.
     pub ctx: *const (),
     /// Performs a named host operation.
-    pub call: extern "C" fn(ctx: *const (), operation: RStr<'_>, payload: RSlice<'_, u8>) -> CallResult,
+    pub call:
+        extern "C" fn(ctx: *const (), operation: RStr<'_>, payload: RSlice<'_, u8>) -> CallResult,
     /// Writes a log line.
     pub log: extern "C" fn(ctx: *const (), level: u8, text: RStr<'_>),
 }

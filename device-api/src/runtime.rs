@@ -59,7 +59,9 @@ pub struct LibraryState {
 impl std::fmt::Debug for LibraryState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.devices.iter().map(|(n, _)| *n).collect();
-        f.debug_struct("LibraryState").field("devices", &names).finish()
+        f.debug_struct("LibraryState")
+            .field("devices", &names)
+            .finish()
     }
 }
 
@@ -142,7 +144,9 @@ extern "C" fn call<L: Library>(
             .iter()
             .find(|(name, _)| *name == device)
             .map(|(_, d)| d)
-            .ok_or_else(|| DeviceError::not_found(format!("this library has no device {device}")))?;
+            .ok_or_else(|| {
+                DeviceError::not_found(format!("this library has no device {device}"))
+            })?;
         let base = decode_arg("base", base.as_slice())?;
         let req = decode_arg("request", req.as_slice())?;
         let opts = Opts::from_wire(opts.as_slice(), state.host.clone());

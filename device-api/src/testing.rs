@@ -155,7 +155,9 @@ pub struct TestDevice<D: Device> {
 
 impl<D: Device> fmt::Debug for TestDevice<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestDevice").field("device", &D::NAME).finish()
+        f.debug_struct("TestDevice")
+            .field("device", &D::NAME)
+            .finish()
     }
 }
 
@@ -166,7 +168,10 @@ impl<D: Device> TestDevice<D> {
     }
 
     /// Initialises `D` with `config` (its `devices.toml` options) and `host`.
-    pub fn with_host(host: impl HostService + 'static, config: Message) -> Result<Self, DeviceError> {
+    pub fn with_host(
+        host: impl HostService + 'static,
+        config: Message,
+    ) -> Result<Self, DeviceError> {
         let host = Host::new(host);
         let ctx = InitContext {
             host: host.clone(),
@@ -201,11 +206,11 @@ impl<D: Device> TestDevice<D> {
             dispatch(device, key, &base, &req, &opts)
         }))
         .unwrap_or_else(|p| Some(Err(panic_error(key, p.as_ref()))));
-        let value = outcome.ok_or_else(|| {
-            DeviceError::not_found(format!("{} has no key `{key}`", D::NAME))
-        })??;
+        let value = outcome
+            .ok_or_else(|| DeviceError::not_found(format!("{} has no key `{key}`", D::NAME)))??;
         // Results cross the boundary too: prove the value survives the encoding.
-        wire::decode_value(&wire::encode_value(&value)).map_err(|e| DeviceError::failure(e.to_string()))
+        wire::decode_value(&wire::encode_value(&value))
+            .map_err(|e| DeviceError::failure(e.to_string()))
     }
 
     /// The device itself, for direct calls and inspection.
