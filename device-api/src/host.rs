@@ -24,6 +24,9 @@ pub mod operation {
     pub const STORE_WRITE: &str = "store/write";
     /// Sign bytes with the node wallet (capability `sign`): `{data}` → `{signature, keyid}`.
     pub const SIGN: &str = "sign";
+    /// The node's device status listing: `{}` → `{devices, library-errors, retired-generations,
+    /// failed-loads}`.
+    pub const NODE_DEVICES: &str = "node/devices";
 }
 
 /// Levels for [`Host::log`].

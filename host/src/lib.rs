@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | [`config`] | `devices.toml` |
 //! | [`registry`] | loading and checking device libraries, device lookup |
+//! | [`reload`] | watching the plugins folder and `devices.toml` |
 //! | [`path`] | HyperBEAM's path syntax |
 //! | [`resolve`] | running path steps against devices |
 //! | [`http`] | the HTTP edge: limits, codecs, errors to responses |
@@ -19,6 +20,7 @@ pub mod http;
 pub mod node;
 pub mod path;
 pub mod registry;
+pub mod reload;
 pub mod resolve;
 pub mod store;
 

@@ -1,6 +1,6 @@
 //! The node: its configuration, devices and store, and the services it offers devices.
 
-use crate::config::{Capability, DevicesFile};
+use crate::config::{Capability, ConfigError, DevicesFile};
 use crate::path;
 use crate::registry::{HostOps, LoadError, Registry};
 use crate::resolve::{self, RequestKeys};
@@ -9,20 +9,22 @@ use ferrobeam_device_api::host::operation;
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// A running node's core (everything but the HTTP edge).
 pub struct Node {
-    config: DevicesFile,
+    config: RwLock<Arc<DevicesFile>>,
     registry: Registry,
     store: Box<dyn Store>,
-    opts: Arc<Vec<u8>>,
+    opts: RwLock<Arc<Vec<u8>>>,
+    /// Whether `config` came from a file (a reload re-reads it) or from defaults.
+    config_from_file: bool,
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
-            .field("config", &self.config.path)
+            .field("config", &self.config().path)
             .finish()
     }
 }
@@ -33,22 +35,52 @@ impl Node {
     pub fn start(config: DevicesFile) -> (Arc<Node>, Vec<LoadError>) {
         let private_dir = private_dir();
         let opts = Arc::new(wire::encode_message(&public_options(&config)));
+        let config_from_file = config.path.is_file();
         let node = Arc::new_cyclic(|weak: &std::sync::Weak<Node>| {
             let weak: std::sync::Weak<dyn HostOps> = weak.clone();
             Node {
                 registry: Registry::new(weak, private_dir),
                 store: Box::new(MemoryStore::default()),
-                opts,
-                config,
+                opts: RwLock::new(opts),
+                config: RwLock::new(Arc::new(config)),
+                config_from_file,
             }
         });
-        let errors = node.registry.load_all(&node.config);
+        let errors = node.registry.sync(&node.config());
         (node, errors)
     }
 
-    /// The configuration the node started with.
-    pub fn config(&self) -> &DevicesFile {
-        &self.config
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<DevicesFile> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Re-reads `devices.toml` and brings the devices in line with it and with the plugins
+    /// folder: new and changed libraries load, removed ones retire. A `devices.toml` with an
+    /// error changes nothing and is returned. `[node]` settings other than the devices take
+    /// effect at the next start.
+    pub fn reload(&self) -> Result<Vec<LoadError>, ConfigError> {
+        let current = self.config();
+        let mut next = if self.config_from_file {
+            DevicesFile::load(&current.path)?
+        } else {
+            (*current).clone()
+        };
+        if next.node != current.node {
+            tracing::warn!(
+                "[node] settings changed in {}: they apply at the next start",
+                current.path.display()
+            );
+            next.node = current.node.clone();
+        }
+        let opts = Arc::new(wire::encode_message(&public_options(&next)));
+        let next = Arc::new(next);
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = next.clone();
+        *self.opts.write().unwrap_or_else(PoisonError::into_inner) = opts;
+        Ok(self.registry.sync(&next))
     }
 
     /// The loaded devices.
@@ -63,7 +95,10 @@ impl Node {
 
     /// The node options devices receive as `opts`, wire-encoded once.
     pub fn opts_wire(&self) -> Arc<Vec<u8>> {
-        self.opts.clone()
+        self.opts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -109,6 +144,7 @@ impl HostOps for Node {
                 let keys = RequestKeys::from_message(keys).with_query(route.query);
                 resolve::resolve(self, &route.steps, &keys)
             }
+            operation::NODE_DEVICES => Ok(Value::from(self.registry.status_message())),
             operation::STORE_READ => {
                 let key = text(payload, "key", op)?;
                 self.store

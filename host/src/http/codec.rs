@@ -23,14 +23,11 @@ pub struct Decoded {
 
 /// HTTP message (header keys + `body`) → TABM → typed message.
 pub fn decode_request(node: &Node, http: &Message) -> Result<Decoded, DeviceError> {
-    let tabm = if node.registry().get(HTTPSIG).is_some() {
-        expect_message(
-            call_with(node, HTTPSIG, "from", http, &Message::new())?,
-            HTTPSIG,
-        )?
-    } else {
-        interim::from_http(http)?
-    };
+    require(node, HTTPSIG)?;
+    let tabm = expect_message(
+        call_with(node, HTTPSIG, "from", http, &Message::new())?,
+        HTTPSIG,
+    )?;
     let typed = expect_message(
         call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
         STRUCTURED,
@@ -75,13 +72,11 @@ pub fn encode_response(
 ) -> Result<Message, DeviceError> {
     match codec {
         ResponseCodec::Httpsig => {
+            require(node, HTTPSIG)?;
             let tabm = expect_message(
                 call_with(node, STRUCTURED, "from", result, &Message::new())?,
                 STRUCTURED,
             )?;
-            if node.registry().get(HTTPSIG).is_none() {
-                return interim::to_http(&tabm);
-            }
             expect_message(
                 call_with(node, HTTPSIG, "to", &tabm, &Message::new())?,
                 HTTPSIG,
@@ -109,37 +104,15 @@ pub fn encode_response(
     }
 }
 
-/// The minimal built-in HTTP mapping the foundation allows until `httpsig@1.0` is loaded: a
-/// request's headers and body are its TABM; a flat TABM's fields become headers and its `body`
-/// the body. No multipart, no signatures. It is used only when no `httpsig@1.0` device is
-/// loaded, and goes away with the codec issue.
-mod interim {
-    use ferrobeam_device_api::{DeviceError, Message, Value};
-
-    pub fn from_http(http: &Message) -> Result<Message, DeviceError> {
-        if http
-            .get_str("content-type")
-            .is_some_and(|c| c.starts_with("multipart/"))
-        {
-            return Err(DeviceError::new(
-                ferrobeam_device_api::ErrorKind::Unavailable,
-                "multipart requests need the httpsig@1.0 device, which is not loaded",
-            ));
-        }
-        Ok(http.clone())
+/// The node cannot speak HTTP without its codec devices: a clear 503 rather than a 404.
+fn require(node: &Node, codec: &str) -> Result<(), DeviceError> {
+    if node.registry().get(codec).is_some() && node.registry().get(STRUCTURED).is_some() {
+        return Ok(());
     }
-
-    pub fn to_http(tabm: &Message) -> Result<Message, DeviceError> {
-        for (k, v) in tabm.iter() {
-            if let Value::Message(_) = v {
-                return Err(DeviceError::new(
-                    ferrobeam_device_api::ErrorKind::Unavailable,
-                    format!("encoding the nested `{k}` needs the httpsig@1.0 device, which is not loaded"),
-                ));
-            }
-        }
-        Ok(tabm.clone())
-    }
+    Err(DeviceError::new(
+        ferrobeam_device_api::ErrorKind::Unavailable,
+        format!("the codec devices {codec} and {STRUCTURED} must be loaded to serve HTTP (libferrobeam_codecs.so)"),
+    ))
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

@@ -32,10 +32,10 @@ pub struct Edge {
 impl Edge {
     /// The edge for `node`, with its limits.
     pub fn new(node: Arc<Node>) -> Arc<Edge> {
-        let settings = &node.config().node;
+        let config = node.config();
         Arc::new(Edge {
-            calls: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
-            max_body: settings.max_body_bytes,
+            calls: Arc::new(Semaphore::new(config.node.max_concurrent_calls)),
+            max_body: config.node.max_body_bytes,
             node,
         })
     }

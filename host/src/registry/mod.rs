@@ -16,7 +16,7 @@ use ferrobeam_device_api::{abi::ABI_VERSION, Message, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Load generations, process-wide: every load gets a fresh number, so private copies of
@@ -89,12 +89,25 @@ struct State {
     status: BTreeMap<String, DeviceStatus>,
     /// Errors of libraries whose devices are unknown (unreadable, wrong ABI…), by file.
     library_errors: BTreeMap<String, String>,
+    /// What is loaded from each library file.
+    libraries: HashMap<PathBuf, Loaded>,
+}
+
+/// A library file as last loaded.
+struct Loaded {
+    sha256: String,
+    /// The options its devices were initialised with, and whether each was enabled.
+    settings: Message,
+    devices: Vec<String>,
 }
 
 /// The registry of loaded devices.
 pub struct Registry {
     state: RwLock<State>,
+    /// Serialises loads and reloads (requests never wait on it).
+    syncing: Mutex<()>,
     retired: AtomicU64,
+    failed_loads: AtomicU64,
     private_dir: PathBuf,
     node: Weak<dyn HostOps>,
 }
@@ -113,7 +126,9 @@ impl Registry {
     pub fn new(node: Weak<dyn HostOps>, private_dir: PathBuf) -> Self {
         Registry {
             state: RwLock::default(),
+            syncing: Mutex::new(()),
             retired: AtomicU64::new(0),
+            failed_loads: AtomicU64::new(0),
             private_dir,
             node,
         }
@@ -121,7 +136,7 @@ impl Registry {
 
     /// The device serving `name` now.
     pub fn get(&self, name: &str) -> Option<Arc<DeviceHandle>> {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let state = self.read();
         state.devices.get(name).cloned().or_else(|| {
             // Device names are case-insensitive, as HyperBEAM's lookup is.
             state
@@ -132,54 +147,94 @@ impl Registry {
         })
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Status of every known device, by name, and the errors of libraries that named none.
     pub fn status(&self) -> (Vec<DeviceStatus>, Vec<String>) {
-        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let state = self.read();
         (
             state.status.values().cloned().collect(),
             state.library_errors.values().cloned().collect(),
         )
     }
 
-    /// Generations replaced so far (their libraries stay mapped).
+    /// Generations replaced or removed so far (their libraries stay mapped: never unloaded).
     pub fn retired_generations(&self) -> u64 {
         self.retired.load(Ordering::Relaxed)
     }
 
-    /// Loads every library of `config`: the `.so` files of its plugins folder and the libraries
-    /// it names. A library that fails is reported and skipped; the others serve.
-    /// Returns the load errors (already logged).
-    pub fn load_all(&self, config: &DevicesFile) -> Vec<LoadError> {
-        let mut errors = Vec::new();
-        for path in candidate_libraries(config) {
-            if let Err(e) = self.load_library(&path, config) {
-                tracing::error!("{e}");
-                errors.push(e);
-            }
+    /// Loads that failed so far.
+    pub fn failed_loads(&self) -> u64 {
+        self.failed_loads.load(Ordering::Relaxed)
+    }
+
+    /// The status listing as a message (for `/~meta@1.0/devices`).
+    pub fn status_message(&self) -> Message {
+        let (devices, library_errors) = self.status();
+        let mut list = Message::new();
+        for d in &devices {
+            list.insert(d.name.as_str(), d.to_message());
         }
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        for (name, entry) in &config.devices {
-            if entry.enabled && !state.devices.contains_key(name) {
-                let status = state.status.entry(name.clone()).or_default();
-                status.name = name.clone();
-                status.enabled = true;
-                if status.last_error.is_none() {
-                    let why = "no library in the plugins folder provides it";
-                    tracing::error!("device {name}: {why}");
-                    status.last_error = Some(why.to_owned());
+        let errors: Vec<Value> = library_errors.iter().map(Value::from).collect();
+        Message::new()
+            .with("devices", list)
+            .with("library-errors", errors)
+            .with("retired-generations", self.retired_generations() as i64)
+            .with("failed-loads", self.failed_loads() as i64)
+    }
+
+    /// Loads every library of `config` (the `.so` files of its plugins folder and the libraries
+    /// it names) — the first time, or again: a library whose file and settings are unchanged is
+    /// left alone, a changed one is loaded as a new generation and swapped in, one that is gone
+    /// (or whose devices are disabled) is retired. A library that fails to load changes nothing:
+    /// its previous generation keeps serving. Returns the load errors (already logged).
+    pub fn sync(&self, config: &DevicesFile) -> Vec<LoadError> {
+        let _one_at_a_time = self.syncing.lock().unwrap_or_else(PoisonError::into_inner);
+        let candidates = candidate_libraries(config);
+        let settings = options::init_config(config);
+        let mut errors = Vec::new();
+        for path in &candidates {
+            match self.sync_library(path, config, &settings) {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::error!("{e}");
+                    self.failed_loads.fetch_add(1, Ordering::Relaxed);
+                    errors.push(e);
                 }
             }
         }
+        self.retire_missing(&candidates, config);
+        self.note_absent(config);
         errors
     }
 
-    /// Loads (or reloads) the library at `path`, registering its enabled devices.
-    pub fn load_library(&self, path: &Path, config: &DevicesFile) -> Result<(), LoadError> {
+    /// Loads one library if it is new or changed.
+    fn sync_library(
+        &self,
+        path: &Path,
+        config: &DevicesFile,
+        settings: &Message,
+    ) -> Result<(), LoadError> {
         let (bytes, sha256) = Library::read(path).map_err(|e| self.record_failure(path, &[], e))?;
+        {
+            let state = self.read();
+            if let Some(loaded) = state.libraries.get(path) {
+                if loaded.sha256 == sha256
+                    && loaded.settings == settings_of(settings, config, &loaded.devices)
+                {
+                    return Ok(());
+                }
+            }
+        }
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let (callbacks, ctx) =
             callbacks::callbacks_for(self.node.clone(), path.display().to_string());
-        let init_config = options::init_config(config);
         let library = Library::load(
             path,
             &bytes,
@@ -187,7 +242,7 @@ impl Registry {
             &self.private_dir,
             generation,
             callbacks,
-            &init_config,
+            settings,
         )
         .map_err(|e| {
             let mut named = devices_naming(config, path);
@@ -197,27 +252,58 @@ impl Registry {
             self.record_failure(path, &named, e)
         })?;
         ctx.grant(granted_capabilities(config, &library.devices));
-        let library = Arc::new(library);
+        self.install(path, Arc::new(library), generation, config, settings);
+        Ok(())
+    }
+
+    /// Swaps a freshly loaded library's devices in.
+    fn install(
+        &self,
+        path: &Path,
+        library: Arc<Library>,
+        generation: u64,
+        config: &DevicesFile,
+        settings: &Message,
+    ) {
         let loaded_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.write();
+        let previous = state.libraries.insert(
+            path.to_owned(),
+            Loaded {
+                sha256: library.sha256.clone(),
+                settings: settings_of(settings, config, &library.devices),
+                devices: library.devices.clone(),
+            },
+        );
         state.library_errors.remove(&path.display().to_string());
+        // Devices the previous generation had and this one does not.
+        for gone in previous.iter().flat_map(|p| p.devices.iter()) {
+            if !library.devices.contains(gone) && retire(&mut state, gone) {
+                self.retired.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         for name in &library.devices {
             let enabled = config.devices.get(name).is_none_or(|e| e.enabled);
-            let status = state.status.entry(name.clone()).or_default();
-            *status = DeviceStatus {
-                name: name.clone(),
-                library: path.display().to_string(),
-                sha256: library.sha256.clone(),
-                generation,
-                loaded_at,
-                loaded: enabled,
-                enabled,
-                last_error: None,
-            };
+            state.status.insert(
+                name.clone(),
+                DeviceStatus {
+                    name: name.clone(),
+                    library: path.display().to_string(),
+                    sha256: library.sha256.clone(),
+                    generation,
+                    loaded_at,
+                    loaded: enabled,
+                    enabled,
+                    last_error: None,
+                },
+            );
             if !enabled {
+                if state.devices.remove(name).is_some() {
+                    self.retired.fetch_add(1, Ordering::Relaxed);
+                }
                 continue;
             }
             let handle = Arc::new(DeviceHandle {
@@ -237,12 +323,52 @@ impl Registry {
                 "device loaded"
             );
         }
-        Ok(())
+    }
+
+    /// Retires the devices of libraries that are no longer candidates.
+    fn retire_missing(&self, candidates: &[PathBuf], config: &DevicesFile) {
+        let mut state = self.write();
+        let gone: Vec<PathBuf> = state
+            .libraries
+            .keys()
+            .filter(|p| !candidates.contains(p))
+            .cloned()
+            .collect();
+        for path in gone {
+            let Some(loaded) = state.libraries.remove(&path) else {
+                continue;
+            };
+            for name in &loaded.devices {
+                if retire(&mut state, name) {
+                    self.retired.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(device = %name, library = %path.display(), "device removed");
+                }
+            }
+        }
+        let _ = config;
+    }
+
+    /// Devices `devices.toml` enables that no library provides.
+    fn note_absent(&self, config: &DevicesFile) {
+        let mut state = self.write();
+        for (name, entry) in &config.devices {
+            if entry.enabled && !state.devices.contains_key(name) {
+                let status = state.status.entry(name.clone()).or_default();
+                status.name = name.clone();
+                status.enabled = true;
+                status.loaded = false;
+                if status.last_error.is_none() {
+                    let why = "no library in the plugins folder provides it";
+                    tracing::warn!("device {name}: {why}");
+                    status.last_error = Some(why.to_owned());
+                }
+            }
+        }
     }
 
     /// Records a failed load in the status of the devices it concerns, returning the error.
     fn record_failure(&self, path: &Path, devices: &[String], e: LoadError) -> LoadError {
-        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.write();
         let line = e.to_string();
         if devices.is_empty() {
             state
@@ -253,11 +379,40 @@ impl Registry {
             let status = state.status.entry(name.clone()).or_default();
             status.name = name.clone();
             status.enabled = true;
-            status.library = path.display().to_string();
+            if status.library.is_empty() {
+                status.library = path.display().to_string();
+            }
             status.last_error = Some(line.clone());
         }
         e
     }
+}
+
+/// Removes a device from service; true if it was serving.
+fn retire(state: &mut State, name: &str) -> bool {
+    if let Some(status) = state.status.get_mut(name) {
+        status.loaded = false;
+    }
+    state.devices.remove(name).is_some()
+}
+
+/// The part of the settings that concerns `devices`: their options and enabled flags.
+fn settings_of(settings: &Message, config: &DevicesFile, devices: &[String]) -> Message {
+    devices
+        .iter()
+        .map(|d| {
+            let enabled = config.devices.get(d).is_none_or(|e| e.enabled);
+            let options = settings.get_message(d).cloned().unwrap_or_default();
+            (
+                d.as_str(),
+                Value::from(
+                    Message::new()
+                        .with("enabled", enabled)
+                        .with("options", options),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Libraries to load: `*.so` in the plugins folder, then those `devices.toml` names elsewhere.
@@ -310,21 +465,4 @@ fn granted_capabilities(config: &DevicesFile, devices: &[String]) -> BTreeSet<Ca
     });
     let first = sets.next().unwrap_or_default();
     sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
-}
-
-/// A message value for a status list.
-pub fn status_message(
-    devices: &[DeviceStatus],
-    library_errors: &[String],
-    retired: u64,
-) -> Message {
-    let mut list = Message::new();
-    for d in devices {
-        list.insert(d.name.as_str(), d.to_message());
-    }
-    let errors: Vec<Value> = library_errors.iter().map(Value::from).collect();
-    Message::new()
-        .with("devices", list)
-        .with("library-errors", errors)
-        .with("retired-generations", retired as i64)
 }

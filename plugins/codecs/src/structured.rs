@@ -19,7 +19,12 @@ fn codec_error(e: impl std::fmt::Display) -> DeviceError {
 
 impl Structured {
     /// Typed message (the base) → TABM.
-    pub fn from(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn from(
+        &self,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         ferrobeam_structured::from(base).map_err(codec_error)
     }
 

@@ -1,1 +1,123 @@
-//! placeholder
+//! # ferrobeam-httpsig — `httpsig@1.0`
+//!
+//! Converts TABMs (see `ferrobeam-structured`) to HTTP messages and back, byte for byte as
+//! HyperBEAM `main` (v0.8) does (`spec/codecs.md` §4–§7): short binaries travel as headers,
+//! nested messages and large values as a deterministic `multipart/form-data` body, ID-keyed
+//! values in `ao-ids`; received `signature`/`signature-input` headers become commitments.
+//!
+//! ```
+//! use ferrobeam_device_api::Message;
+//! let tabm = Message::new().with("a", "1").with("nested", Message::new().with("b", "2"));
+//! let http = ferrobeam_httpsig::to(&tabm).unwrap();
+//! assert_eq!(http.header("body-keys"), Some(&b"\"nested\""[..]));
+//! let back = ferrobeam_httpsig::from(&http).unwrap();
+//! assert_eq!(back.get_message("nested"), tabm.get_message("nested"));
+//! ```
+//!
+//! Also here: signature bases ([`sigbase`]), commitments and the HMAC commitment
+//! ([`commitment`]), message IDs ([`id()`]) and everything around RSA signing and verification
+//! except the RSA itself ([`prepare_commit`], [`finish_commit`], [`verification_input`]).
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod commitment;
+mod crypto;
+mod decode;
+mod encode;
+mod error;
+mod http;
+mod id;
+mod multipart;
+pub mod sigbase;
+mod sign;
+
+pub use commitment::{reset_hmac, Commitment, ReceivedSignature, SignatureInput};
+pub use crypto::{address, content_digest, keyid, signature_name};
+pub use encode::MAX_HEADER_LENGTH;
+pub use error::Error;
+pub use http::HttpMessage;
+pub use id::{combine_ids, id, signed_commitment_ids, unsigned_hmac, unsigned_id, IdMode};
+pub use sign::{
+    finish_commit, prepare_commit, signing_fields_of, verification_input, CommitRequest,
+    VerificationInput,
+};
+
+use ferrobeam_device_api::{Key, Message, Value};
+
+/// Encodes a TABM as an HTTP message (`codecs.md` §5.1): headers sorted by name, plus the
+/// body. A message with an HMAC commitment carrying signatures travels with its `signature`
+/// and `signature-input` headers.
+///
+/// Errors: a value that is neither binary nor message, a non-UTF-8 `inline-body-key`, nesting
+/// deeper than `ferrobeam_structured::MAX_DEPTH`.
+pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
+    let mut enc = encode::encode(tabm)?;
+    if let Some((signature, input)) = commitment::signature_headers(tabm) {
+        enc.headers.insert("signature".to_owned(), signature);
+        enc.headers.insert("signature-input".to_owned(), input);
+    }
+    Ok(HttpMessage {
+        headers: enc.headers.into_iter().collect(),
+        body: enc.body,
+    })
+}
+
+/// [`to`] in message form: header names as keys plus `body` (when there is a body).
+pub fn to_message(tabm: &Message) -> Result<Message, Error> {
+    let http = to(tabm)?;
+    let mut out = Message::with_capacity(http.headers.len() + 1);
+    for (k, v) in http.headers {
+        out.insert(k, Value::Binary(v));
+    }
+    if !http.body.is_empty() {
+        out.insert("body", Value::Binary(http.body));
+    }
+    Ok(out)
+}
+
+/// Decodes an HTTP message into a TABM (`codecs.md` §5.5): every header becomes a field,
+/// multipart parts become (nested) fields, `ao-ids` is expanded, signatures become
+/// `commitments` (plus the recomputed HMAC commitment) and `content-digest` is dropped.
+/// `content-type`, `body-keys` (rebuilt from the parts) and `inline-body-key` stay.
+///
+/// Header names are matched case-insensitively; repeated headers are joined with `", "`.
+pub fn from(http: &HttpMessage) -> Result<Message, Error> {
+    let mut fields = Message::with_capacity(http.headers.len());
+    for (name, value) in &http.headers {
+        let key = Key::new(name.to_ascii_lowercase());
+        if key.as_str() == "body" {
+            continue;
+        }
+        match fields.get_mut(key.as_str()) {
+            Some(Value::Binary(existing)) => {
+                existing.extend_from_slice(b", ");
+                existing.extend_from_slice(value);
+            }
+            _ => {
+                fields.insert(key, Value::Binary(value.clone()));
+            }
+        }
+    }
+    decode::decode(fields, &http.body)
+}
+
+/// [`from`] for the message form the node passes in: lower-case header names as keys plus
+/// `body`. Values must be binaries.
+pub fn from_message(http: &Message) -> Result<Message, Error> {
+    let mut fields = Message::with_capacity(http.len());
+    let mut body: &[u8] = &[];
+    for (key, value) in http.iter() {
+        let Value::Binary(bytes) = value else {
+            return Err(Error::NotTabm {
+                key: key.as_str().to_owned(),
+                found: value.type_name(),
+            });
+        };
+        if key.as_str() == "body" {
+            body = bytes;
+        } else {
+            fields.insert(key.clone(), Value::Binary(bytes.clone()));
+        }
+    }
+    decode::decode(fields, body)
+}

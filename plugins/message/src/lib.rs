@@ -20,7 +20,13 @@ impl Device for MessageDevice {
         Ok(MessageDevice)
     }
 
-    fn handle(&self, key: &str, base: &Message, _req: &Message, _opts: &Opts) -> Option<Result<Value, DeviceError>> {
+    fn handle(
+        &self,
+        key: &str,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Option<Result<Value, DeviceError>> {
         Some(get_key(base, key))
     }
 }
@@ -64,7 +70,12 @@ impl MessageDevice {
     }
 
     /// `set_path`: sets `path` to the request's `value`.
-    pub fn set_path(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn set_path(
+        &self,
+        base: &Message,
+        req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         let value = req
             .get("value")
             .cloned()
@@ -75,7 +86,12 @@ impl MessageDevice {
     }
 
     /// `remove`: removes the request's `item`, or every key of its `items` list.
-    pub fn remove(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn remove(
+        &self,
+        base: &Message,
+        req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         let mut out = base.clone();
         match (req.get("item"), req.get("items")) {
             (Some(item), _) => {
@@ -91,13 +107,23 @@ impl MessageDevice {
                     }
                 }
             }
-            _ => return Err(DeviceError::bad_request("remove needs `item` or a list `items`")),
+            _ => {
+                return Err(DeviceError::bad_request(
+                    "remove needs `item` or a list `items`",
+                ))
+            }
         }
         Ok(out)
     }
 }
 
-device_methods!(MessageDevice { get, keys, set, set_path, remove });
+device_methods!(MessageDevice {
+    get,
+    keys,
+    set,
+    set_path,
+    remove
+});
 export_devices!(MessageDevice);
 
 #[cfg(test)]
@@ -113,7 +139,10 @@ mod tests {
     #[test]
     fn plain_keys_resolve_to_their_values() {
         let base = Message::new().with("a", 1).with("Test-Header", "x");
-        assert_eq!(dev().call("a", &base, &Message::new()).unwrap(), Value::Integer(1));
+        assert_eq!(
+            dev().call("a", &base, &Message::new()).unwrap(),
+            Value::Integer(1)
+        );
         assert_eq!(
             dev().call("test-header", &base, &Message::new()).unwrap(),
             Value::from("x")
@@ -123,9 +152,18 @@ mod tests {
     #[test]
     fn private_and_missing_keys_are_not_found() {
         let base = Message::new().with("a", 1).with("private_key", 2);
-        let e = dev().call("private_key", &base, &Message::new()).unwrap_err();
+        let e = dev()
+            .call("private_key", &base, &Message::new())
+            .unwrap_err();
         assert_eq!(e.kind().status(), 404);
-        assert_eq!(dev().call("b", &base, &Message::new()).unwrap_err().kind().status(), 404);
+        assert_eq!(
+            dev()
+                .call("b", &base, &Message::new())
+                .unwrap_err()
+                .kind()
+                .status(),
+            404
+        );
         let keys = dev().call("keys", &base, &Message::new()).unwrap();
         assert_eq!(keys, Value::List(vec![Value::from("a")]));
     }

@@ -4,7 +4,15 @@ use ferrobeam_device_api::{Message, Value};
 
 /// Request keys that steer resolution and are never set.
 pub const RESERVED: &[&str] = &[
-    "id", "commitments", "committers", "keys", "path", "set", "remove", "verify", "set-mode",
+    "id",
+    "commitments",
+    "committers",
+    "keys",
+    "path",
+    "set",
+    "remove",
+    "verify",
+    "set-mode",
     "method",
 ];
 
@@ -78,7 +86,10 @@ mod tests {
         let base = Message::new().with("dangerous", "v").with("keep", "k");
         let out = apply(&base, &Message::new().with("dangerous", "unset"));
         assert!(out.get("dangerous").is_none());
-        let out = apply(&base, &Message::new().with("keep", Value::atom("undefined")));
+        let out = apply(
+            &base,
+            &Message::new().with("keep", Value::atom("undefined")),
+        );
         assert_eq!(out.get_str("keep"), Some("k"));
     }
 

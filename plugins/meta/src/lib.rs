@@ -21,7 +21,12 @@ impl Device for Meta {
 
 impl Meta {
     /// `GET /~meta@1.0/info`: the node's public configuration.
-    pub fn info(&self, _base: &Message, req: &Message, opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn info(
+        &self,
+        _base: &Message,
+        req: &Message,
+        opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         match req.get_str("method") {
             None | Some("GET") | Some("HEAD") => Ok(opts.node().without_private()),
             Some("POST") => Err(DeviceError::new(
@@ -33,12 +38,20 @@ impl Meta {
     }
 
     /// `GET /~meta@1.0/build`.
-    pub fn build(&self, _base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn build(
+        &self,
+        _base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         Ok(Message::new()
             .with("node", "ferrobeam")
             .with("version", env!("CARGO_PKG_VERSION"))
             .with("device-api", ferrobeam_device_api::abi::CRATE_VERSION)
-            .with("abi-version", Value::Integer(i64::from(ferrobeam_device_api::abi::ABI_VERSION)))
+            .with(
+                "abi-version",
+                Value::Integer(i64::from(ferrobeam_device_api::abi::ABI_VERSION)),
+            )
             .with("rustc", ferrobeam_device_api::abi::RUSTC_VERSION))
     }
 }
@@ -54,9 +67,11 @@ mod tests {
 
     #[test]
     fn info_never_returns_private_fields() {
-        let dev = TestDevice::<Meta>::new()
-            .unwrap()
-            .with_opts(Message::new().with("port", 8734).with("priv_wallet", "secret"));
+        let dev = TestDevice::<Meta>::new().unwrap().with_opts(
+            Message::new()
+                .with("port", 8734)
+                .with("priv_wallet", "secret"),
+        );
         let info = dev.call("info", &Message::new(), &Message::new()).unwrap();
         let info = info.as_message().unwrap();
         assert_eq!(info.get("port"), Some(&Value::Integer(8734)));
@@ -67,7 +82,11 @@ mod tests {
     fn unsigned_post_to_info_is_refused() {
         let dev = TestDevice::<Meta>::new().unwrap();
         let e = dev
-            .call("info", &Message::new(), &Message::new().with("method", "POST"))
+            .call(
+                "info",
+                &Message::new(),
+                &Message::new().with("method", "POST"),
+            )
             .unwrap_err();
         assert_eq!(e.kind().status(), 403);
     }

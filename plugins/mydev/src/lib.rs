@@ -33,21 +33,35 @@ fn json(m: &Message) -> Result<Value, DeviceError> {
 
 impl MyDev {
     /// The device's version.
-    pub fn info(&self, _base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn info(
+        &self,
+        _base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         Ok(Message::new().with("version", "1.0"))
     }
 
     /// The version as JSON text.
-    pub fn info_json(&self, _base: &Message, _req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
+    pub fn info_json(
+        &self,
+        _base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Value, DeviceError> {
         json(&Message::new().with("version", "1.0"))
     }
 
     /// Greets the `name` of the JSON body.
-    pub fn hello(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
-        let body = base
-            .get("body")
-            .and_then(Value::as_bytes)
-            .ok_or_else(|| DeviceError::bad_request("hello needs a JSON body such as {\"name\":\"Wao\"}"))?;
+    pub fn hello(
+        &self,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Value, DeviceError> {
+        let body = base.get("body").and_then(Value::as_bytes).ok_or_else(|| {
+            DeviceError::bad_request("hello needs a JSON body such as {\"name\":\"Wao\"}")
+        })?;
         let obj = ferrobeam_json::from(body)
             .map_err(|e| DeviceError::bad_request(format!("the body is not JSON: {e}")))?;
         let name = obj
@@ -58,7 +72,12 @@ impl MyDev {
 
     /// What the device received: base (msg1), request (msg2) and the node options without
     /// private fields, as JSON.
-    pub fn forward(&self, base: &Message, req: &Message, opts: &Opts) -> Result<Value, DeviceError> {
+    pub fn forward(
+        &self,
+        base: &Message,
+        req: &Message,
+        opts: &Opts,
+    ) -> Result<Value, DeviceError> {
         json(
             &Message::new()
                 .with("msg1", base.clone())
@@ -68,7 +87,12 @@ impl MyDev {
     }
 }
 
-device_methods!(MyDev { info, info_json, hello, forward });
+device_methods!(MyDev {
+    info,
+    info_json,
+    hello,
+    forward
+});
 export_devices!(MyDev);
 
 #[cfg(test)]
@@ -83,13 +107,17 @@ mod tests {
 
     #[test]
     fn info_is_version_one() {
-        let v = dev().call("info", &Message::new(), &Message::new()).unwrap();
+        let v = dev()
+            .call("info", &Message::new(), &Message::new())
+            .unwrap();
         assert_eq!(v.as_message().unwrap().get_str("version"), Some("1.0"));
     }
 
     #[test]
     fn info_json_is_the_json_of_info() {
-        let v = dev().call("info-json", &Message::new(), &Message::new()).unwrap();
+        let v = dev()
+            .call("info-json", &Message::new(), &Message::new())
+            .unwrap();
         assert_eq!(v.as_str(), Some(r#"{"version":"1.0"}"#));
     }
 
@@ -98,7 +126,9 @@ mod tests {
         let base = Message::new().with("body", r#"{"name":"Wao"}"#);
         let v = dev().call("hello", &base, &Message::new()).unwrap();
         assert_eq!(v.as_str(), Some(r#"{"hello":"Hello, Wao!"}"#));
-        let e = dev().call("hello", &Message::new(), &Message::new()).unwrap_err();
+        let e = dev()
+            .call("hello", &Message::new(), &Message::new())
+            .unwrap_err();
         assert_eq!(e.kind().status(), 400);
     }
 
@@ -106,7 +136,11 @@ mod tests {
     fn forward_hides_private_options() {
         let dev = dev().with_opts(Message::new().with("port", 1).with("priv_key", "secret"));
         let v = dev
-            .call("forward", &Message::new().with("k", "1"), &Message::new().with("path", "forward"))
+            .call(
+                "forward",
+                &Message::new().with("k", "1"),
+                &Message::new().with("path", "forward"),
+            )
             .unwrap();
         let text = v.as_str().unwrap();
         assert!(text.contains("\"msg1\""), "{text}");

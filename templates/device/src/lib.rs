@@ -20,7 +20,12 @@ impl Device for TemplateDevice {
 
 impl TemplateDevice {
     /// `GET /~template@1.0/info`
-    pub fn info(&self, _base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn info(
+        &self,
+        _base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
         Ok(Message::new().with("version", "1.0"))
     }
 }
@@ -37,6 +42,9 @@ mod tests {
     fn info_reports_the_version() {
         let dev = TestDevice::<TemplateDevice>::new().unwrap();
         let info = dev.call("info", &Message::new(), &Message::new()).unwrap();
-        assert_eq!(info.as_message().and_then(|m| m.get_str("version")), Some("1.0"));
+        assert_eq!(
+            info.as_message().and_then(|m| m.get_str("version")),
+            Some("1.0")
+        );
     }
 }

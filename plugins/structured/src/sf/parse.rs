@@ -4,6 +4,7 @@ use super::{BareItem, Dictionary, InnerList, Item, List, Member, Parameters, SfE
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
+use std::collections::HashMap;
 
 /// Standard base64, padding optional, trailing bits tolerated: how HyperBEAM decodes `:…:`.
 const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
@@ -81,6 +82,8 @@ pub fn parse_dictionary(input: &[u8]) -> Result<Dictionary, SfError> {
     if input.is_empty() {
         return Ok(out);
     }
+    // Position of each key in `out`, so repeated keys replace in place in linear time.
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut p = Parser::new(input);
     loop {
         let key = p.dictionary_key()?;
@@ -103,9 +106,12 @@ pub fn parse_dictionary(input: &[u8]) -> Result<Dictionary, SfError> {
             }
             _ => Member::Item(Item::new(BareItem::Boolean(true))),
         };
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = member,
-            None => out.push((key, member)),
+        match index.get(&key) {
+            Some(&at) => out[at].1 = member,
+            None => {
+                index.insert(key.clone(), out.len());
+                out.push((key, member));
+            }
         }
         p.skip_ows();
         match p.peek() {
@@ -332,6 +338,14 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<BareItem, SfError> {
         let mut out = Vec::new();
         loop {
+            // Copy the run of plain characters in one go.
+            let rest = &self.input[self.pos..];
+            let run = rest
+                .iter()
+                .position(|&c| !(0x20..=0x7e).contains(&c) || c == b'"' || c == b'\\')
+                .unwrap_or(rest.len());
+            out.extend_from_slice(&rest[..run]);
+            self.pos += run;
             match self.peek() {
                 None => return Err(self.err("unterminated string")),
                 Some(b'\\') => match self.peek_at(1) {
@@ -344,10 +358,6 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     return Ok(BareItem::String(out));
-                }
-                Some(c @ 0x20..=0x7e) => {
-                    out.push(c);
-                    self.pos += 1;
                 }
                 Some(_) => return Err(self.err("bad string character")),
             }

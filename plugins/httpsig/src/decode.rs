@@ -1,0 +1,124 @@
+//! HTTP message → TABM (`codecs.md` §5.5).
+
+use crate::commitment;
+use crate::multipart;
+use crate::Error;
+use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_structured::sf;
+use indexmap::IndexMap;
+
+/// Decodes header fields (lower-case names, without `body`) and a body into a TABM.
+pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error> {
+    // A received `body-keys` is not trusted: it is rebuilt from the parts.
+    fields.remove("body-keys");
+    let inline_key = match fields.get("inline-body-key") {
+        Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),
+        _ => "body".to_owned(),
+    };
+    let mut tabm = if body.is_empty() {
+        fields
+    } else {
+        match multipart_boundary(&fields)? {
+            None => {
+                fields.insert(Key::new(&inline_key), Value::Binary(body.to_vec()));
+                fields
+            }
+            Some(boundary) => with_parts(fields, body, &boundary, &inline_key)?,
+        }
+    };
+    expand_ao_ids(&mut tabm)?;
+    let signature = tabm.remove("signature");
+    let signature_input = tabm.remove("signature-input");
+    tabm.remove("commitments");
+    if let Some(signature) = signature {
+        let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
+        else {
+            return Err(Error::Signature(
+                "signature without a signature-input header".into(),
+            ));
+        };
+        let received = commitment::parse_signature_headers(&signature, &input)?;
+        tabm = commitment::commit_received(&tabm, &received)?;
+    }
+    tabm.remove("content-digest");
+    // Legacy: `hashpath*` headers are commitment data, not fields.
+    tabm.retain(|k, _| !k.as_str().starts_with("hashpath"));
+    Ok(tabm)
+}
+
+/// The `boundary` parameter of a `content-type` header, if it has one. The header is parsed
+/// as an SF item, as HyperBEAM does, so an unparsable content type is an error.
+fn multipart_boundary(fields: &Message) -> Result<Option<Vec<u8>>, Error> {
+    let Some(content_type) = fields.get("content-type") else {
+        return Ok(None);
+    };
+    let Value::Binary(content_type) = content_type else {
+        return Ok(None);
+    };
+    let item = sf::parse_item(content_type).map_err(Error::sf("content-type"))?;
+    match item.param("boundary") {
+        None => Ok(None),
+        Some(sf::BareItem::String(b)) => Ok(Some(b.clone())),
+        Some(sf::BareItem::Token(t)) => Ok(Some(t.clone().into_bytes())),
+        Some(_) => Err(Error::Multipart("boundary is not a string or token")),
+    }
+}
+
+/// Adds the parts of a multipart body to the header fields, records `body-keys` and
+/// un-flattens `a/b/c` part names (flat@1.0 `from`).
+fn with_parts(
+    fields: Message,
+    body: &[u8],
+    boundary: &[u8],
+    inline_key: &str,
+) -> Result<Message, Error> {
+    let parts = multipart::decode(body, boundary, inline_key)?;
+    let mut all: IndexMap<String, Value> = IndexMap::with_capacity(fields.len() + parts.len() + 1);
+    for (k, v) in fields {
+        all.insert(k.into_string(), v);
+    }
+    let mut body_keys = Vec::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            body_keys.extend_from_slice(b", ");
+        }
+        let first = part.name.split('/').next().unwrap_or_default();
+        sf::write_string(&mut body_keys, first.as_bytes());
+        all.insert(part.name, part.value);
+    }
+    all.insert("body-keys".to_owned(), Value::Binary(body_keys));
+    Ok(ferrobeam_flat::from_pairs(all)?)
+}
+
+/// Replaces `ao-ids` by the ID-keyed fields it carries (`§5.5` step 4).
+fn expand_ao_ids(tabm: &mut Message) -> Result<(), Error> {
+    let Some(ids) = tabm.remove("ao-ids") else {
+        return Ok(());
+    };
+    let Value::Binary(ids) = ids else {
+        return Err(Error::NotTabm {
+            key: "ao-ids".into(),
+            found: ids.type_name(),
+        });
+    };
+    for (id, member) in sf::parse_dictionary(&ids).map_err(Error::sf("ao-ids"))? {
+        match member {
+            sf::Member::Item(sf::Item {
+                bare: sf::BareItem::String(value),
+                ..
+            }) => {
+                tabm.insert(Key::new(id), Value::Binary(value));
+            }
+            _ => {
+                return Err(Error::Sf {
+                    what: "ao-ids",
+                    source: sf::SfError {
+                        reason: "member is not a string",
+                        offset: 0,
+                    },
+                })
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! TABM → HTTP message (`codecs.md` §5.1–§5.4).
+
+use crate::multipart::{self, PartValue};
+use crate::Error;
+use ferrobeam_device_api::message::is_id_shaped;
+use ferrobeam_device_api::{Message, Value};
+use ferrobeam_structured::{map_order, sf, MAX_DEPTH};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Binaries longer than this travel in the body rather than in a header (`§5.1` step 4).
+pub const MAX_HEADER_LENGTH: usize = 4096;
+
+/// TABM keys never sent (`§5.1` step 2); private keys are dropped as well.
+const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
+
+/// The encoder's output: header fields (sorted by name) and the body (empty = none).
+#[derive(Debug, Default)]
+pub(crate) struct Encoded {
+    pub headers: BTreeMap<String, Vec<u8>>,
+    pub body: Vec<u8>,
+}
+
+/// A top-level value bound for the body.
+enum BodyEntry<'a> {
+    Binary(Cow<'a, [u8]>),
+    Message(&'a Message),
+}
+
+/// Encodes a TABM as header fields and a body (without signature headers).
+pub(crate) fn encode(tabm: &Message) -> Result<Encoded, Error> {
+    encode_skipping(tabm, &[])
+}
+
+/// [`encode`] as if the top-level keys in `skip` were absent.
+pub(crate) fn encode_skipping(tabm: &Message, skip: &[&str]) -> Result<Encoded, Error> {
+    let (inline_key, inline_header) = inline_key(tabm, skip)?;
+    let mut out = Encoded::default();
+    if inline_header {
+        out.headers
+            .insert("inline-body-key".to_owned(), b"data".to_vec());
+    }
+    let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
+    let mut ids: Vec<(&str, &[u8])> = Vec::new();
+    for (key, value) in tabm.iter() {
+        let k = key.as_str();
+        if key.is_private() || NOT_SENT.contains(&k) || skip.contains(&k) {
+            continue;
+        }
+        // Header names are case-insensitive, so binary values under ID keys travel in
+        // `ao-ids`, which keeps their case (`§5.1` step 1).
+        if is_id_shaped(k.as_bytes()) {
+            if let Value::Binary(b) = value {
+                ids.push((k, b));
+                continue;
+            }
+        }
+        match value {
+            Value::Message(m) => body.push((k, BodyEntry::Message(m))),
+            Value::Binary(b) => {
+                if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
+                    body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
+                } else {
+                    out.headers.insert(k.to_owned(), b.clone());
+                }
+            }
+            other => {
+                return Err(Error::NotTabm {
+                    key: k.to_owned(),
+                    found: other.type_name(),
+                })
+            }
+        }
+    }
+    if !ids.is_empty() {
+        let field = ao_ids_field(ids);
+        if field.len() > MAX_HEADER_LENGTH || inline_key == "ao-ids" {
+            body.push(("ao-ids", BodyEntry::Binary(Cow::Owned(field))));
+        } else {
+            out.headers.insert("ao-ids".to_owned(), field);
+        }
+    }
+    let parts = group_parts(body)?;
+    match parts.len() {
+        0 => {}
+        1 if matches!(parts.get(inline_key), Some(PartValue::Binary(_))) => {
+            if let Some(PartValue::Binary(b)) = parts.into_values().next() {
+                out.body = b.into_owned();
+            }
+        }
+        _ => {
+            let mp = multipart::encode(&parts, inline_key);
+            out.headers.insert("body-keys".to_owned(), mp.body_keys);
+            out.headers.insert(
+                "content-type".to_owned(),
+                format!("multipart/form-data; boundary=\"{}\"", mp.boundary).into_bytes(),
+            );
+            out.body = mp.body;
+        }
+    }
+    if !out.body.is_empty() {
+        out.headers.insert(
+            "content-digest".to_owned(),
+            crate::content_digest(&out.body).into_bytes(),
+        );
+    }
+    Ok(out)
+}
+
+/// The key whose value becomes the raw body (`§5.1` step 3), and whether the header
+/// `inline-body-key: data` must be added.
+fn inline_key<'a>(tabm: &'a Message, skip: &[&str]) -> Result<(&'a str, bool), Error> {
+    let present = |k: &str| !skip.contains(&k) && tabm.contains_key(k);
+    if !present("inline-body-key") {
+        return Ok(if present("body") {
+            ("body", false)
+        } else if present("data") {
+            ("data", true)
+        } else {
+            ("body", false)
+        });
+    }
+    match tabm.get("inline-body-key") {
+        Some(Value::Binary(b)) => Ok((crate::http::utf8(b)?, false)),
+        Some(other) => Err(Error::NotTabm {
+            key: "inline-body-key".to_owned(),
+            found: other.type_name(),
+        }),
+        None => Ok(("body", false)),
+    }
+}
+
+/// `ao-ids`: an SF dictionary `ID="value"` in Erlang map order (`§4`).
+fn ao_ids_field(mut ids: Vec<(&str, &[u8])>) -> Vec<u8> {
+    map_order::sort_in_map_order(&mut ids, |(k, _)| k.as_bytes());
+    let mut out = Vec::new();
+    for (i, (id, value)) in ids.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(id.as_bytes());
+        out.push(b'=');
+        sf::write_string(&mut out, value);
+    }
+    out
+}
+
+/// HyperBEAM's `group_maps` (`§5.1` step 5): one part per nested message that has binary
+/// fields (named by its path), binaries over the header limit as their own parts, and every
+/// top-level binary bound for the body as a part named by its key. Parts sort by name.
+fn group_parts<'a>(
+    body: Vec<(&'a str, BodyEntry<'a>)>,
+) -> Result<BTreeMap<String, PartValue<'a>>, Error> {
+    let mut parts = BTreeMap::new();
+    let mut direct = Vec::new();
+    for (key, entry) in body {
+        match entry {
+            BodyEntry::Message(m) => group_nested(m, key.to_owned(), &mut parts, 1)?,
+            BodyEntry::Binary(b) if b.len() > MAX_HEADER_LENGTH => {
+                parts.insert(key.to_owned(), PartValue::Binary(b));
+            }
+            BodyEntry::Binary(b) => direct.push((key, b)),
+        }
+    }
+    // Direct binaries win over an equally named nested part, as in HyperBEAM.
+    for (key, b) in direct {
+        parts.insert(key.to_owned(), PartValue::Binary(b));
+    }
+    Ok(parts)
+}
+
+fn group_nested<'a>(
+    msg: &'a Message,
+    path: String,
+    parts: &mut BTreeMap<String, PartValue<'a>>,
+    depth: usize,
+) -> Result<(), Error> {
+    if depth >= MAX_DEPTH {
+        return Err(ferrobeam_structured::Error::TooDeep(MAX_DEPTH).into());
+    }
+    let mut fields: Vec<(&'a str, &'a [u8])> = Vec::new();
+    for (key, value) in msg.iter() {
+        match value {
+            Value::Message(child) => {
+                group_nested(child, format!("{path}/{key}"), parts, depth + 1)?;
+            }
+            Value::Binary(b) if b.len() > MAX_HEADER_LENGTH => {
+                parts.insert(format!("{path}/{key}"), PartValue::Binary(Cow::Borrowed(b)));
+            }
+            Value::Binary(b) => fields.push((key.as_str(), b)),
+            other => {
+                return Err(Error::NotTabm {
+                    key: format!("{path}/{key}"),
+                    found: other.type_name(),
+                })
+            }
+        }
+    }
+    if !fields.is_empty() {
+        parts.insert(path, PartValue::Fields(fields));
+    }
+    Ok(())
+}

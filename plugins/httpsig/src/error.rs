@@ -1,0 +1,64 @@
+//! The error type of httpsig@1.0.
+
+use ferrobeam_structured::sf::SfError;
+
+/// Why a message could not be encoded, decoded, signed over or identified.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// structured@1.0 failed (typed values, `ao-types`).
+    #[error(transparent)]
+    Structured(#[from] ferrobeam_structured::Error),
+    /// Un-flattening part names failed (e.g. a binary part `x` and a part `x/y`).
+    #[error(transparent)]
+    Flat(#[from] ferrobeam_flat::Error),
+    /// A structured header or parameter did not parse.
+    #[error("malformed {what}: {source}")]
+    Sf {
+        /// Which header or value.
+        what: &'static str,
+        /// The parse error.
+        #[source]
+        source: SfError,
+    },
+    /// A TABM value that is neither a binary nor a message.
+    #[error("{key}: a TABM holds only binaries and messages, not a {found}")]
+    NotTabm {
+        /// The key.
+        key: String,
+        /// The value's type.
+        found: &'static str,
+    },
+    /// The multipart body is malformed.
+    #[error("multipart body: {0}")]
+    Multipart(&'static str),
+    /// A header name or part name that is not UTF-8.
+    #[error("not UTF-8: {0:?}")]
+    NotUtf8(String),
+    /// `signature` without `signature-input`, a member of one without the other, or a
+    /// signature or input of the wrong shape.
+    #[error("signature: {0}")]
+    Signature(String),
+    /// A signed component is not a field of the message.
+    #[error("component {0:?} is not a field of the message")]
+    MissingComponent(String),
+    /// A commitment lacks a field it needs, or has the wrong shape.
+    #[error("commitment: {0}")]
+    Commitment(String),
+    /// No commitment with this ID.
+    #[error("no commitment {0:?}")]
+    UnknownCommitment(String),
+    /// An ID request names a committer with no commitment on the message.
+    #[error("no commitment by committer {0:?}")]
+    UnknownCommitter(String),
+}
+
+impl Error {
+    pub(crate) fn sf(what: &'static str) -> impl FnOnce(SfError) -> Error {
+        move |source| Error::Sf { what, source }
+    }
+}
+
+/// Up to 64 bytes of `bytes` as text, for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned()
+}

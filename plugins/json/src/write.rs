@@ -1,0 +1,147 @@
+//! The JSON writer: OTP `json:encode`'s byte format (`codecs.md` §8), JSON's own types for
+//! typed values (`docs/protocol-notes.md`).
+
+use crate::Error;
+use ferrobeam_device_api::{Message, Value};
+use ferrobeam_structured::{map_order, MAX_DEPTH};
+
+/// Appends `{"k":v,…}` with keys in Erlang map order; private and regenerable keys are
+/// skipped, as structured@1.0 skips them.
+///
+/// Values are written with JSON's own types where that is exact (`docs/protocol-notes.md`):
+/// text as strings, integers and finite floats as numbers, `true`/`false`/`null` as
+/// themselves, lists of such values as arrays, messages as objects. A value JSON cannot type
+/// exactly (another atom, or a list holding one) is written as its structured@1.0 text with an
+/// `ao-types` entry, so decoding restores it. A TABM is therefore written as it is: strings.
+pub(crate) fn object(out: &mut Vec<u8>, msg: &Message, depth: usize) -> Result<(), Error> {
+    if depth >= MAX_DEPTH {
+        return Err(ferrobeam_structured::Error::TooDeep(MAX_DEPTH).into());
+    }
+    let mut entries: Vec<(&str, &Value)> = msg
+        .iter()
+        .filter(|(k, _)| {
+            !k.is_private() && !ferrobeam_structured::REGENERABLE_KEYS.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    // Entries JSON cannot type exactly, as (key, structured type, structured text).
+    let mut typed: Vec<(&str, &'static str, Vec<u8>)> = Vec::new();
+    for (key, value) in &entries {
+        if !native(value) {
+            let (ty, text) = ferrobeam_structured::encode_value(value)?;
+            typed.push((key, ty, text));
+        }
+    }
+    let ao_types = if typed.is_empty() {
+        None
+    } else {
+        let mut line = msg
+            .get_str("ao-types")
+            .map(str::to_owned)
+            .unwrap_or_default();
+        for (key, ty, _) in &typed {
+            if !line.is_empty() {
+                line.push_str(", ");
+            }
+            line.push_str(&format!(
+                "{}=\"{ty}\"",
+                ferrobeam_structured::escape::encode(key.as_bytes())
+            ));
+        }
+        Some(Value::from(line))
+    };
+    if let Some(types) = &ao_types {
+        entries.retain(|(k, _)| *k != "ao-types");
+        entries.push(("ao-types", types));
+    }
+    map_order::sort_in_map_order(&mut entries, |(k, _)| k.as_bytes());
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, key.as_bytes());
+        out.push(b':');
+        match typed.iter().find(|(k, _, _)| *k == key) {
+            Some((_, _, text)) => utf8_string(out, key, text)?,
+            None => value_json(out, key, value, depth)?,
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Whether JSON carries `value` exactly.
+fn native(value: &Value) -> bool {
+    match value {
+        Value::Binary(_) | Value::Integer(_) | Value::Message(_) => true,
+        Value::Float(f) => f.is_finite(),
+        Value::Atom(a) => matches!(a.as_str(), "true" | "false" | "null"),
+        Value::List(items) => items.iter().all(native),
+    }
+}
+
+fn value_json(out: &mut Vec<u8>, key: &str, value: &Value, depth: usize) -> Result<(), Error> {
+    match value {
+        Value::Binary(b) => utf8_string(out, key, b)?,
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Float(f) => {
+            // Shortest text that reads back as the same float, as OTP's encoder writes it.
+            let text = serde_json::Number::from_f64(*f)
+                .map(|n| n.to_string())
+                .ok_or_else(|| Error::Syntax(format!("{key}: {f} has no JSON form")))?;
+            out.extend_from_slice(text.as_bytes());
+        }
+        Value::Atom(a) => out.extend_from_slice(a.as_bytes()),
+        Value::List(items) => {
+            if depth >= MAX_DEPTH {
+                return Err(ferrobeam_structured::Error::TooDeep(MAX_DEPTH).into());
+            }
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                value_json(out, key, item, depth + 1)?;
+            }
+            out.push(b']');
+        }
+        Value::Message(m) => object(out, m, depth + 1)?,
+    }
+    Ok(())
+}
+
+fn utf8_string(out: &mut Vec<u8>, key: &str, bytes: &[u8]) -> Result<(), Error> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Error::NotUtf8(key.to_owned()));
+    }
+    string(out, bytes);
+    Ok(())
+}
+
+/// Appends a JSON string as OTP's `json` writes it: `"` and `\` escaped, `\b \t \n \f \r`
+/// short forms, other control characters `\u00XX` (upper-case hex); everything else — DEL and
+/// UTF-8 included — as is. The bytes must be UTF-8 (checked by the caller).
+fn string(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    for &b in bytes {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0x00..=0x1f => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
