@@ -6,6 +6,7 @@
 //! | module | concern |
 //! | --- | --- |
 //! | [`config`] | `devices.toml` |
+//! | [`author`] | `new-device` and `build-device` |
 //! | [`registry`] | loading and checking device libraries, device lookup |
 //! | [`reload`] | watching the plugins folder and `devices.toml` |
 //! | [`path`] | HyperBEAM's path syntax |
@@ -15,6 +16,7 @@
 //! | [`node`] | the node tying these together |
 #![deny(missing_docs)]
 
+pub mod author;
 pub mod config;
 pub mod http;
 pub mod node;

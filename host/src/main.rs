@@ -2,8 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use ferrobeam::config::DevicesFile;
-use ferrobeam::{http, Node};
-use std::path::PathBuf;
+use ferrobeam::{author, http, reload, Node};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -30,6 +30,35 @@ enum Command {
         /// Address to bind. Overrides `[node] bind`.
         #[arg(long)]
         bind: Option<String>,
+        /// Do not watch the plugins folder and devices.toml (reload with SIGHUP or
+        /// `ferrobeam reload` only).
+        #[arg(long)]
+        no_watch: bool,
+    },
+    /// Make the running node reload its devices now (sends it SIGHUP).
+    Reload {
+        /// The devices file the node was started with.
+        #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Write a new device crate from the template.
+    NewDevice {
+        /// The device name (the crate name; the device is NAME@1.0).
+        name: String,
+        /// Where to write it (default: ./NAME).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// The device-api crate to depend on (default: the one this binary was built from).
+        #[arg(long)]
+        device_api: Option<PathBuf>,
+    },
+    /// Build a device crate in release and install its library into the plugins folder.
+    BuildDevice {
+        /// The device crate.
+        path: PathBuf,
+        /// The devices file naming the plugins folder.
+        #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -42,25 +71,107 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { config, port, bind } => serve(config, port, bind),
+        Command::Serve {
+            config,
+            port,
+            bind,
+            no_watch,
+        } => serve(config, port, bind, !no_watch),
+        Command::Reload { config } => reload(&config),
+        Command::NewDevice {
+            name,
+            path,
+            device_api,
+        } => {
+            let dir = path.unwrap_or_else(|| PathBuf::from(&name));
+            let api = device_api.unwrap_or_else(author::default_device_api);
+            report(author::new_device(&name, &dir, &api).map(|dir| {
+                format!(
+                    "wrote {name}@1.0 to {}; build and install it with: ferrobeam build-device {}",
+                    dir.display(),
+                    dir.display()
+                )
+            }))
+        }
+        Command::BuildDevice { path, config } => {
+            let file = match load_config(&config) {
+                Ok(f) => f,
+                Err(code) => return code,
+            };
+            report(
+                author::build_device(&path, &file.node.plugins_dir)
+                    .map(|lib| format!("installed {}", lib.display())),
+            )
+        }
     }
 }
 
-fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
-    let mut file = if config.exists() {
-        match DevicesFile::load(&config) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("ferrobeam: {e}");
-                return ExitCode::FAILURE;
-            }
+fn report<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("ferrobeam: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(config: &Path) -> Result<DevicesFile, ExitCode> {
+    if config.exists() {
+        DevicesFile::load(config).map_err(|e| {
+            eprintln!("ferrobeam: {e}");
+            ExitCode::FAILURE
+        })
     } else {
-        tracing::warn!(
-            "{} not found: serving the plugins folder with defaults",
-            config.display()
+        tracing::warn!("{} not found: using defaults", config.display());
+        Ok(DevicesFile::default_at(config))
+    }
+}
+
+/// Where a node started with `config` writes its process ID.
+fn pid_file(config: &Path) -> PathBuf {
+    config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".ferrobeam.pid")
+}
+
+fn reload(config: &Path) -> ExitCode {
+    let path = pid_file(config);
+    let pid = match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    {
+        Some(pid) if pid > 0 => pid,
+        _ => {
+            eprintln!(
+                "ferrobeam: no running node for {} ({} is missing)",
+                config.display(),
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    // SAFETY: kill(2) with a positive pid and a valid signal has no memory-safety preconditions.
+    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+        eprintln!(
+            "ferrobeam: cannot signal node {pid}: {}",
+            std::io::Error::last_os_error()
         );
-        DevicesFile::default_at(&config)
+        return ExitCode::FAILURE;
+    }
+    println!("asked node {pid} to reload");
+    ExitCode::SUCCESS
+}
+
+fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>, watch: bool) -> ExitCode {
+    let mut file = match load_config(&config) {
+        Ok(f) => f,
+        Err(code) => return code,
     };
     if let Some(port) = port {
         file.node.port = port;
@@ -90,12 +201,54 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>) -> ExitCode {
         // Devices see the port actually bound (it differs when 0 was asked for).
         file.node.port = addr.port();
         let (node, _errors) = Node::start(file);
+        let _watcher = if watch {
+            match reload::watch(&node) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::error!("cannot watch the plugins folder ({e}); reload with SIGHUP");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let pid_path = pid_file(&config);
+        if let Err(e) = std::fs::write(&pid_path, std::process::id().to_string()) {
+            tracing::warn!(
+                "cannot write {}: {e}; `ferrobeam reload` will not find this node",
+                pid_path.display()
+            );
+        }
+        tokio::spawn(reload_on_hangup(node.clone()));
         // Tests and scripts read this line to find the port.
         println!("ferrobeam listening on http://{addr}");
         tracing::info!("listening on http://{addr}");
         http::serve(http::Edge::new(node), listener, shutdown_signal()).await;
+        let _ = std::fs::remove_file(&pid_path);
         ExitCode::SUCCESS
     })
+}
+
+/// SIGHUP: reload now.
+async fn reload_on_hangup(node: std::sync::Arc<Node>) {
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let node = node.clone();
+        let outcome = tokio::task::spawn_blocking(move || node.reload()).await;
+        match outcome {
+            Ok(Ok(errors)) if errors.is_empty() => tracing::info!("reloaded on SIGHUP"),
+            Ok(Ok(errors)) => tracing::warn!(
+                failures = errors.len(),
+                "reloaded on SIGHUP; failed libraries keep their previous generation"
+            ),
+            Ok(Err(e)) => tracing::error!("devices.toml not applied, nothing changed: {e}"),
+            Err(e) => tracing::error!("reload failed: {e}"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

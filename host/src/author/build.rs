@@ -40,15 +40,26 @@ pub fn build_device(crate_dir: &Path, plugins_dir: &Path) -> Result<PathBuf, Bui
         .status()
         .map_err(|e| BuildError::Cargo(format!("cannot run cargo: {e}")))?;
     if !status.success() {
-        return Err(BuildError::Cargo(format!("build of {} failed", manifest.display())));
+        return Err(BuildError::Cargo(format!(
+            "build of {} failed",
+            manifest.display()
+        )));
     }
     let metadata = Command::new(&cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .output()
         .map_err(|e| BuildError::Cargo(format!("cannot run cargo metadata: {e}")))?;
     if !metadata.status.success() {
-        return Err(BuildError::Cargo(String::from_utf8_lossy(&metadata.stderr).into_owned()));
+        return Err(BuildError::Cargo(
+            String::from_utf8_lossy(&metadata.stderr).into_owned(),
+        ));
     }
     let meta: serde_json::Value = serde_json::from_slice(&metadata.stdout)
         .map_err(|e| BuildError::Cargo(format!("unreadable cargo metadata: {e}")))?;
@@ -75,7 +86,9 @@ pub fn build_device(crate_dir: &Path, plugins_dir: &Path) -> Result<PathBuf, Bui
         .and_then(|t| t["name"].as_str())
         .ok_or_else(|| BuildError::NoLibrary(crate_dir.to_owned()))?
         .replace('-', "_");
-    let built = Path::new(target_dir).join("release").join(format!("lib{lib_name}.so"));
+    let built = Path::new(target_dir)
+        .join("release")
+        .join(format!("lib{lib_name}.so"));
     install_library(&built, plugins_dir)
 }
 
@@ -92,7 +105,8 @@ pub fn install_library(library: &Path, plugins_dir: &Path) -> Result<PathBuf, Bu
     let name = library
         .file_name()
         .ok_or_else(|| BuildError::NoLibrary(library.to_owned()))?;
-    std::fs::create_dir_all(plugins_dir).map_err(|e| BuildError::Install(plugins_dir.to_owned(), e))?;
+    std::fs::create_dir_all(plugins_dir)
+        .map_err(|e| BuildError::Install(plugins_dir.to_owned(), e))?;
     let dest = plugins_dir.join(name);
     let temp = plugins_dir.join(format!(".{}.tmp", name.to_string_lossy()));
     std::fs::copy(library, &temp)

@@ -4,4 +4,4 @@ mod build;
 mod template;
 
 pub use build::{build_device, install_library, BuildError};
-pub use template::{new_device, NewDeviceError};
+pub use template::{default_device_api, new_device, NewDeviceError};

@@ -83,7 +83,8 @@ pub fn new_device(name: &str, dir: &Path, device_api: &Path) -> Result<PathBuf, 
         .replace(TEMPLATE_TYPE, &format!("{}Device", type_name(name)));
     let write = |path: PathBuf, text: &str| {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| NewDeviceError::Io(parent.to_owned(), e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| NewDeviceError::Io(parent.to_owned(), e))?;
         }
         std::fs::write(&path, text).map_err(|e| NewDeviceError::Io(path, e))
     };
@@ -120,7 +121,10 @@ mod tests {
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
         assert!(lib.contains("\"hotdev@1.0\""));
         assert!(lib.contains("HotdevDevice"));
-        assert!(matches!(new_device("hotdev", &dir, &default_device_api()), Err(NewDeviceError::Exists(_))));
+        assert!(matches!(
+            new_device("hotdev", &dir, &default_device_api()),
+            Err(NewDeviceError::Exists(_))
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

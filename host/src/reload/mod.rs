@@ -36,8 +36,16 @@ pub fn watch(node: &Arc<Node>) -> notify::Result<Watcher> {
     std::fs::create_dir_all(&plugins).map_err(notify::Error::io)?;
     let (tx, rx) = channel();
     let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reading a library (hashing it) is an access event; only changes count.
         if let Ok(event) = event {
-            let _ = tx.send(event.paths);
+            if matches!(
+                event.kind,
+                notify::EventKind::Create(_)
+                    | notify::EventKind::Modify(_)
+                    | notify::EventKind::Remove(_)
+            ) {
+                let _ = tx.send(event.paths);
+            }
         }
     })?;
     // Watch folders, not files: a file replaced by rename would lose its watch.

@@ -1,7 +1,8 @@
 //! `meta@1.0` (`spec/codecs.md` §11): the node describing itself.
 //!
 //! * `info` — the node options (never a private field), as `opts` carries them;
-//! * `build` — what this node is and which build.
+//! * `build` — what this node is and which build;
+//! * `devices` — the status of every device (hot reload).
 
 use ferrobeam_device_api::{
     device_methods, export_devices, Device, DeviceError, InitContext, Message, Opts, Value,
@@ -37,6 +38,20 @@ impl Meta {
         }
     }
 
+    /// `GET /~meta@1.0/devices`: every device the node knows — library, sha256, generation,
+    /// load time, ABI version, last load error — and the count of retired generations.
+    pub fn devices(
+        &self,
+        _base: &Message,
+        _req: &Message,
+        opts: &Opts,
+    ) -> Result<Value, DeviceError> {
+        opts.host().call(
+            ferrobeam_device_api::host::operation::NODE_DEVICES,
+            &Message::new(),
+        )
+    }
+
     /// `GET /~meta@1.0/build`.
     pub fn build(
         &self,
@@ -56,7 +71,11 @@ impl Meta {
     }
 }
 
-device_methods!(Meta { info, build });
+device_methods!(Meta {
+    info,
+    build,
+    devices
+});
 export_devices!(Meta);
 
 #[cfg(test)]
