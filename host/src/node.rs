@@ -19,6 +19,8 @@ pub struct Node {
     opts: RwLock<Arc<Vec<u8>>>,
     /// Whether `config` came from a file (a reload re-reads it) or from defaults.
     config_from_file: bool,
+    /// Why the last reload of `devices.toml` was refused, until one succeeds.
+    config_error: RwLock<Option<String>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -44,6 +46,7 @@ impl Node {
                 opts: RwLock::new(opts),
                 config: RwLock::new(Arc::new(config)),
                 config_from_file,
+                config_error: RwLock::new(None),
             }
         });
         let errors = node.registry.sync(&node.config());
@@ -65,10 +68,23 @@ impl Node {
     pub fn reload(&self) -> Result<Vec<LoadError>, ConfigError> {
         let current = self.config();
         let mut next = if self.config_from_file {
-            DevicesFile::load(&current.path)?
+            match DevicesFile::load(&current.path) {
+                Ok(next) => next,
+                Err(e) => {
+                    *self
+                        .config_error
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                    return Err(e);
+                }
+            }
         } else {
             (*current).clone()
         };
+        *self
+            .config_error
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         if next.node != current.node {
             tracing::warn!(
                 "[node] settings changed in {}: they apply at the next start",
@@ -144,7 +160,18 @@ impl HostOps for Node {
                 let keys = RequestKeys::from_message(keys).with_query(route.query);
                 resolve::resolve(self, &route.steps, &keys)
             }
-            operation::NODE_DEVICES => Ok(Value::from(self.registry.status_message())),
+            operation::NODE_DEVICES => {
+                let mut status = self.registry.status_message();
+                if let Some(e) = self
+                    .config_error
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_deref()
+                {
+                    status.insert("config-error", e);
+                }
+                Ok(Value::from(status))
+            }
             operation::STORE_READ => {
                 let key = text(payload, "key", op)?;
                 self.store

@@ -5,5 +5,6 @@
 
 mod abi;
 mod edge;
+mod guide;
 mod mydev;
 mod paths;

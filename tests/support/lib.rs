@@ -194,3 +194,54 @@ impl Drop for NodeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The `ferrobeam` binary built with the tests.
+pub fn ferrobeam_bin() -> PathBuf {
+    target_dir().join("ferrobeam")
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A captured client request from `vectors/client-requests/`, replayed byte for byte.
+pub fn replay(addr: &str, capture: &str) -> http::Response {
+    use base64::Engine as _;
+    let path = vectors_dir().join("client-requests").join(capture);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let req = &v["request"];
+    let mut raw = format!(
+        "{} {} HTTP/1.1\r\n",
+        req["method"].as_str().unwrap(),
+        req["path"].as_str().unwrap()
+    );
+    for pair in req["headers"].as_array().unwrap() {
+        let (k, val) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        // One request per connection here.
+        let val = if k.eq_ignore_ascii_case("connection") {
+            "close"
+        } else {
+            val
+        };
+        raw.push_str(&format!("{k}: {val}\r\n"));
+    }
+    raw.push_str("\r\n");
+    let mut bytes = raw.into_bytes();
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(req["body_b64"].as_str().unwrap_or(""))
+        .unwrap();
+    bytes.extend_from_slice(&body);
+    http::send_raw(addr, &bytes)
+}

@@ -366,16 +366,23 @@ impl Registry {
         }
     }
 
-    /// Records a failed load in the status of the devices it concerns, returning the error.
-    fn record_failure(&self, path: &Path, devices: &[String], e: LoadError) -> LoadError {
+    /// Records a failed load in the status of the devices it concerns — those named, and those
+    /// the file's previous generation provides (still serving) — returning the error.
+    fn record_failure(&self, path: &Path, named: &[String], e: LoadError) -> LoadError {
         let mut state = self.write();
         let line = e.to_string();
+        let mut devices = named.to_vec();
+        if let Some(loaded) = state.libraries.get(path) {
+            devices.extend(loaded.devices.iter().cloned());
+        }
+        devices.sort();
+        devices.dedup();
         if devices.is_empty() {
             state
                 .library_errors
                 .insert(path.display().to_string(), line.clone());
         }
-        for name in devices {
+        for name in &devices {
             let status = state.status.entry(name.clone()).or_default();
             status.name = name.clone();
             status.enabled = true;
