@@ -85,13 +85,17 @@ impl Node {
             .config_error
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
-        if next.node != current.node {
+        // `[node]` settings apply at start (port and bind may also come from the command line).
+        let mut asked = next.node.clone();
+        asked.port = current.node.port;
+        asked.bind = current.node.bind.clone();
+        if asked != current.node {
             tracing::warn!(
                 "[node] settings changed in {}: they apply at the next start",
                 current.path.display()
             );
-            next.node = current.node.clone();
         }
+        next.node = current.node.clone();
         let opts = Arc::new(wire::encode_message(&public_options(&next)));
         let next = Arc::new(next);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = next.clone();

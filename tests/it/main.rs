@@ -8,3 +8,4 @@ mod edge;
 mod guide;
 mod mydev;
 mod paths;
+mod reload;

@@ -78,6 +78,14 @@ impl Scratch {
         dst
     }
 
+    /// Installs `bytes` as `name` in the plugins folder the way users should: a temporary
+    /// file, then a rename.
+    pub fn install_bytes(&self, name: &str, bytes: &[u8]) {
+        let temp = self.plugins().join(format!(".{name}.tmp"));
+        std::fs::write(&temp, bytes).unwrap();
+        std::fs::rename(&temp, self.plugins().join(name)).unwrap();
+    }
+
     pub fn write_config(&self, text: &str) -> PathBuf {
         let path = self.dir.join("devices.toml");
         std::fs::write(&path, text).unwrap();
@@ -113,10 +121,16 @@ impl NodeProcess {
 
     /// Starts a node in a prepared scratch folder.
     pub fn start_in(scratch: Scratch, config: &str) -> NodeProcess {
+        Self::start_with(scratch, config, &[])
+    }
+
+    /// Starts a node in a prepared scratch folder with extra `serve` arguments.
+    pub fn start_with(scratch: Scratch, config: &str, args: &[&str]) -> NodeProcess {
         let config_path = scratch.write_config(config);
         let mut child = Command::new(target_dir().join("ferrobeam"))
             .args(["serve", "--port", "0", "--config"])
             .arg(&config_path)
+            .args(args)
             .env("FERROBEAM_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -171,6 +185,22 @@ impl NodeProcess {
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The node's device status (`/~meta@1.0/devices`) as JSON.
+    pub fn devices(&self) -> serde_json::Value {
+        let r = self.get("/~meta@1.0/devices/serialize~json@1.0");
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+
+    /// The `version` header of `GET /~<device>/info`, or the status when it failed.
+    pub fn info_version(&self, device: &str) -> Result<String, u16> {
+        let r = self.get(&format!("/~{device}/info"));
+        match (r.status, r.header("version")) {
+            (200, Some(v)) => Ok(v.to_owned()),
+            (status, _) => Err(status),
+        }
     }
 
     pub fn get(&self, path: &str) -> http::Response {

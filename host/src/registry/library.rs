@@ -5,6 +5,7 @@
 //! small header is read before `abi_stable` looks at anything (so a mismatch is one clear line,
 //! not a 190-line layout report), and libraries are never unloaded.
 
+use super::elf;
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RSlice, RStr};
 use ferrobeam_device_api::abi::{
@@ -107,6 +108,7 @@ impl Library {
             devices: devices.to_vec(),
             reason,
         };
+        elf::check_complete(bytes).map_err(|why| refuse(&[], why))?;
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())

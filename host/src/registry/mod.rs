@@ -5,6 +5,7 @@
 //! Rust libraries safely); retired generations are counted.
 
 mod callbacks;
+mod elf;
 mod library;
 mod options;
 
