@@ -5,6 +5,9 @@
 //! dispatches and encodes the result, the node decodes it. Needs the release plugin library:
 //! `make bench` builds it first.
 
+// A benchmark harness: failing loudly is right.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrobeam::config::DevicesFile;
 use ferrobeam::{resolve, Node};
