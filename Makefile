@@ -4,9 +4,9 @@ CARGO ?= cargo
 RELEASE_DIR := target/release
 PLUGINS_DIR := target/plugins
 # The first-party plugins the node runs with (crate names).
-PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev
+PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process
 
-.PHONY: run build plugins test bench fmt lint
+.PHONY: run build plugins test bench load fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -25,15 +25,38 @@ plugins: build
 	done
 	@echo "installed $(PLUGINS) into $(PLUGINS_DIR)"
 
-## Run every test: unit, doc, vector and end-to-end tests (which start real nodes).
+## Run every test: unit, doc, vector and end-to-end tests (which start real nodes), then the npm
+## client tests (tests/npm: wao, hbsig and aoconnect against a real node). Installs what is
+## missing: OpenSSL's headers (the `openssl` crate), Node.js, the pinned npm packages.
+NPM_DIR := tests/npm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 test:
+	@command -v pkg-config >/dev/null && pkg-config --exists openssl || \
+		{ echo "installing libssl-dev and pkg-config (for the openssl crate)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libssl-dev pkg-config; }
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "installing Node.js (for the npm client tests)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
+	@# The pinned packages, (re)installed when missing or when the lockfile changed.
+	@if [ ! -f $(NPM_DIR)/node_modules/.package-lock.json ] || \
+	    [ $(NPM_DIR)/package-lock.json -nt $(NPM_DIR)/node_modules/.package-lock.json ]; then \
+		cd $(NPM_DIR) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund); \
+	fi
+	cd $(NPM_DIR) && node --test --test-concurrency=1 test/
 
 ## Criterion benchmarks (the ABI bench loads the release message@1.0 library).
 bench:
 	$(CARGO) build --release -p ferrobeam-message
 	$(CARGO) bench -p ferrobeam
+
+## The load command: the release node and a bare hyper server under the same wrk load, one table.
+load: plugins
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(CARGO) build --release -p ferrobeam-load
+	$(RELEASE_DIR)/ferrobeam-load
 
 fmt:
 	$(CARGO) fmt --all

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The key, device or message does not exist (404).
     NotFound,
+    /// The request lost a race with another change; retrying may succeed (409).
+    Conflict,
     /// The request is too large (413).
     TooLarge,
     /// The device failed (500). Panics become this.
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::Failure => 500,
             ErrorKind::Unavailable => 503,
@@ -63,6 +66,7 @@ impl ErrorKind {
             401 => ErrorKind::Unauthorized,
             403 => ErrorKind::Forbidden,
             404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
             413 => ErrorKind::TooLarge,
             503 => ErrorKind::Unavailable,
             400..=499 => ErrorKind::BadRequest,

@@ -22,11 +22,33 @@ pub mod operation {
     pub const STORE_READ: &str = "store/read";
     /// Write a store entry: `{key, value}` → `ok`.
     pub const STORE_WRITE: &str = "store/write";
-    /// Sign bytes with the node wallet (capability `sign`): `{data}` → `{signature, keyid}`.
+    /// Sign bytes with the node wallet (capability `sign`): `{data}` → `{signature, keyid,
+    /// committer}`. The signature is RSA-PSS-SHA512 with a 64-byte salt by the node's RSA-4096
+    /// key (`spec/codecs.md` §6.1); `keyid` is base64url of its modulus and `committer` the
+    /// node's address. The private key itself never leaves the node. Without the capability: a
+    /// 403 error.
     pub const SIGN: &str = "sign";
+    /// The node's public identity (no capability needed): `{}` → `{address, keyid}` (keyid =
+    /// base64url of the wallet's modulus, address = base64url(sha256(modulus))). A 404 error when
+    /// the node runs without a wallet.
+    pub const NODE_IDENTITY: &str = "node/identity";
+    /// Change the node options every device receives as `opts` (capability `configure`, which
+    /// `meta@1.0` holds to serve operator-signed `POST /~meta@1.0/info`): `{set: {key: value,
+    /// …}}` → `{history-length}`. Private keys (`priv…`) and the options `devices.toml` owns are
+    /// refused with 400, and so is every change once the options hold `initialized:
+    /// "permanent"`. The caller is responsible for having checked that the operator asked.
+    pub const NODE_CONFIGURE: &str = "node/configure";
     /// The node's device status listing: `{}` → `{devices, library-errors, retired-generations,
     /// failed-loads}`.
     pub const NODE_DEVICES: &str = "node/devices";
+    /// Apply writes atomically once checks hold, durably unless `durable` is `false`:
+    /// `{checks: [{key, value?}], writes: [{key, value?}], durable?}` → `ok`; a failed check is
+    /// a 409 error naming the key. A missing `value` means "absent" (check) or "delete" (write).
+    pub const STORE_TRANSACT: &str = "store/transact";
+    /// List entries by key prefix, in key order: `{prefix, after?, limit?}` → `[{key, value}]`.
+    pub const STORE_LIST: &str = "store/list";
+    /// Call one method of a device directly: `{device, key, base, req}` → the method's value.
+    pub const CALL: &str = "call";
 }
 
 /// Levels for [`Host::log`].
@@ -193,6 +215,161 @@ impl Host {
     /// Logs at [`LogLevel::Debug`].
     pub fn debug(&self, text: &str) {
         self.log(LogLevel::Debug, text)
+    }
+}
+
+/// A key and, for a check, the bytes it must hold (`None`: absent) or, for a write, the bytes to
+/// store (`None`: delete it). The entries of [`Host::store_transact`].
+pub type StoreEntry = (String, Option<Vec<u8>>);
+
+/// Typed forms of the store and call operations (`store/transact`, `store/list`, `call`).
+impl Host {
+    /// Applies `writes` atomically once every check in `checks` holds: a check `(key, Some(v))`
+    /// needs `key` to hold exactly `v`, `(key, None)` needs it absent. A failed check writes
+    /// nothing and is an [`ErrorKind::Conflict`] (409) naming the key. With `durable` the
+    /// answer comes once the writes are on disk; without it (caches) they reach the disk with a
+    /// later durable write and may be lost in a crash, never torn.
+    ///
+    /// Compare-and-swap on a counter:
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::host::{operation, HostService, LogLevel};
+    /// # use ferrobeam_device_api::{DeviceError, ErrorKind, Host, Message, Value};
+    /// # use std::sync::Mutex;
+    /// # #[derive(Default)] struct OneKey(Mutex<Option<Vec<u8>>>);
+    /// # impl HostService for OneKey {
+    /// #     fn call(&self, op: &str, p: &Message) -> Result<Value, DeviceError> {
+    /// #         assert_eq!(op, operation::STORE_TRANSACT);
+    /// #         let mut cur = self.0.lock().unwrap();
+    /// #         let entry = |l: &str| p.get(l).and_then(Value::as_list).and_then(|l| l.first())
+    /// #             .and_then(Value::as_message).and_then(|m| m.get("value"))
+    /// #             .and_then(Value::as_bytes).map(<[u8]>::to_vec);
+    /// #         if entry("checks") != *cur { return Err(DeviceError::new(ErrorKind::Conflict, "n")); }
+    /// #         *cur = entry("writes");
+    /// #         Ok(Value::atom("ok"))
+    /// #     }
+    /// #     fn log(&self, _: LogLevel, _: &str) {}
+    /// # }
+    /// let host = Host::new(OneKey::default());
+    /// let one = vec![("n".to_owned(), Some(b"1".to_vec()))];
+    /// host.store_transact(&[("n".to_owned(), None)], &one, true).unwrap();
+    /// // The same swap again finds `n` present: nothing is written.
+    /// let err = host.store_transact(&[("n".to_owned(), None)], &one, true).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Conflict);
+    /// ```
+    pub fn store_transact(
+        &self,
+        checks: &[StoreEntry],
+        writes: &[StoreEntry],
+        durable: bool,
+    ) -> Result<(), DeviceError> {
+        let entries = |list: &[StoreEntry]| {
+            Value::List(
+                list.iter()
+                    .map(|(key, value)| {
+                        let mut m = Message::new().with("key", key.as_str());
+                        if let Some(v) = value {
+                            m.insert("value", v.as_slice());
+                        }
+                        Value::from(m)
+                    })
+                    .collect(),
+            )
+        };
+        let payload = Message::new()
+            .with("checks", entries(checks))
+            .with("writes", entries(writes))
+            .with("durable", durable);
+        self.call(operation::STORE_TRANSACT, &payload).map(|_| ())
+    }
+
+    /// Up to `limit` entries (at most 1000 per call) whose keys start with `prefix` and sort
+    /// after `after`, in key order: page through a prefix by passing the last key back.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::host::{operation, HostService, LogLevel};
+    /// # use ferrobeam_device_api::{DeviceError, Host, Message, Value};
+    /// # struct Two;
+    /// # impl HostService for Two {
+    /// #     fn call(&self, op: &str, p: &Message) -> Result<Value, DeviceError> {
+    /// #         assert_eq!(op, operation::STORE_LIST);
+    /// #         let after = p.get_str("after").unwrap_or("");
+    /// #         Ok(Value::List(["p/1", "p/2"].iter().filter(|k| **k > after)
+    /// #             .map(|k| Value::from(Message::new().with("key", *k).with("value", "v"))).collect()))
+    /// #     }
+    /// #     fn log(&self, _: LogLevel, _: &str) {}
+    /// # }
+    /// let host = Host::new(Two);
+    /// let page = host.store_list("p/", Some("p/1"), 10).unwrap();
+    /// assert_eq!(page, vec![("p/2".to_owned(), b"v".to_vec())]);
+    /// ```
+    pub fn store_list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, DeviceError> {
+        let mut payload = Message::new()
+            .with("prefix", prefix)
+            .with("limit", i64::try_from(limit.max(1)).unwrap_or(i64::MAX));
+        if let Some(after) = after {
+            payload.insert("after", after);
+        }
+        let malformed = || DeviceError::failure("store/list answered with a malformed entry");
+        match self.call(operation::STORE_LIST, &payload)? {
+            Value::List(items) => items
+                .into_iter()
+                .map(|item| {
+                    let Value::Message(mut m) = item else {
+                        return Err(malformed());
+                    };
+                    match (m.remove("key"), m.remove("value")) {
+                        (Some(k), Some(Value::Binary(v))) => {
+                            Ok((k.as_str().ok_or_else(malformed)?.to_owned(), v))
+                        }
+                        _ => Err(malformed()),
+                    }
+                })
+                .collect(),
+            other => Err(DeviceError::failure(format!(
+                "store/list returned a {} instead of a list",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Calls method `key` of `device` directly with `base` and `req` (no path resolution; a key
+    /// the device lacks falls back to `message@1.0`, as in resolution). This is how a device
+    /// hands work to another, e.g. `process@1.0` to its execution device.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::host::{operation, HostService, LogLevel};
+    /// # use ferrobeam_device_api::{DeviceError, Host, Message, Value};
+    /// # struct Echo;
+    /// # impl HostService for Echo {
+    /// #     fn call(&self, op: &str, p: &Message) -> Result<Value, DeviceError> {
+    /// #         assert_eq!(op, operation::CALL);
+    /// #         Ok(Value::from(format!("{}/{}", p.get_str("device").unwrap(), p.get_str("key").unwrap())))
+    /// #     }
+    /// #     fn log(&self, _: LogLevel, _: &str) {}
+    /// # }
+    /// let host = Host::new(Echo);
+    /// let v = host.call_device("test-device@1.0", "compute", &Message::new(), &Message::new()).unwrap();
+    /// assert_eq!(v.as_str(), Some("test-device@1.0/compute"));
+    /// ```
+    pub fn call_device(
+        &self,
+        device: &str,
+        key: &str,
+        base: &Message,
+        req: &Message,
+    ) -> Result<Value, DeviceError> {
+        let payload = Message::new()
+            .with("device", device)
+            .with("key", key)
+            .with("base", base.clone())
+            .with("req", req.clone());
+        self.call(operation::CALL, &payload)
     }
 }
 

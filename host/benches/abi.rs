@@ -41,7 +41,7 @@ fn plugins_dir() -> PathBuf {
 fn abi_round_trip(c: &mut Criterion) {
     let mut config = DevicesFile::default_at(&std::env::temp_dir().join("devices.toml"));
     config.node.plugins_dir = plugins_dir();
-    let (node, errors) = Node::start(config);
+    let (node, errors) = Node::start(config).expect("store opens");
     assert!(errors.is_empty(), "{errors:?}");
     let base = ten_keys();
     let req = Message::new().with("path", "keys");

@@ -13,17 +13,23 @@
 //! | [`resolve`] | running path steps against devices |
 //! | [`http`] | the HTTP edge: limits, codecs, errors to responses |
 //! | [`store`] | where messages are kept |
+//! | [`upload`] | `ferrobeam upload`: a file stored on a running node as a signed message |
+//! | [`wallet`] | the node's key: loading, creating, signing, the signature cache |
 //! | [`node`] | the node tying these together |
+//! | [`operator`] | the node's identity, signing and runtime options as host operations |
 #![deny(missing_docs)]
 
 pub mod author;
 pub mod config;
 pub mod http;
 pub mod node;
+pub mod operator;
 pub mod path;
 pub mod registry;
 pub mod reload;
 pub mod resolve;
 pub mod store;
+pub mod upload;
+pub mod wallet;
 
 pub use node::Node;

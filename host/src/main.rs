@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use ferrobeam::config::DevicesFile;
+use ferrobeam::wallet::{self, Origin, Wallet};
 use ferrobeam::{author, http, reload, Node};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +35,18 @@ enum Command {
         /// `ferrobeam reload` only).
         #[arg(long)]
         no_watch: bool,
+        /// Folder of the node's store (created on first start). Overrides `[node] data_dir`.
+        #[arg(long, env = "FERROBEAM_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// The node wallet (an Arweave JWK). Overrides `[node] wallet`; default
+        /// `ferrobeam-wallet.json` next to the devices file. Created (mode 0600) if missing.
+        #[arg(long, env = "FERROBEAM_WALLET")]
+        wallet: Option<PathBuf>,
+    },
+    /// Make or inspect the node wallet.
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
     },
     /// Make the running node reload its devices now (sends it SIGHUP).
     Reload {
@@ -52,6 +65,23 @@ enum Command {
         #[arg(long)]
         device_api: Option<PathBuf>,
     },
+    /// Store FILE on the running node as a message signed by the node wallet; print its ID.
+    Upload {
+        /// The file.
+        file: PathBuf,
+        /// Its content type (default: from the extension, e.g. .lua → application/lua).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The node (default: http://<bind>:<port> of the devices file).
+        #[arg(long)]
+        node: Option<String>,
+        /// The wallet (default: the node's, as for `serve`).
+        #[arg(long, env = "FERROBEAM_WALLET")]
+        wallet: Option<PathBuf>,
+        /// The devices file.
+        #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
+        config: PathBuf,
+    },
     /// Build a device crate in release and install its library into the plugins folder.
     BuildDevice {
         /// The device crate.
@@ -60,6 +90,25 @@ enum Command {
         #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
         config: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum WalletAction {
+    /// Generate a new RSA-4096 wallet (mode 0600) and print its address. Never replaces a file.
+    New(WalletArgs),
+    /// Print the address of the wallet.
+    Address(WalletArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct WalletArgs {
+    /// The wallet file. Default: `[node] wallet` of the devices file, else
+    /// `ferrobeam-wallet.json` next to it.
+    #[arg(long, env = "FERROBEAM_WALLET")]
+    wallet: Option<PathBuf>,
+    /// The devices file.
+    #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
+    config: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -76,7 +125,10 @@ fn main() -> ExitCode {
             port,
             bind,
             no_watch,
-        } => serve(config, port, bind, !no_watch),
+            data_dir,
+            wallet,
+        } => serve(config, port, bind, data_dir, wallet, !no_watch),
+        Command::Wallet { action } => wallet_command(action),
         Command::Reload { config } => reload(&config),
         Command::NewDevice {
             name,
@@ -93,6 +145,19 @@ fn main() -> ExitCode {
                 )
             }))
         }
+        Command::Upload {
+            file,
+            content_type,
+            node,
+            wallet,
+            config,
+        } => upload(
+            &file,
+            content_type.as_deref(),
+            node,
+            wallet.as_deref(),
+            &config,
+        ),
         Command::BuildDevice { path, config } => {
             let file = match load_config(&config) {
                 Ok(f) => f,
@@ -129,6 +194,86 @@ fn load_config(config: &Path) -> Result<DevicesFile, ExitCode> {
         tracing::warn!("{} not found: using defaults", config.display());
         Ok(DevicesFile::default_at(config))
     }
+}
+
+/// The wallet `serve` signs with: loaded, or created on first start (mode 0600). Logs where it
+/// came from and its address — never anything else about it.
+fn node_wallet(config: &Path, flag: Option<&Path>, file: &DevicesFile) -> Result<Wallet, ExitCode> {
+    let path = wallet::resolve_path(flag, file.node.wallet.as_deref(), config);
+    match Wallet::load_or_create(&path) {
+        Ok((w, Origin::Created)) => {
+            tracing::info!(
+                address = w.address(),
+                "created a new node wallet at {} (mode 0600); back it up",
+                path.display()
+            );
+            Ok(w)
+        }
+        Ok((w, Origin::Loaded)) => {
+            tracing::info!(address = w.address(), "node wallet {}", path.display());
+            Ok(w)
+        }
+        Err(e) => {
+            eprintln!("ferrobeam: node wallet: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `ferrobeam wallet new|address`.
+fn wallet_command(action: WalletAction) -> ExitCode {
+    let (args, create) = match action {
+        WalletAction::New(args) => (args, true),
+        WalletAction::Address(args) => (args, false),
+    };
+    let configured = if args.config.exists() {
+        match DevicesFile::load(&args.config) {
+            Ok(f) => f.node.wallet,
+            Err(e) => {
+                eprintln!("ferrobeam: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let path = wallet::resolve_path(args.wallet.as_deref(), configured.as_deref(), &args.config);
+    let result = if create {
+        Wallet::create(&path)
+    } else {
+        Wallet::load(&path)
+    };
+    report(result.map(|w| {
+        if create {
+            eprintln!("ferrobeam: wrote {} (mode 0600)", path.display());
+        }
+        w.address().to_owned()
+    }))
+}
+
+/// `ferrobeam upload`: signs FILE with the node wallet, stores it on the node, prints its ID.
+fn upload(
+    file: &Path,
+    content_type: Option<&str>,
+    node: Option<String>,
+    wallet: Option<&Path>,
+    config: &Path,
+) -> ExitCode {
+    let file_config = match load_config(config) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let path = wallet::resolve_path(wallet, file_config.node.wallet.as_deref(), config);
+    let wallet = match Wallet::load(&path) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("ferrobeam: node wallet: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = node
+        .unwrap_or_else(|| format!("http://{}:{}", file_config.node.bind, file_config.node.port));
+    report(ferrobeam::upload::upload(file, content_type, &url, &wallet))
 }
 
 /// Where a node started with `config` writes its process ID.
@@ -168,11 +313,25 @@ fn reload(config: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>, watch: bool) -> ExitCode {
+fn serve(
+    config: PathBuf,
+    port: Option<u16>,
+    bind: Option<String>,
+    data_dir: Option<PathBuf>,
+    wallet: Option<PathBuf>,
+    watch: bool,
+) -> ExitCode {
     let mut file = match load_config(&config) {
         Ok(f) => f,
         Err(code) => return code,
     };
+    let wallet = match node_wallet(&config, wallet.as_deref(), &file) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    if let Some(dir) = data_dir {
+        file.node.data_dir = dir;
+    }
     if let Some(port) = port {
         file.node.port = port;
     }
@@ -200,7 +359,13 @@ fn serve(config: PathBuf, port: Option<u16>, bind: Option<String>, watch: bool) 
         };
         // Devices see the port actually bound (it differs when 0 was asked for).
         file.node.port = addr.port();
-        let (node, _errors) = Node::start(file);
+        let (node, _errors) = match Node::start_with_wallet(file, Some(wallet)) {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("ferrobeam: cannot open the store: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let _watcher = if watch {
             match reload::watch(&node) {
                 Ok(w) => Some(w),

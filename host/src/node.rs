@@ -1,10 +1,12 @@
 //! The node: its configuration, devices and store, and the services it offers devices.
 
 use crate::config::{Capability, ConfigError, DevicesFile};
+use crate::operator::{self, NodeMessage};
 use crate::path;
 use crate::registry::{HostOps, LoadError, Registry};
 use crate::resolve::{self, RequestKeys};
-use crate::store::{MemoryStore, Store};
+use crate::store::{self as store_ops, EmbeddedStore, Store, StoreError};
+use crate::wallet::{Signer, Wallet};
 use ferrobeam_device_api::host::operation;
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
 use std::collections::BTreeSet;
@@ -21,6 +23,11 @@ pub struct Node {
     config_from_file: bool,
     /// Why the last reload of `devices.toml` was refused, until one succeeds.
     config_error: RwLock<Option<String>>,
+    /// The node wallet and its signature cache; `None` for a node used as a library without
+    /// an identity (its HTTP responses then go unsigned).
+    signer: Option<Signer>,
+    /// The operator's runtime changes to the options (`POST /~meta@1.0/info`).
+    node_message: RwLock<NodeMessage>,
 }
 
 impl std::fmt::Debug for Node {
@@ -34,23 +41,41 @@ impl std::fmt::Debug for Node {
 impl Node {
     /// Builds the node and loads its devices. Libraries that fail to load are returned (and
     /// logged); the node serves the others.
-    pub fn start(config: DevicesFile) -> (Arc<Node>, Vec<LoadError>) {
+    pub fn start(config: DevicesFile) -> Result<(Arc<Node>, Vec<LoadError>), StoreError> {
+        Node::start_with_wallet(config, None)
+    }
+
+    /// [`Node::start`] with the node wallet: the node signs its responses with it and offers
+    /// devices `node/identity` and (when granted) `sign`.
+    pub fn start_with_wallet(
+        config: DevicesFile,
+        wallet: Option<Wallet>,
+    ) -> Result<(Arc<Node>, Vec<LoadError>), StoreError> {
+        let store = EmbeddedStore::open(&config.node.data_dir.join(STORE_FILE))?;
         let private_dir = private_dir();
-        let opts = Arc::new(wire::encode_message(&public_options(&config)));
+        let signer = wallet.map(Signer::new);
+        let node_message = NodeMessage::default();
+        let opts = Arc::new(wire::encode_message(&public_options(
+            &config,
+            signer.as_ref(),
+            &node_message,
+        )));
         let config_from_file = config.path.is_file();
         let node = Arc::new_cyclic(|weak: &std::sync::Weak<Node>| {
             let weak: std::sync::Weak<dyn HostOps> = weak.clone();
             Node {
                 registry: Registry::new(weak, private_dir),
-                store: Box::new(MemoryStore::default()),
+                store: Box::new(store),
                 opts: RwLock::new(opts),
                 config: RwLock::new(Arc::new(config)),
                 config_from_file,
                 config_error: RwLock::new(None),
+                signer,
+                node_message: RwLock::new(node_message),
             }
         });
         let errors = node.registry.sync(&node.config());
-        (node, errors)
+        Ok((node, errors))
     }
 
     /// The configuration in force.
@@ -96,10 +121,20 @@ impl Node {
             );
         }
         next.node = current.node.clone();
-        let opts = Arc::new(wire::encode_message(&public_options(&next)));
+        // Held until `opts` is replaced, so a concurrent operator change is never lost.
+        let node_message = self
+            .node_message
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let opts = Arc::new(wire::encode_message(&public_options(
+            &next,
+            self.signer.as_ref(),
+            &node_message,
+        )));
         let next = Arc::new(next);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = next.clone();
         *self.opts.write().unwrap_or_else(PoisonError::into_inner) = opts;
+        drop(node_message);
         Ok(self.registry.sync(&next))
     }
 
@@ -113,6 +148,42 @@ impl Node {
         self.store.as_ref()
     }
 
+    /// The node's signer (wallet and signature cache), if it has a wallet.
+    pub fn signer(&self) -> Option<&Signer> {
+        self.signer.as_ref()
+    }
+
+    /// The operator's runtime changes to the options.
+    pub fn node_message(&self) -> NodeMessage {
+        self.node_message
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Applies an operator change to the options (`node/configure`) and re-encodes `opts`.
+    fn configure(&self, set: &Message) -> Result<Value, DeviceError> {
+        let mut node_message = self
+            .node_message
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let config = self.config();
+        // What devices.toml and the wallet decide cannot be changed at run time.
+        let mut owned: BTreeSet<String> = configured_options(&config)
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        owned.insert("address".to_owned());
+        let history = node_message.apply(set, &owned)?;
+        let opts = Arc::new(wire::encode_message(&public_options(
+            &config,
+            self.signer.as_ref(),
+            &node_message,
+        )));
+        *self.opts.write().unwrap_or_else(PoisonError::into_inner) = opts;
+        Ok(Value::from(Message::new().with("history-length", history)))
+    }
+
     /// The node options devices receive as `opts`, wire-encoded once.
     pub fn opts_wire(&self) -> Arc<Vec<u8>> {
         self.opts
@@ -122,13 +193,33 @@ impl Node {
     }
 }
 
+/// The store's file in the data folder.
+pub const STORE_FILE: &str = "ferrobeam.redb";
+
 /// Where private copies of libraries go: unique to this process.
 fn private_dir() -> PathBuf {
     std::env::temp_dir().join(format!("ferrobeam-{}", std::process::id()))
 }
 
-/// The node options devices see: the configuration without anything private.
-fn public_options(config: &DevicesFile) -> Message {
+/// The node options devices see: the configuration without anything private, the node's
+/// `address` (`§11`), and the operator's runtime changes.
+fn public_options(
+    config: &DevicesFile,
+    signer: Option<&Signer>,
+    node_message: &NodeMessage,
+) -> Message {
+    let mut opts = configured_options(config);
+    if let Some(signer) = signer {
+        opts.insert("address", signer.wallet().address());
+    }
+    for (k, v) in node_message.overlay().iter() {
+        opts.insert(k.clone(), v.clone());
+    }
+    opts
+}
+
+/// The options `devices.toml` decides.
+fn configured_options(config: &DevicesFile) -> Message {
     let n = &config.node;
     let devices: Vec<Value> = config
         .devices
@@ -149,11 +240,16 @@ fn public_options(config: &DevicesFile) -> Message {
 impl HostOps for Node {
     fn host_call(
         &self,
-        _capabilities: &BTreeSet<Capability>,
+        capabilities: &BTreeSet<Capability>,
         op: &str,
         payload: &Message,
     ) -> Result<Value, DeviceError> {
         match op {
+            operation::NODE_IDENTITY => operator::identity(self.signer.as_ref()),
+            operation::SIGN => operator::sign(self.signer.as_ref(), capabilities, payload),
+            operation::NODE_CONFIGURE => {
+                self.configure(operator::configure_request(capabilities, payload)?)
+            }
             operation::RESOLVE => {
                 let target = payload
                     .get_str("path")
@@ -175,6 +271,24 @@ impl HostOps for Node {
                     status.insert("config-error", e);
                 }
                 Ok(Value::from(status))
+            }
+            operation::STORE_TRANSACT => {
+                let txn = store_ops::transaction(payload)?;
+                self.store.transact(txn)?;
+                Ok(Value::atom("ok"))
+            }
+            operation::STORE_LIST => {
+                let (prefix, after, limit) = store_ops::list_args(payload)?;
+                let entries = self.store.list(prefix, after, limit)?;
+                Ok(store_ops::entries(entries))
+            }
+            operation::CALL => {
+                let device = text(payload, "device", op)?;
+                let key = text(payload, "key", op)?;
+                let empty = Message::new();
+                let base = payload.get_message("base").unwrap_or(&empty);
+                let req = payload.get_message("req").unwrap_or(&empty);
+                resolve::call_with(self, device, key, base, req)
             }
             operation::STORE_READ => {
                 let key = text(payload, "key", op)?;

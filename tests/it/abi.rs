@@ -8,7 +8,7 @@ use ferrobeam_tests::{NodeProcess, Scratch};
 
 fn in_process(scratch: &Scratch) -> (std::sync::Arc<Node>, Vec<ferrobeam::registry::LoadError>) {
     let config = DevicesFile::default_at(&scratch.dir.join("devices.toml"));
-    Node::start(config)
+    Node::start(config).expect("store opens")
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn a_library_whose_init_panics_is_refused_and_named_in_status() {
     let scratch = Scratch::new("init");
     scratch.install("fixture-panicky");
     let path = scratch.write_config("[devices.\"panicky@1.0\".options]\npanic_in_init = true\n");
-    let (node, errors) = Node::start(DevicesFile::load(&path).unwrap());
+    let (node, errors) = Node::start(DevicesFile::load(&path).unwrap()).unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         errors[0].to_string().contains("told to panic in init"),

@@ -53,5 +53,9 @@ fn malformed_codec_input_is_400_with_a_reason() {
         b"",
     );
     assert_eq!(r.status, 400, "{}", r.text());
-    assert_eq!(node.get("/~mydev@1.0/info").status, 200, "the node keeps serving");
+    assert_eq!(
+        node.get("/~mydev@1.0/info").status,
+        200,
+        "the node keeps serving"
+    );
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod http;
+pub mod signatures;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub const FIRST_PARTY: &[&str] = &[
     "ferrobeam-message",
     "ferrobeam-meta",
     "mydev",
+    "ferrobeam-process",
 ];
 
 /// The shared test vectors (`../shared/vectors`).
@@ -124,10 +126,27 @@ impl NodeProcess {
         Self::start_with(scratch, config, &[])
     }
 
-    /// Starts a node in a prepared scratch folder with extra `serve` arguments.
+    /// Starts a node in a prepared scratch folder with extra `serve` arguments. Its wallet is
+    /// the vectors' test wallet 1 (`FERROBEAM_WALLET`): tests never generate RSA keys.
     pub fn start_with(scratch: Scratch, config: &str, args: &[&str]) -> NodeProcess {
+        Self::start_with_wallet(scratch, config, args, Some(&test_wallet(1)))
+    }
+
+    /// [`NodeProcess::start_with`] with `wallet` as `FERROBEAM_WALLET`, or no such variable
+    /// (then `--wallet`, `[node] wallet` or the default file decide).
+    pub fn start_with_wallet(
+        scratch: Scratch,
+        config: &str,
+        args: &[&str],
+        wallet: Option<&Path>,
+    ) -> NodeProcess {
         let config_path = scratch.write_config(config);
-        let mut child = Command::new(target_dir().join("ferrobeam"))
+        let mut command = Command::new(target_dir().join("ferrobeam"));
+        match wallet {
+            Some(w) => command.env("FERROBEAM_WALLET", w),
+            None => command.env_remove("FERROBEAM_WALLET"),
+        };
+        let mut child = command
             .args(["serve", "--port", "0", "--config"])
             .arg(&config_path)
             .args(args)
@@ -177,6 +196,13 @@ impl NodeProcess {
         }
     }
 
+    /// Kills the node with SIGKILL — a crash: no shutdown runs — and waits for it to die. The
+    /// scratch folder (its store included) stays until the `NodeProcess` is dropped.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The node's log so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
@@ -223,6 +249,11 @@ impl Drop for NodeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Test wallet `n` (1 or 2) of the vectors: public RSA-4096 keys for tests only.
+pub fn test_wallet(n: usize) -> PathBuf {
+    vectors_dir().join(format!("wallets/test-wallet-{n}.json"))
 }
 
 /// The `ferrobeam` binary built with the tests.

@@ -1,4 +1,6 @@
-//! `ferrobeam new-device NAME`: a device crate from `templates/device/`.
+//! `ferrobeam new-device NAME`: a device crate from `templates/device/`, rendered exactly as
+//! `cargo generate --path templates/device` renders it (its `{{project-name}}` and
+//! `{{device_api}}` placeholders).
 //!
 //! The template is compiled into the binary, so the command works anywhere. The new crate is
 //! standalone (it has its own `[workspace]`) and depends on `device-api` by path: the copy this
@@ -7,12 +9,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-const TEMPLATE_MANIFEST: &str = include_str!("../../../templates/device/Cargo.toml");
+// The same files `cargo generate --path templates/device` renders (Liquid placeholders).
+const TEMPLATE_MANIFEST: &str = include_str!("../../../templates/device/Cargo.toml.liquid");
 const TEMPLATE_LIB: &str = include_str!("../../../templates/device/src/lib.rs");
-const TEMPLATE_CRATE: &str = "ferrobeam-device-template";
-const TEMPLATE_DEVICE: &str = "template@1.0";
-const TEMPLATE_TYPE: &str = "TemplateDevice";
-const TEMPLATE_API_PATH: &str = "../../device-api";
+const NAME_PLACEHOLDER: &str = "{{project-name}}";
+const API_PLACEHOLDER: &str = "{{device_api}}";
 
 /// Why a crate was not written.
 #[derive(Debug)]
@@ -52,19 +53,6 @@ fn valid_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// `hot-dev` → `HotDev`.
-fn type_name(name: &str) -> String {
-    name.split(['-', '_'])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// Writes a device crate named `name` (device `name@1.0`) into `dir`.
 pub fn new_device(name: &str, dir: &Path, device_api: &Path) -> Result<PathBuf, NewDeviceError> {
     if !valid_name(name) {
@@ -75,12 +63,9 @@ pub fn new_device(name: &str, dir: &Path, device_api: &Path) -> Result<PathBuf, 
     }
     let api = std::fs::canonicalize(device_api).unwrap_or_else(|_| device_api.to_owned());
     let manifest = TEMPLATE_MANIFEST
-        .replace(TEMPLATE_CRATE, name)
-        .replace(TEMPLATE_API_PATH, &api.display().to_string())
-        + "\n# Standalone: remove this table to make the crate a member of an enclosing workspace.\n[workspace]\n";
-    let lib = TEMPLATE_LIB
-        .replace(TEMPLATE_DEVICE, &format!("{name}@1.0"))
-        .replace(TEMPLATE_TYPE, &format!("{}Device", type_name(name)));
+        .replace(NAME_PLACEHOLDER, name)
+        .replace(API_PLACEHOLDER, &api.display().to_string());
+    let lib = TEMPLATE_LIB.replace(NAME_PLACEHOLDER, name);
     let write = |path: PathBuf, text: &str| {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -106,7 +91,6 @@ mod tests {
         for bad in ["", "Hot", "2dev", "a b", "dev@1.0", "../x"] {
             assert!(!valid_name(bad), "{bad}");
         }
-        assert_eq!(type_name("hot-dev"), "HotDev");
     }
 
     #[test]
@@ -117,10 +101,10 @@ mod tests {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"hotdev\""), "{manifest}");
         assert!(manifest.contains("[workspace]"));
-        assert!(!manifest.contains("../../device-api"), "{manifest}");
+        assert!(!manifest.contains("{{"), "{manifest}");
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
         assert!(lib.contains("\"hotdev@1.0\""));
-        assert!(lib.contains("HotdevDevice"));
+        assert!(!lib.contains("{{"), "{lib}");
         assert!(matches!(
             new_device("hotdev", &dir, &default_device_api()),
             Err(NewDeviceError::Exists(_))

@@ -36,6 +36,9 @@ impl std::error::Error for ConfigError {}
 pub enum Capability {
     /// Sign with the node wallet (the key itself never leaves the node).
     Sign,
+    /// Change the node options every device sees (`meta@1.0` serving operator-signed
+    /// `POST /~meta@1.0/info`).
+    Configure,
 }
 
 /// `[node]`.
@@ -48,12 +51,17 @@ pub struct NodeSettings {
     pub bind: String,
     /// Folder scanned for device libraries, relative to the config file.
     pub plugins_dir: PathBuf,
+    /// Folder of the node's store (created on first start), relative to the config file.
+    pub data_dir: PathBuf,
     /// Largest request body accepted, in bytes (413 above).
     pub max_body_bytes: usize,
     /// Largest total size of request headers, in bytes (431 above).
     pub max_header_bytes: usize,
     /// How many device calls may run at once.
     pub max_concurrent_calls: usize,
+    /// The node wallet (an Arweave JWK), relative to the config file. Unset: `--wallet`,
+    /// `FERROBEAM_WALLET`, or `ferrobeam-wallet.json` next to this file (created on first start).
+    pub wallet: Option<PathBuf>,
 }
 
 impl Default for NodeSettings {
@@ -62,9 +70,11 @@ impl Default for NodeSettings {
             port: DEFAULT_PORT,
             bind: "127.0.0.1".to_owned(),
             plugins_dir: PathBuf::from("plugins"),
+            data_dir: PathBuf::from("data"),
             max_body_bytes: 16 * 1024 * 1024,
             max_header_bytes: 64 * 1024,
             max_concurrent_calls: 256,
+            wallet: None,
         }
     }
 }
@@ -132,6 +142,8 @@ impl DevicesFile {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut node = raw.node;
         node.plugins_dir = base.join(&node.plugins_dir);
+        node.data_dir = base.join(&node.data_dir);
+        node.wallet = node.wallet.map(|w| base.join(w));
         let mut devices = raw.devices;
         for (name, entry) in devices.iter_mut() {
             if let Err(why) = validate_device_name(name) {
@@ -164,6 +176,7 @@ impl DevicesFile {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut node = NodeSettings::default();
         node.plugins_dir = base.join(&node.plugins_dir);
+        node.data_dir = base.join(&node.data_dir);
         DevicesFile {
             path: path.to_owned(),
             node,
@@ -220,6 +233,20 @@ mod tests {
         assert_eq!(d.capabilities, vec![Capability::Sign]);
         assert!(d.enabled);
         assert_eq!(d.options["greeting"].as_str(), Some("hi"));
+    }
+
+    #[test]
+    fn the_wallet_path_is_relative_to_the_file_and_configure_is_a_capability() {
+        let f = parse(
+            "[node]\nwallet = \"keys/node.json\"\n[devices.\"meta@1.0\"]\ncapabilities = [\"configure\"]\n",
+        )
+        .unwrap();
+        assert_eq!(f.node.wallet, Some(PathBuf::from("/etc/fb/keys/node.json")));
+        assert_eq!(
+            f.devices["meta@1.0"].capabilities,
+            vec![Capability::Configure]
+        );
+        assert_eq!(parse("").unwrap().node.wallet, None);
     }
 
     #[test]

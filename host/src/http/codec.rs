@@ -1,6 +1,7 @@
 //! The edge's use of the codec devices. The node holds no codec logic: it asks
 //! `httpsig@1.0`, `structured@1.0` and `json@1.0`, so reloading a codec changes the edge too.
 
+use super::sign;
 use crate::node::Node;
 use crate::resolve::call_with;
 use ferrobeam_device_api::{DeviceError, Message, Value};
@@ -21,13 +22,19 @@ pub struct Decoded {
     pub typed: Message,
 }
 
-/// HTTP message (header keys + `body`) → TABM → typed message.
-pub fn decode_request(node: &Node, http: &Message) -> Result<Decoded, DeviceError> {
+/// HTTP message (header keys + `body`) → TABM → typed message. `httpsig@1.0` checks the
+/// request's signatures on the way (as received, reading derived components `@method` and
+/// `@path` from the HTTP `method` and request `target` when they are not headers) and records
+/// its verdict under `priv` (`ferrobeam_httpsig::from_request`).
+pub fn decode_request(
+    node: &Node,
+    http: &Message,
+    method: &str,
+    target: &str,
+) -> Result<Decoded, DeviceError> {
     require(node, HTTPSIG)?;
-    let tabm = expect_message(
-        call_with(node, HTTPSIG, "from", http, &Message::new())?,
-        HTTPSIG,
-    )?;
+    let derived = Message::new().with("method", method).with("path", target);
+    let tabm = expect_message(call_with(node, HTTPSIG, "from", http, &derived)?, HTTPSIG)?;
     let typed = expect_message(
         call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
         STRUCTURED,
@@ -64,29 +71,30 @@ pub fn response_codec(request: &Message) -> ResponseCodec {
     }
 }
 
-/// Encodes a result message as an HTTP message (header keys + optional `body`).
+/// Encodes a result message as an HTTP message (header keys + optional `body`), signed by the
+/// node wallet ([`sign`](super::sign)).
 pub fn encode_response(
     node: &Node,
     codec: &ResponseCodec,
     result: &Message,
 ) -> Result<Message, DeviceError> {
+    require(node, HTTPSIG)?;
+    let signed = sign::signed_tabm(node, result)?;
     match codec {
-        ResponseCodec::Httpsig => {
-            require(node, HTTPSIG)?;
-            let tabm = expect_message(
-                call_with(node, STRUCTURED, "from", result, &Message::new())?,
-                STRUCTURED,
-            )?;
-            expect_message(
-                call_with(node, HTTPSIG, "to", &tabm, &Message::new())?,
-                HTTPSIG,
-            )
-        }
+        ResponseCodec::Httpsig => expect_message(
+            call_with(node, HTTPSIG, "to", &signed, &Message::new())?,
+            HTTPSIG,
+        ),
         ResponseCodec::Other(device) => {
             // §10.2: top-level non-message fields travel as headers; the body is the codec's
-            // serialisation of the whole result.
+            // serialisation of the whole signed result (its commitments included, so the
+            // signature travels in the body).
+            let typed = expect_message(
+                call_with(node, STRUCTURED, "to", &signed, &Message::new())?,
+                STRUCTURED,
+            )?;
             let serialized = expect_message(
-                call_with(node, device, "serialize", result, &Message::new())?,
+                call_with(node, device, "serialize", &typed, &Message::new())?,
                 device,
             )?;
             let mut http = Message::new();
@@ -125,7 +133,8 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn expect_message(v: Value, device: &str) -> Result<Message, DeviceError> {
+/// A device's answer that must be a message.
+pub(super) fn expect_message(v: Value, device: &str) -> Result<Message, DeviceError> {
     match v {
         Value::Message(m) => Ok(m),
         other => Err(DeviceError::failure(format!(

@@ -137,7 +137,7 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
 
 /// Decode → parse → resolve, giving the result message to encode (§10.1).
 fn run(node: &Node, method: &str, target: &str, http: &Message) -> Result<Message, EdgeError> {
-    let decoded = codec::decode_request(node, http)?;
+    let decoded = codec::decode_request(node, http, method, target)?;
     // The message's own `path` (e.g. a signed `path` header) wins over the URL.
     let path = decoded
         .typed

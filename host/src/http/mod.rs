@@ -3,11 +3,23 @@
 //! One request: limits → HTTP message → `httpsig@1.0` + `structured@1.0` decode → path steps →
 //! resolution on a blocking thread (bounded) → response codec → HTTP response. Errors become
 //! messages with the right status in one place ([`error`]), never a dropped connection.
+//!
+//! **Identity.** `httpsig@1.0` `from` checks the request's signatures as received (then over
+//! HyperBEAM's re-encoding): a failed one is dropped from `commitments` and the verdict —
+//! `priv.signature-status` = `verified` / `unverified` / `unsigned`, with the reasons under
+//! `priv.unverified` — reaches every step, so devices needing verified input answer 400 with
+//! the reason (`ferrobeam_httpsig::from_request`). Every response, success or error, in every
+//! codec, is committed by the node wallet before it is encoded (`sign`), shaped exactly as a
+//! real HyperBEAM response and carrying the result's hashpath as `tag`. The exceptions are the
+//! CORS preflight (`OPTIONS`, 204), the `GET /` redirect — both answered before any device, as
+//! HyperBEAM's HTTP server does — and the plain-text 503 of a node whose codec devices are not
+//! loaded, which has nothing to sign with.
 
 mod codec;
 mod error;
 mod exchange;
 mod response;
+mod sign;
 
 pub use error::EdgeError;
 

@@ -143,10 +143,7 @@ fn parse_segment(seg: &str, depth: usize) -> Result<Step, PathError> {
     }
     let cut = first_outside_parens(seg, b"&~+")?;
     let Some((at, sep)) = cut else {
-        return Ok(Step::Key {
-            key: seg.to_owned(),
-            params: Vec::new(),
-        });
+        return key_step(seg, Vec::new(), depth);
     };
     let key = seg[..at].to_owned();
     let rest = &seg[at + 1..];
@@ -154,10 +151,7 @@ fn parse_segment(seg: &str, depth: usize) -> Result<Step, PathError> {
         b'+' => err(format!(
             "`{seg}`: a type suffix (+type) is only allowed on inlined keys such as `&k+integer=1`"
         )),
-        b'&' => Ok(Step::Key {
-            key,
-            params: parse_params(rest, depth)?,
-        }),
+        b'&' => key_step(&key, parse_params(rest, depth)?, depth),
         _ => {
             let (device, params) = match split_once_outside_parens(rest, b'&')? {
                 Some((d, p)) => (d, parse_params(p, depth)?),
@@ -172,6 +166,25 @@ fn parse_segment(seg: &str, depth: usize) -> Result<Step, PathError> {
                 params,
             })
         }
+    }
+}
+
+/// A key step. `key=V` is HyperBEAM's shorthand for the key `key` with the inlined key
+/// `key: V` (`/compute=5` is `/compute&compute=5`; `spec/process.md` §1.2).
+fn key_step(raw: &str, params: Vec<(String, Param)>, depth: usize) -> Result<Step, PathError> {
+    match raw.split_once('=') {
+        Some((key, _)) if !key.is_empty() => {
+            let mut all = parse_params(raw, depth)?;
+            all.extend(params);
+            Ok(Step::Key {
+                key: key.to_owned(),
+                params: all,
+            })
+        }
+        _ => Ok(Step::Key {
+            key: raw.to_owned(),
+            params,
+        }),
     }
 }
 
@@ -401,6 +414,27 @@ mod tests {
             Step::Key {
                 key: "a".into(),
                 params: vec![text("greeting", "\"Hello\"")]
+            }
+        );
+    }
+
+    #[test]
+    fn key_equals_value_segments_inline_the_key() {
+        assert_eq!(
+            steps("/compute=5/results"),
+            vec![
+                Step::Key {
+                    key: "compute".into(),
+                    params: vec![text("compute", "5")]
+                },
+                key("results")
+            ]
+        );
+        assert_eq!(
+            steps("/results=3&x=1")[0],
+            Step::Key {
+                key: "results".into(),
+                params: vec![text("results", "3"), text("x", "1")]
             }
         );
     }

@@ -5,6 +5,7 @@
 //! the ABI. A device that resolves another path through its `Host` re-enters here on the same
 //! thread; the depth of such nesting is bounded.
 
+pub mod hashpath;
 mod request;
 
 pub use request::RequestKeys;
@@ -117,11 +118,11 @@ fn apply(
                 ));
             };
             let key = req.get_str("path").unwrap_or_default().to_owned();
-            call(node, &base, &key, &req)
+            step_call(node, &base, &key, &req)
         }
         Step::Key { key, params } => {
             let req = keys.request_message(node, index, key, params)?;
-            call(node, &base, key, &req)
+            step_call(node, &base, key, &req)
         }
         Step::As {
             device,
@@ -134,9 +135,21 @@ fn apply(
                 return Ok(Value::from(base));
             }
             let req = keys.request_message(node, index, key, params)?;
-            call(node, &base, key, &req)
+            step_call(node, &base, key, &req)
         }
     }
+}
+
+/// Calls `key` on `base` as a step of a resolution: a message result records its hashpath in
+/// `priv.hashpath` (`§9.2`, `§7.2`); literals and errors carry none.
+fn step_call(node: &Node, base: &Message, key: &str, req: &Message) -> Result<Value, DeviceError> {
+    let mut result = call(node, base, key, req)?;
+    if let Value::Message(m) = &mut result {
+        if let Some(h) = hashpath::of_step(node, base, req) {
+            hashpath::record(m, h);
+        }
+    }
+    Ok(result)
 }
 
 /// A step needs a message to work on; a literal result cannot be resolved further.

@@ -1,18 +1,95 @@
-//! Where the node keeps messages: a trait, so backends can change without touching devices.
+//! Where the node keeps messages, schedules and computed state: a trait, so backends can change
+//! without touching devices (`../shared/design/ARCHITECTURE.md`, State).
 //!
-//! This is the in-memory store the foundation starts with; the durable embedded store comes with
-//! processes. Plugins reach it through the `store/read` and `store/write` host operations.
+//! The default backend is [`redb`](embedded::EmbeddedStore): one file under the data folder,
+//! created on first start, no set-up. Plugins reach the store through host operations
+//! (`store/read`, `store/write`, `store/transact`, `store/list`); a write the node acknowledges
+//! is on disk first, with concurrent writes sharing one sync ([`embedded`], group commit).
+//!
+//! Key layout (documented for device authors in `docs/store.md`): `messages/<id>` holds a
+//! message in the boundary's wire encoding; the devices own the rest of the namespace.
 
-use ferrobeam_device_api::{wire, DeviceError, Message};
-use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
+mod embedded;
+mod memory;
 
-/// A key-value store of bytes, with messages stored by ID.
+pub use embedded::EmbeddedStore;
+pub use memory::MemoryStore;
+
+use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
+use std::fmt;
+
+/// A store failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A transaction's check failed: `key` did not hold the expected value.
+    Conflict {
+        /// The key whose value differed.
+        key: String,
+    },
+    /// The backend failed (disk, corruption…).
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Conflict { key } => {
+                write!(f, "store conflict on {key}: it changed meanwhile")
+            }
+            StoreError::Backend(why) => write!(f, "store failure: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<StoreError> for DeviceError {
+    fn from(e: StoreError) -> Self {
+        match &e {
+            StoreError::Conflict { key } => DeviceError::new(ErrorKind::Conflict, e.to_string())
+                .with_detail("conflict", key.as_str()),
+            StoreError::Backend(_) => DeviceError::failure(e.to_string()),
+        }
+    }
+}
+
+/// Writes applied all together or not at all, after every check holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transaction {
+    /// `(key, expected)`: the key must hold exactly `expected` (`None`: be absent).
+    pub checks: Vec<(String, Option<Vec<u8>>)>,
+    /// `(key, value)`: set the key (`None`: delete it).
+    pub writes: Vec<(String, Option<Vec<u8>>)>,
+    /// Whether the transaction must be on disk before it is acknowledged. Caches (computed
+    /// state) may skip the sync; they are written with the next durable commit.
+    pub durable: bool,
+}
+
+/// A key-value store of bytes.
 pub trait Store: Send + Sync {
     /// The bytes at `key`.
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, DeviceError>;
-    /// Sets `key` to `value`.
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), DeviceError>;
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Applies `txn` atomically; `Conflict` if a check fails (nothing is written then).
+    fn transact(&self, txn: Transaction) -> Result<(), StoreError>;
+
+    /// Up to `limit` entries whose keys start with `prefix` and sort after `after` (if given),
+    /// in key order.
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Sets `key` to `value`, durably.
+    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.transact(Transaction {
+            checks: Vec::new(),
+            writes: vec![(key.to_owned(), Some(value.to_vec()))],
+            durable: true,
+        })
+    }
 
     /// The message stored under `id`.
     fn read_message(&self, id: &str) -> Result<Option<Message>, DeviceError> {
@@ -24,37 +101,147 @@ pub trait Store: Send + Sync {
         }
     }
 
-    /// Stores `message` under `id`.
+    /// Stores `message` under `id`, durably.
     fn write_message(&self, id: &str, message: &Message) -> Result<(), DeviceError> {
-        self.write(&message_key(id), &wire::encode_message(message))
+        Ok(self.write(&message_key(id), &wire::encode_message(message))?)
     }
 }
 
-fn message_key(id: &str) -> String {
+/// A `store/transact` payload as a [`Transaction`].
+pub fn transaction(payload: &Message) -> Result<Transaction, DeviceError> {
+    let pairs = |name: &str| -> Result<Vec<(String, Option<Vec<u8>>)>, DeviceError> {
+        let Some(list) = payload.get(name) else {
+            return Ok(Vec::new());
+        };
+        let list = list.as_list().ok_or_else(|| {
+            DeviceError::bad_request(format!("store/transact: `{name}` must be a list"))
+        })?;
+        list.iter()
+            .map(|entry| {
+                let m = entry.as_message().ok_or_else(|| {
+                    DeviceError::bad_request(format!(
+                        "store/transact: each of `{name}` is {{key, value?}}"
+                    ))
+                })?;
+                let key = m.get_str("key").ok_or_else(|| {
+                    DeviceError::bad_request(format!(
+                        "store/transact: a `{name}` entry has no text key"
+                    ))
+                })?;
+                let value = match m.get("value") {
+                    None => None,
+                    Some(v) => Some(
+                        v.as_bytes()
+                            .ok_or_else(|| {
+                                DeviceError::bad_request("store/transact: values are bytes")
+                            })?
+                            .to_vec(),
+                    ),
+                };
+                Ok((key.to_owned(), value))
+            })
+            .collect()
+    };
+    Ok(Transaction {
+        checks: pairs("checks")?,
+        writes: pairs("writes")?,
+        durable: payload
+            .get("durable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    })
+}
+
+/// Most entries one `store/list` returns.
+pub const MAX_LIST: usize = 1000;
+
+/// The arguments of `store/list`.
+pub fn list_args(payload: &Message) -> Result<(&str, Option<&str>, usize), DeviceError> {
+    let prefix = payload
+        .get_str("prefix")
+        .ok_or_else(|| DeviceError::bad_request("store/list needs a text `prefix`"))?;
+    let limit = match payload.get("limit") {
+        None => MAX_LIST,
+        Some(Value::Integer(n)) if *n > 0 => (*n as usize).min(MAX_LIST),
+        Some(_) => {
+            return Err(DeviceError::bad_request(
+                "store/list: `limit` is a positive integer",
+            ))
+        }
+    };
+    Ok((prefix, payload.get_str("after"), limit))
+}
+
+/// Listed entries as `[{key, value}]`.
+pub fn entries(entries: Vec<(String, Vec<u8>)>) -> Value {
+    Value::List(
+        entries
+            .into_iter()
+            .map(|(k, v)| Value::from(Message::new().with("key", k).with("value", v)))
+            .collect(),
+    )
+}
+
+/// The key of the message with ID `id`.
+pub fn message_key(id: &str) -> String {
     format!("messages/{id}")
 }
 
-/// A store that lives in memory and is gone when the node stops.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    entries: RwLock<HashMap<String, Vec<u8>>>,
+/// The first key after every key starting with `prefix` (for range scans); `None` when there
+/// is none (all bytes 0xff).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
 }
 
-impl Store for MemoryStore {
-    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, DeviceError> {
-        Ok(self
-            .entries
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(key)
-            .cloned())
-    }
+#[cfg(test)]
+mod contract {
+    //! What every backend must do; run against each in its module's tests.
+    use super::*;
 
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), DeviceError> {
-        self.entries
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.to_owned(), value.to_vec());
-        Ok(())
+    pub fn store_contract(store: &dyn Store) {
+        assert_eq!(store.read("a").unwrap(), None);
+        store.write("a", b"1").unwrap();
+        assert_eq!(store.read("a").unwrap(), Some(b"1".to_vec()));
+        // A failed check writes nothing.
+        let txn = Transaction {
+            checks: vec![("a".into(), Some(b"2".to_vec()))],
+            writes: vec![("b".into(), Some(b"x".to_vec()))],
+            durable: true,
+        };
+        assert_eq!(
+            store.transact(txn),
+            Err(StoreError::Conflict { key: "a".into() })
+        );
+        assert_eq!(store.read("b").unwrap(), None);
+        // A passing check writes everything, deletes included.
+        let txn = Transaction {
+            checks: vec![("a".into(), Some(b"1".to_vec())), ("c".into(), None)],
+            writes: vec![("a".into(), None), ("c".into(), Some(b"3".to_vec()))],
+            durable: true,
+        };
+        store.transact(txn).unwrap();
+        assert_eq!(store.read("a").unwrap(), None);
+        assert_eq!(store.read("c").unwrap(), Some(b"3".to_vec()));
+        // Listing by prefix, in order, with paging.
+        for k in ["p/1", "p/2", "p/3", "q/1"] {
+            store.write(k, k.as_bytes()).unwrap();
+        }
+        let keys = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(
+            keys(store.list("p/", None, 10).unwrap()),
+            ["p/1", "p/2", "p/3"]
+        );
+        assert_eq!(keys(store.list("p/", Some("p/1"), 1).unwrap()), ["p/2"]);
+        // Messages round-trip.
+        let m = Message::new().with("k", "v");
+        store.write_message("ID", &m).unwrap();
+        assert_eq!(store.read_message("ID").unwrap(), Some(m));
     }
 }

@@ -50,6 +50,17 @@ pub enum Error {
     /// An ID request names a committer with no commitment on the message.
     #[error("no commitment by committer {0:?}")]
     UnknownCommitter(String),
+    /// An RSA signature that does not verify under its key: the signed fields were changed, or
+    /// the signature was not made by that key.
+    #[error("the signature does not match the signed fields and key")]
+    SignatureMismatch,
+    /// The `content-digest` of a signed message does not match its body.
+    #[error("content-digest does not match the body: {0}")]
+    ContentDigest(String),
+    /// The node refused a host operation this codec needed (e.g. signing without the `sign`
+    /// capability); the device error keeps its status.
+    #[error("{0}")]
+    Host(ferrobeam_device_api::DeviceError),
 }
 
 impl Error {

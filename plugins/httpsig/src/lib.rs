@@ -15,12 +15,16 @@
 //! ```
 //!
 //! Also here: signature bases ([`sigbase`]), commitments and the HMAC commitment
-//! ([`commitment`]), message IDs ([`id()`]) and everything around RSA signing and verification
-//! except the RSA itself ([`prepare_commit`], [`finish_commit`], [`verification_input`]).
+//! ([`commitment`]), message IDs ([`id()`], [`id_for_request`]), committed keys
+//! ([`committed_keys`]), RSA-PSS-SHA512 verification with any salt length ([`rsa`],
+//! [`verify_commitment`], [`verify_received`]), decoding a request with its signatures checked
+//! ([`from_request`]) and everything around signing except the private-key operation, which
+//! only the node performs ([`prepare_commit`], [`finish_commit`], [`commit_with_host`]).
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod commitment;
+mod committed;
 mod crypto;
 mod decode;
 mod encode;
@@ -28,18 +32,33 @@ mod error;
 mod http;
 mod id;
 mod multipart;
+mod request;
+pub mod rsa;
 pub mod sigbase;
 mod sign;
+mod verify;
 
 pub use commitment::{reset_hmac, Commitment, ReceivedSignature, SignatureInput};
-pub use crypto::{address, content_digest, keyid, signature_name};
+pub use committed::{committed_keys, with_only_committed};
+pub use crypto::{address, b64url_decode, content_digest, keyid, signature_name};
 pub use encode::MAX_HEADER_LENGTH;
 pub use error::Error;
 pub use http::HttpMessage;
-pub use id::{combine_ids, id, signed_commitment_ids, unsigned_hmac, unsigned_id, IdMode};
+pub use id::{
+    combine_ids, id, id_for_request, signed_commitment_ids, unsigned_hmac, unsigned_id, IdMode,
+    Selection,
+};
+pub use request::{
+    from_request, signature_status, unverified_reasons, SignatureStatus, SIGNATURE_STATUS,
+    UNVERIFIED,
+};
 pub use sign::{
-    finish_commit, prepare_commit, signing_fields_of, verification_input, CommitRequest,
-    VerificationInput,
+    commit_with_host, finish_commit, prepare_commit, signing_fields_of, verification_input,
+    CommitRequest, VerificationInput,
+};
+pub use verify::{
+    check_content_digest, verify_commitment, verify_received, verify_signed_commitments,
+    ReceivedCheck,
 };
 
 use ferrobeam_device_api::{Key, Message, Value};

@@ -139,7 +139,29 @@ where
     C: AsRef<str>,
     P: AsRef<str>,
 {
-    let mut out = Vec::with_capacity(256);
+    signature_base_with_params_line(components, &params_line(components, params), fields)
+}
+
+/// [`signature_base`] with the signature-params line given as bytes, e.g. the inner list of a
+/// received `signature-input` re-serialised, so a base can be rebuilt exactly as its signer
+/// wrote it (parameters in the signer's order, unrecognised ones kept).
+///
+/// ```
+/// use ferrobeam_device_api::Message;
+/// use ferrobeam_httpsig::sigbase::signature_base_with_params_line;
+/// let fields = Message::new().with("a", "1");
+/// let base = signature_base_with_params_line(&["a"], br#"("a");keyid="k";alg="x""#, &fields).unwrap();
+/// assert_eq!(base, b"\"a\": 1\n\"@signature-params\": (\"a\");keyid=\"k\";alg=\"x\"");
+/// ```
+pub fn signature_base_with_params_line<C>(
+    components: &[C],
+    params_line: &[u8],
+    fields: &Message,
+) -> Result<Vec<u8>, Error>
+where
+    C: AsRef<str>,
+{
+    let mut out = Vec::with_capacity(256 + params_line.len());
     for component in components {
         let id = component.as_ref();
         let name = Key::new(id.strip_prefix('@').unwrap_or(id));
@@ -157,7 +179,7 @@ where
     }
     // The component lines end with LF already; the params line follows.
     out.extend_from_slice(b"\"@signature-params\": ");
-    out.extend_from_slice(&params_line(components, params));
+    out.extend_from_slice(params_line);
     Ok(out)
 }
 

@@ -8,7 +8,8 @@ use crate::crypto::{address, b64, b64url, b64url_decode, keyid, sha256, signatur
 use crate::encode::encode;
 use crate::sigbase::{add_derived, params_line, signature_base, ParamValue};
 use crate::Error;
-use ferrobeam_device_api::{Message, Value};
+use ferrobeam_device_api::host::operation;
+use ferrobeam_device_api::{Host, Message, Value};
 use ferrobeam_structured::sf;
 
 /// The fields a signature over `msg` covers (`§6.2.1`): structured@1.0 then httpsig@1.0
@@ -157,4 +158,37 @@ pub fn verification_input(msg: &Message, commitment_id: &str) -> Result<Verifica
         signature,
         alg: typed.alg,
     })
+}
+
+/// Commits `msg` with the node wallet through the node's host operations (`§6.3`): reads the
+/// node's key ID (`node/identity`), builds the base, has the node sign it (`sign`, which needs
+/// the `sign` capability in `devices.toml`) and adds the commitment and the recomputed HMAC
+/// commitment. Returns the signed message in typed form (commitments included).
+///
+/// The private key never reaches the caller: only the base goes to the node and only the
+/// signature comes back. A refusal by the node keeps its status ([`Error::Host`]).
+pub fn commit_with_host(host: &Host, msg: &Message) -> Result<Message, Error> {
+    let identity = host
+        .call(operation::NODE_IDENTITY, &Message::new())
+        .map_err(Error::Host)?;
+    let keyid = identity
+        .as_message()
+        .and_then(|m| m.get("keyid"))
+        .and_then(Value::as_bytes)
+        .and_then(b64url_decode)
+        .ok_or_else(|| Error::Signature("the node's identity has no usable keyid".into()))?;
+    let request = prepare_commit(msg, &keyid)?;
+    let signed = host
+        .call(
+            operation::SIGN,
+            &Message::new().with("data", request.base.clone()),
+        )
+        .map_err(Error::Host)?;
+    let signature = signed
+        .as_message()
+        .and_then(|m| m.get("signature"))
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| Error::Signature("the node's sign answer has no signature".into()))?;
+    let tabm = finish_commit(msg, &request, signature)?;
+    Ok(ferrobeam_structured::to(&tabm)?)
 }

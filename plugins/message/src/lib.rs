@@ -1,8 +1,24 @@
 //! `message@1.0` (`spec/codecs.md` §9.4): the device of every message that names none.
 //!
-//! A key that is not a method reads that key of the base message — exactly, else ignoring case;
-//! private keys (`priv…`) are never returned.
+//! | key | does |
+//! | --- | --- |
+//! | any other key | reads that key of the base — exactly, else ignoring case; private keys (`priv…`) are never returned |
+//! | `get` | the key named by the request's `key` |
+//! | `keys` | the non-private keys, in order |
+//! | `set` | deep-merges the request's keys (`unset` deletes, `set-mode: explicit` is shallow) |
+//! | `set_path` | sets `path` to the request's `value` |
+//! | `remove` | removes the request's `item` or `items` |
+//! | `id` | the ID under the request's `committers` / `commitments` (`§7.1`) |
+//! | `commitments` | the `commitments` message |
+//! | `committers` | the addresses of the signers |
+//! | `committed` | the keys the signatures cover (`§6.7`) |
+//! | `verify` | whether every signature of the target (`target`: `self`, the default, or a key) verifies |
+//! | `commit` | the base signed by the node wallet (needs the `sign` capability in `devices.toml`) |
+//!
+//! The commitment keys use the `httpsig@1.0` library (linked, not exported) — HyperBEAM's default
+//! commitment device.
 
+mod commitments;
 mod set;
 
 use ferrobeam_device_api::{
@@ -27,11 +43,16 @@ impl Device for MessageDevice {
         _req: &Message,
         _opts: &Opts,
     ) -> Option<Result<Value, DeviceError>> {
-        Some(get_key(base, key))
+        match get_key(base, key) {
+            // The node tries a path key with `-` as `_` first (`hello-world` finds a method
+            // `hello_world`); a miss under that spelling lets it retry the key as written.
+            Err(_) if key.contains('_') && !base.contains_key(key) => None,
+            other => Some(other),
+        }
     }
 }
 
-/// Reads `key` of `base` (§9.4 `get`).
+/// Reads `key` of `base` (§9.4 `get`): exactly, else ignoring case; never a private key.
 pub fn get_key(base: &Message, key: &str) -> Result<Value, DeviceError> {
     if key.to_ascii_lowercase().starts_with("priv") {
         return Err(not_found(key));
@@ -46,7 +67,7 @@ fn not_found(key: &str) -> DeviceError {
 }
 
 impl MessageDevice {
-    /// `get`: the key named by the request's `key` (or `path` after `get`).
+    /// `get`: the key named by the request's `key`.
     pub fn get(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
         let key = req
             .get_str("key")
@@ -113,7 +134,61 @@ impl MessageDevice {
                 ))
             }
         }
+        if out != *base {
+            // The removed keys may have been signed: the commitments no longer hold.
+            out.remove("commitments");
+        }
         Ok(out)
+    }
+
+    /// `id`: the base's ID (`§7.1`).
+    pub fn id(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<String, DeviceError> {
+        commitments::id(base, req)
+    }
+
+    /// `commitments`: the base's commitments.
+    pub fn commitments(
+        &self,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Message, DeviceError> {
+        commitments::all(base)
+    }
+
+    /// `committers`: the signers' addresses, sorted.
+    pub fn committers(
+        &self,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Value, DeviceError> {
+        Ok(commitments::committers(base))
+    }
+
+    /// `committed`: the keys the base's signatures cover.
+    pub fn committed(
+        &self,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Result<Value, DeviceError> {
+        commitments::committed(base)
+    }
+
+    /// `verify`: whether every signature of the target verifies.
+    pub fn verify(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<bool, DeviceError> {
+        commitments::verify(base, req)
+    }
+
+    /// `commit`: the base signed by the node wallet.
+    pub fn commit(
+        &self,
+        base: &Message,
+        _req: &Message,
+        opts: &Opts,
+    ) -> Result<Message, DeviceError> {
+        commitments::commit(opts.host(), base)
     }
 }
 
@@ -122,7 +197,13 @@ device_methods!(MessageDevice {
     keys,
     set,
     set_path,
-    remove
+    remove,
+    id,
+    commitments,
+    committers,
+    committed,
+    verify,
+    commit
 });
 export_devices!(MessageDevice);
 
@@ -150,6 +231,29 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_case_insensitive_and_underscores_stay_underscores() {
+        let id = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+        let base = Message::new()
+            .with(id, "by-id")
+            .with("snake_key", "snake")
+            .with("dash-key", "dash");
+        assert_eq!(
+            dev()
+                .call(&id.to_lowercase(), &base, &Message::new())
+                .unwrap(),
+            Value::from("by-id")
+        );
+        assert_eq!(
+            dev().call("SNAKE_KEY", &base, &Message::new()).unwrap(),
+            Value::from("snake")
+        );
+        assert_eq!(
+            dev().call("Dash-Key", &base, &Message::new()).unwrap(),
+            Value::from("dash")
+        );
+    }
+
+    #[test]
     fn private_and_missing_keys_are_not_found() {
         let base = Message::new().with("a", 1).with("private_key", 2);
         let e = dev()
@@ -169,6 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn get_reads_the_requested_key() {
+        let base = Message::new().with("Greeting", "hi");
+        let req = Message::new().with("key", "greeting");
+        assert_eq!(dev().call("get", &base, &req).unwrap(), Value::from("hi"));
+        assert_eq!(
+            dev()
+                .call("get", &base, &Message::new())
+                .unwrap_err()
+                .kind()
+                .status(),
+            400
+        );
+    }
+
+    #[test]
     fn remove_takes_item_or_items() {
         let base = Message::new().with("a", 1).with("b", 2).with("c", 3);
         let out = dev()
@@ -180,5 +299,17 @@ mod tests {
             .call("remove", &base, &Message::new().with("items", items))
             .unwrap();
         assert_eq!(out.as_message().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn set_path_sets_the_path() {
+        let out = dev()
+            .call(
+                "set_path",
+                &Message::new(),
+                &Message::new().with("value", "/x"),
+            )
+            .unwrap();
+        assert_eq!(out.as_message().unwrap().get_str("path"), Some("/x"));
     }
 }

@@ -1,25 +1,26 @@
-//! `template@1.0`: a ferrobeam device.
+//! `{{project-name}}@1.0`: a ferrobeam device.
 //!
 //! Build it with `cargo build --release`, copy `target/release/lib<crate>.so` into the node's
-//! plugins folder (or run `ferrobeam build-device .`), and call `GET /~template@1.0/info`.
+//! plugins folder (or run `ferrobeam build-device .`), and call `GET /~{{project-name}}@1.0/info`.
+
 
 use ferrobeam_device_api::{
     device_methods, export_devices, Device, DeviceError, InitContext, Message, Opts,
 };
 
 /// The device. Keep state here; the node calls methods from many threads at once.
-pub struct TemplateDevice;
+pub struct ThisDevice;
 
-impl Device for TemplateDevice {
-    const NAME: &'static str = "template@1.0";
+impl Device for ThisDevice {
+    const NAME: &'static str = "{{project-name}}@1.0";
 
     fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
-        Ok(TemplateDevice)
+        Ok(ThisDevice)
     }
 }
 
-impl TemplateDevice {
-    /// `GET /~template@1.0/info`
+impl ThisDevice {
+    /// `GET /~{{project-name}}@1.0/info`
     pub fn info(
         &self,
         _base: &Message,
@@ -30,8 +31,8 @@ impl TemplateDevice {
     }
 }
 
-device_methods!(TemplateDevice { info });
-export_devices!(TemplateDevice);
+device_methods!(ThisDevice { info });
+export_devices!(ThisDevice);
 
 #[cfg(test)]
 mod tests {
@@ -40,7 +41,7 @@ mod tests {
 
     #[test]
     fn info_reports_the_version() {
-        let dev = TestDevice::<TemplateDevice>::new().unwrap();
+        let dev = TestDevice::<ThisDevice>::new().unwrap();
         let info = dev.call("info", &Message::new(), &Message::new()).unwrap();
         assert_eq!(
             info.as_message().and_then(|m| m.get_str("version")),

@@ -158,8 +158,8 @@ fn lookup<'a>(msg: &'a Message, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
-#[test]
-fn captured_client_requests() {
+/// The captured request files (`NN-….json`), sorted.
+pub fn files() -> Vec<String> {
     let dir = vectors::dir().join("client-requests");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -167,6 +167,12 @@ fn captured_client_requests() {
         .filter(|f| f.ends_with(".json") && f.as_bytes()[0].is_ascii_digit())
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn captured_client_requests() {
+    let files = files();
     let mut failures = Failures::new();
     for file in &files {
         failures.record(file, check_request(file));

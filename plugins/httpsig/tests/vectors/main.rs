@@ -4,6 +4,7 @@
 
 mod clients;
 mod props;
+mod signatures;
 
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::sigbase::{params_line, signature_base, ParamValue};

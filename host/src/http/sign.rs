@@ -1,0 +1,46 @@
+//! The node's signature on every response (`spec/codecs.md` §10.2): like HyperBEAM's
+//! `force_signed`, each result is committed with the node wallet before it is encoded, exactly
+//! as the real HyperBEAM response in the vectors is — every encoded field a component, derived
+//! ones (`@status`) with `@`, `alg="rsa-pss-sha512"`, `keyid`, and `tag` = the result's hashpath
+//! when it has one.
+//!
+//! The codec work is `httpsig@1.0`'s (`prepare_commit`, `finish_commit`); only the private-key
+//! operation happens here, in the node, so the key never reaches a plugin. Signatures are
+//! cached by signature base: an unchanged answer to an unchanged request is not re-signed.
+
+use super::codec::{expect_message, HTTPSIG, STRUCTURED};
+use crate::node::Node;
+use crate::resolve::call_with;
+use ferrobeam_device_api::{DeviceError, Message, Value};
+
+/// `result` committed by the node wallet, as a TABM (its commitments included). A node without
+/// a wallet returns the unsigned TABM.
+pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError> {
+    let Some(signer) = node.signer() else {
+        return expect_message(
+            call_with(node, STRUCTURED, "from", result, &Message::new())?,
+            STRUCTURED,
+        );
+    };
+    let keyid = Message::new().with("keyid", signer.wallet().keyid());
+    let mut prepared = expect_message(
+        call_with(node, HTTPSIG, "prepare_commit", result, &keyid)?,
+        HTTPSIG,
+    )?;
+    let base = match prepared.remove("base") {
+        Some(Value::Binary(b)) => b,
+        _ => {
+            return Err(DeviceError::failure(
+                "httpsig@1.0 prepare_commit returned no signature base",
+            ))
+        }
+    };
+    let signature = signer
+        .sign(&base)
+        .map_err(|e| DeviceError::failure(format!("the node could not sign its response: {e}")))?;
+    prepared.insert("signature", signature.to_vec());
+    expect_message(
+        call_with(node, HTTPSIG, "finish_commit", result, &prepared)?,
+        HTTPSIG,
+    )
+}

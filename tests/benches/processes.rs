@@ -1,0 +1,303 @@
+//! Benchmarks of the process devices on a real release node over real HTTP (`docs/processes.md`,
+//! "Performance"). Not a test: it prints figures.
+//!
+//! ```sh
+//! cargo build --release --workspace
+//! cargo bench -p ferrobeam-tests --bench processes            # everything
+//! FERROBEAM_BENCH=now cargo bench -p ferrobeam-tests --bench processes   # one part
+//! ```
+//!
+//! * `schedule`: durable schedule throughput — signed messages (test wallets, signed before the
+//!   clock starts) to one process and spread over 100 processes, by 16 concurrent clients; every
+//!   assignment committed by the node wallet and on disk before its answer.
+//! * `now`: `GET /<pid>~process@1.0/now/count` latency once 10, 1,000 and 100,000 messages are
+//!   scheduled and computed (target: flat within ±20%), and the latency of one new message
+//!   scheduled then read. Messages are unsigned here (`accept_unsigned`, `sign_assignments =
+//!   false`) so that setting up 100,000 of them takes minutes, not an hour.
+//! * `rss`: the node's resident memory with 10,000 idle processes (spawned; then each computed
+//!   once).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use ferrobeam_device_api::Message;
+use ferrobeam_httpsig as httpsig;
+use ferrobeam_tests::http::{self, KeepAlive};
+use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
+use ferrobeam_tests::NodeProcess;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use ferrobeam::wallet::Wallet;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const DEVICES: [&str; 5] = [
+    "scheduler@1.0",
+    "process@1.0",
+    "patch@1.0",
+    "test-device@1.0",
+    "cache@1.0",
+];
+const CLIENTS: usize = 16;
+
+/// `devices.toml`: with `unsigned`, the scheduler accepts unsigned messages; with
+/// `sign_assignments`, it commits assignments with the node wallet.
+fn config(unsigned: bool, sign_assignments: bool) -> String {
+    let mut out = String::new();
+    for d in DEVICES {
+        out.push_str(&format!("[devices.\"{d}\"]\ncapabilities = [\"sign\"]\n"));
+        if d == "scheduler@1.0" {
+            out.push_str(&format!(
+                "[devices.\"scheduler@1.0\".options]\naccept_unsigned = {unsigned}\nsign_assignments = {sign_assignments}\n"
+            ));
+        }
+    }
+    out
+}
+
+/// A prepared request: path, headers, body.
+type Prepared = (String, Vec<(String, String)>, Vec<u8>);
+
+fn send(addr: &str, (path, headers, body): &Prepared) -> http::Response {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    http::request(addr, "POST", path, &headers, body)
+}
+
+/// Test wallets 1 and 2, loaded once (loading checks the key, which takes a while).
+fn wallet(n: usize) -> &'static Wallet {
+    static WALLETS: OnceLock<[Wallet; 2]> = OnceLock::new();
+    &WALLETS.get_or_init(|| [test_wallet(1), test_wallet(2)])[n - 1]
+}
+
+/// `msg` signed by test wallet `n` and carried in a request it signs too (as wao sends it).
+fn signed(n: usize, path: &str, msg: Message) -> Prepared {
+    let wallet = wallet(n);
+    let prepared = httpsig::prepare_commit(&msg, wallet.modulus()).unwrap();
+    let signature = wallet.sign(&prepared.base).unwrap();
+    let body = httpsig::finish_commit(&msg, &prepared, &signature).unwrap();
+    let outer = Message::new().with("path", path).with("body", body);
+    let (headers, bytes) = sign_request(wallet, &outer);
+    (path.to_owned(), headers, bytes)
+}
+
+/// `msg` unsigned, in an unsigned request.
+fn unsigned(path: &str, msg: Message) -> Prepared {
+    let http = httpsig::to(&Message::new().with("body", msg)).unwrap();
+    let headers = http
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+        .collect();
+    (path.to_owned(), headers, http.body)
+}
+
+fn process_fields(seed: usize) -> Message {
+    Message::new()
+        .with("random-seed", format!("bench-{}-{seed}", std::process::id()))
+        .with("type", "Process")
+        .with("execution-device", "test-device@1.0")
+        .with("device", "process@1.0")
+        .with("scheduler", test_wallet_address(1))
+}
+
+fn spawn(node: &NodeProcess, request: &Prepared) -> String {
+    let r = send(&node.addr, request);
+    assert_eq!(r.status, 200, "spawn: {}", r.text());
+    r.header("process").unwrap().to_owned()
+}
+
+/// Runs `f(i)` for i in 0..n on `threads` threads.
+fn parallel<T: Send + 'static>(n: usize, threads: usize, f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+    let f = Arc::new(f);
+    let next = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (f, next) = (f.clone(), next.clone());
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return out;
+                    }
+                    out.push((i, f(i)));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<(usize, T)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Schedules the prepared requests with [`CLIENTS`] clients; messages per second and the
+/// latency percentiles.
+fn throughput(node: &NodeProcess, requests: Vec<Prepared>) -> (f64, Duration, Duration) {
+    let n = requests.len();
+    let requests = Arc::new(requests);
+    let addr = node.addr.clone();
+    let start = Instant::now();
+    let mut latencies = parallel(n, CLIENTS, move |i| {
+        let t = Instant::now();
+        let r = send(&addr, &requests[i]);
+        assert_eq!(r.status, 200, "{}", r.text());
+        t.elapsed()
+    });
+    let elapsed = start.elapsed();
+    latencies.sort();
+    (n as f64 / elapsed.as_secs_f64(), percentile(&latencies, 0.5), percentile(&latencies, 0.99))
+}
+
+fn bench_schedule() {
+    for sign_assignments in [true, false] {
+        bench_schedule_with(sign_assignments);
+    }
+}
+
+fn bench_schedule_with(sign_assignments: bool) {
+    let node = NodeProcess::start(&config(false, sign_assignments));
+    let what = if sign_assignments {
+        "assignments signed"
+    } else {
+        "sign_assignments = false"
+    };
+    let n = 1000;
+    // One process.
+    let pid = spawn(&node, &signed(2, "/~process@1.0/schedule", process_fields(0)));
+    let path = format!("/{pid}/schedule");
+    let requests = parallel(n, 2, move |i| {
+        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", i.to_string());
+        signed(1 + i % 2, &path, m)
+    });
+    let (rate, p50, p99) = throughput(&node, requests);
+    println!("schedule ({what}), 1 process, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
+    // 100 processes.
+    let pids: Vec<String> = (1..=100)
+        .map(|s| spawn(&node, &signed(2, "/~process@1.0/schedule", process_fields(s))))
+        .collect();
+    let pids = Arc::new(pids);
+    let requests = parallel(n, 2, move |i| {
+        let pid = &pids[i % pids.len()];
+        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", i.to_string());
+        signed(1 + i % 2, &format!("/{pid}/schedule"), m)
+    });
+    let (rate, p50, p99) = throughput(&node, requests);
+    println!("schedule ({what}), 100 processes, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
+}
+
+fn bench_now() {
+    let node = NodeProcess::start(&config(true, false));
+    let pid = spawn(&node, &unsigned("/~process@1.0/schedule", process_fields(0)));
+    let max: usize = std::env::var("FERROBEAM_BENCH_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut scheduled = 0;
+    let mut reads = Vec::new();
+    for target in [10, 1_000, 100_000].into_iter().filter(|t| *t <= max) {
+        let (addr, p) = (node.addr.clone(), pid.clone());
+        let from = scheduled;
+        let start = Instant::now();
+        parallel(target - from, CLIENTS, move |i| {
+            let m = Message::new().with("type", "Message").with("target", p.as_str()).with("n", (from + i).to_string());
+            let r = send(&addr, &unsigned(&format!("/{p}/schedule"), m));
+            assert_eq!(r.status, 200, "{}", r.text());
+        });
+        let schedule_time = start.elapsed();
+        scheduled = target;
+        let mut conn = KeepAlive::connect(&node.addr);
+        let path = format!("/{pid}~process@1.0/now/count");
+        let t = Instant::now();
+        let first = conn.get(&path).unwrap();
+        let catch_up = t.elapsed();
+        assert_eq!(first.text(), target.to_string());
+        let mut latencies: Vec<Duration> = (0..500)
+            .map(|_| {
+                let t = Instant::now();
+                let r = conn.get(&path).unwrap();
+                assert_eq!(r.status, 200);
+                t.elapsed()
+            })
+            .collect();
+        latencies.sort();
+        let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
+        // One more message, then the read that computes it.
+        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", format!("x{target}"));
+        let t = Instant::now();
+        assert_eq!(send(&node.addr, &unsigned(&format!("/{pid}/schedule"), m)).status, 200);
+        let fresh = conn.get(&path).unwrap();
+        let incremental = t.elapsed();
+        assert_eq!(fresh.text(), (target + 1).to_string());
+        scheduled += 1;
+        println!(
+            "now/count after {target} messages: p50 {:.0?}, mean {mean:.0?}, p99 {:.0?}; schedule+read of one more {incremental:.1?} (scheduling took {schedule_time:.1?}, the first read computed them in {catch_up:.1?})",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+        );
+        reads.push(mean);
+    }
+    if let (Some(lo), Some(hi)) = (reads.iter().min(), reads.iter().max()) {
+        println!("now/count mean latency spread: {:.0}% (target: within ±20%)", (hi.as_secs_f64() / lo.as_secs_f64() - 1.0) * 100.0);
+    }
+}
+
+/// The node's resident set size in KiB (from `/proc`).
+fn rss_kib(node: &NodeProcess) -> u64 {
+    let pid = std::fs::read_to_string(node.scratch.dir.join(".ferrobeam.pid")).unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn bench_rss() {
+    let node = NodeProcess::start(&config(true, false));
+    let n = 10_000;
+    let before = rss_kib(&node);
+    let addr = node.addr.clone();
+    let start = Instant::now();
+    let pids = parallel(n, CLIENTS, move |i| {
+        let r = send(&addr, &unsigned("/~process@1.0/schedule", process_fields(i)));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.header("process").unwrap().to_owned()
+    });
+    let spawned = rss_kib(&node);
+    println!(
+        "rss: {} MiB at start; {} MiB with {n} idle processes ({:.1} KiB each; spawning took {:.1?})",
+        before / 1024,
+        spawned / 1024,
+        (spawned.saturating_sub(before)) as f64 / n as f64,
+        start.elapsed()
+    );
+    let addr = node.addr.clone();
+    let pids = Arc::new(pids);
+    parallel(n, CLIENTS, move |i| {
+        let r = http::request(&addr, "GET", &format!("/{}~process@1.0/now/count", pids[i]), &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+    });
+    let computed = rss_kib(&node);
+    println!(
+        "rss: {} MiB once each of the {n} processes was computed ({:.1} KiB each over the start)",
+        computed / 1024,
+        (computed.saturating_sub(before)) as f64 / n as f64
+    );
+}
+
+fn main() {
+    let only = std::env::var("FERROBEAM_BENCH").unwrap_or_default();
+    // `cargo bench` passes `--bench`; any other argument filters like FERROBEAM_BENCH.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let run = |name: &str| (only.is_empty() || only == name) && (filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
+    if run("schedule") {
+        bench_schedule();
+    }
+    if run("now") {
+        bench_now();
+    }
+    if run("rss") {
+        bench_rss();
+    }
+}

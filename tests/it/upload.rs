@@ -1,0 +1,58 @@
+//! `ferrobeam upload FILE`: the file lands on the running node as a message signed by the node
+//! wallet, readable at `/<id>` (`cache@1.0`, `host/src/upload.rs`).
+
+use crate::process_client::start;
+use ferrobeam_tests::{ferrobeam_bin, test_wallet};
+use std::process::Command;
+
+const SCRIPT: &str = "function calculate(base, req)\n  return { total = 1 }\nend\n";
+
+fn upload(node: &ferrobeam_tests::NodeProcess, wallet: usize, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(ferrobeam_bin())
+        .arg("upload")
+        .arg(file)
+        .args(["--node", &format!("http://{}", node.addr)])
+        .arg("--wallet")
+        .arg(test_wallet(wallet))
+        .arg("--config")
+        .arg(node.scratch.dir.join("devices.toml"))
+        .args(extra)
+        .output()
+        .expect("run ferrobeam upload")
+}
+
+#[test]
+fn an_uploaded_lua_script_is_readable_at_its_id() {
+    let node = start();
+    let file = node.scratch.dir.join("circulating-supply.lua");
+    std::fs::write(&file, SCRIPT).unwrap();
+    // The node's wallet (test wallet 1) is the operator.
+    let out = upload(&node, 1, &file, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(id.len(), 43, "{id}");
+    let r = node.get(&format!("/{id}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), SCRIPT);
+    assert!(r.header("content-type").unwrap().starts_with("application/lua"));
+    // Another content type on request.
+    let out = upload(&node, 1, &file, &["--content-type", "text/x-lua"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let other = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_ne!(other, id);
+    assert_eq!(node.get(&format!("/{other}/content-type")).text(), "text/x-lua");
+}
+
+#[test]
+fn only_the_operator_may_upload_by_default() {
+    let node = start();
+    let file = node.scratch.dir.join("x.txt");
+    std::fs::write(&file, "hello").unwrap();
+    let out = upload(&node, 2, &file, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("403") && err.contains("operator"), "{err}");
+    // An unsigned write is refused outright.
+    let r = node.request("POST", "/~cache@1.0/write", &[("content-type", "text/plain")], b"hello");
+    assert_eq!(r.status, 400, "{}", r.text());
+}

