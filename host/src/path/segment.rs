@@ -286,28 +286,33 @@ fn percent_decode(s: &str) -> Result<String, PathError> {
     String::from_utf8(out).map_err(|_| PathError(format!("`{s}` does not decode to UTF-8")))
 }
 
-/// Splits on `sep` where not inside parentheses.
-fn split_outside_parens(s: &str, sep: u8) -> Result<Vec<&str>, PathError> {
-    let mut parts = Vec::new();
+/// Positions (and bytes) of `seps` outside parentheses, every one of them; an error when the
+/// parentheses do not balance.
+fn outside_parens(s: &str, seps: &[u8]) -> Result<Vec<(usize, u8)>, PathError> {
+    let unbalanced = || PathError(format!("unbalanced parentheses in `{s}`"));
+    let mut found = Vec::new();
     let mut depth = 0usize;
-    let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         match b {
             b'(' => depth += 1,
-            b')' => {
-                depth = depth
-                    .checked_sub(1)
-                    .ok_or_else(|| PathError(format!("unbalanced parentheses in `{s}`")))?
-            }
-            _ if b == sep && depth == 0 => {
-                parts.push(&s[start..i]);
-                start = i + 1;
-            }
+            b')' => depth = depth.checked_sub(1).ok_or_else(unbalanced)?,
+            _ if depth == 0 && seps.contains(&b) => found.push((i, b)),
             _ => {}
         }
     }
     if depth != 0 {
-        return err(format!("unbalanced parentheses in `{s}`"));
+        return Err(unbalanced());
+    }
+    Ok(found)
+}
+
+/// Splits on `sep` where not inside parentheses.
+fn split_outside_parens(s: &str, sep: u8) -> Result<Vec<&str>, PathError> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, _) in outside_parens(s, &[sep])? {
+        parts.push(&s[start..i]);
+        start = i + 1;
     }
     parts.push(&s[start..]);
     Ok(parts)
@@ -318,20 +323,7 @@ fn split_once_outside_parens(s: &str, sep: u8) -> Result<Option<(&str, &str)>, P
 }
 
 fn first_outside_parens(s: &str, seps: &[u8]) -> Result<Option<(usize, u8)>, PathError> {
-    let mut depth = 0usize;
-    for (i, b) in s.bytes().enumerate() {
-        match b {
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth
-                    .checked_sub(1)
-                    .ok_or_else(|| PathError(format!("unbalanced parentheses in `{s}`")))?
-            }
-            _ if depth == 0 && seps.contains(&b) => return Ok(Some((i, b))),
-            _ => {}
-        }
-    }
-    Ok(None)
+    Ok(outside_parens(s, seps)?.first().copied())
 }
 
 #[cfg(test)]

@@ -209,29 +209,11 @@ fn signed_messages_survive_json() {
     failures.finish("signed messages via json@1.0", 2);
 }
 
-const DEFAULT_TX_KEYS: [&str; 16] = [
-    "format",
-    "id",
-    "unsigned_id",
-    "last_tx",
-    "owner",
-    "tags",
-    "target",
-    "quantity",
-    "data",
-    "manifest",
-    "data_size",
-    "data_tree",
-    "data_root",
-    "signature",
-    "reward",
-    "denomination",
-];
 
 fn key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,10}".prop_filter("reserved", |k| {
         !k.starts_with("priv")
-            && !DEFAULT_TX_KEYS.contains(&k.as_str())
+            && !ferrobeam_structured::DEFAULT_TX_KEYS.contains(&k.as_str())
             && k != "ao-types"
             && k != "content-digest"
             && k != "unsigned_id"

@@ -2,6 +2,31 @@
 
 use ferrobeam_device_api::{Message, Value};
 
+/// The keys that have a legacy-TX default (`signature_type`, whose default is a tuple no decoded
+/// value can equal, aside).
+///
+/// ```
+/// assert!(ferrobeam_structured::DEFAULT_TX_KEYS.contains(&"quantity"));
+/// ```
+pub const DEFAULT_TX_KEYS: [&str; 16] = [
+    "format",
+    "id",
+    "unsigned_id",
+    "last_tx",
+    "owner",
+    "tags",
+    "target",
+    "quantity",
+    "data",
+    "manifest",
+    "data_size",
+    "data_tree",
+    "data_root",
+    "signature",
+    "reward",
+    "denomination",
+];
+
 /// Whether `value` under `key` equals the legacy-TX default, so that decoding drops it.
 /// Comparison is strict: the integer `0` is a default, the float `0.0` is not.
 ///

@@ -109,28 +109,10 @@ fn errors_carry_the_key_path() {
 
 /// Keys the codecs keep as given: lower-case, not private, not regenerable, not an ID length.
 fn key() -> impl Strategy<Value = String> {
-    const DEFAULT_TX_KEYS: [&str; 16] = [
-        "format",
-        "id",
-        "unsigned_id",
-        "last_tx",
-        "owner",
-        "tags",
-        "target",
-        "quantity",
-        "data",
-        "manifest",
-        "data_size",
-        "data_tree",
-        "data_root",
-        "signature",
-        "reward",
-        "denomination",
-    ];
     "[a-z][a-z0-9_-]{0,12}".prop_filter("special key", |k| {
         !k.starts_with("priv")
             && !ferrobeam_structured::REGENERABLE_KEYS.contains(&k.as_str())
-            && !DEFAULT_TX_KEYS.contains(&k.as_str())
+            && !ferrobeam_structured::DEFAULT_TX_KEYS.contains(&k.as_str())
             && k != "ao-types"
     })
 }

@@ -5,31 +5,13 @@ use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::{self as httpsig, HttpMessage};
 use proptest::prelude::*;
 
-const DEFAULT_TX_KEYS: [&str; 16] = [
-    "format",
-    "id",
-    "unsigned_id",
-    "last_tx",
-    "owner",
-    "tags",
-    "target",
-    "quantity",
-    "data",
-    "manifest",
-    "data_size",
-    "data_tree",
-    "data_root",
-    "signature",
-    "reward",
-    "denomination",
-];
 
 /// Keys that survive as themselves: not private, regenerable, default-TX or reserved by the
 /// HTTP codec (`body` and `data` are exercised separately).
 fn key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,10}".prop_filter("reserved", |k| {
         !k.starts_with("priv")
-            && !DEFAULT_TX_KEYS.contains(&k.as_str())
+            && !ferrobeam_structured::DEFAULT_TX_KEYS.contains(&k.as_str())
             && !k.starts_with("hashpath")
             && !matches!(
                 k.as_str(),
