@@ -53,13 +53,16 @@ impl From<StoreError> for DeviceError {
     }
 }
 
+/// A key and its bytes, or its absence.
+pub type Entry = (String, Option<Vec<u8>>);
+
 /// Writes applied all together or not at all, after every check holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transaction {
     /// `(key, expected)`: the key must hold exactly `expected` (`None`: be absent).
-    pub checks: Vec<(String, Option<Vec<u8>>)>,
+    pub checks: Vec<Entry>,
     /// `(key, value)`: set the key (`None`: delete it).
-    pub writes: Vec<(String, Option<Vec<u8>>)>,
+    pub writes: Vec<Entry>,
     /// Whether the transaction must be on disk before it is acknowledged. Caches (computed
     /// state) may skip the sync; they are written with the next durable commit.
     pub durable: bool,
@@ -109,7 +112,7 @@ pub trait Store: Send + Sync {
 
 /// A `store/transact` payload as a [`Transaction`].
 pub fn transaction(payload: &Message) -> Result<Transaction, DeviceError> {
-    let pairs = |name: &str| -> Result<Vec<(String, Option<Vec<u8>>)>, DeviceError> {
+    let pairs = |name: &str| -> Result<Vec<Entry>, DeviceError> {
         let Some(list) = payload.get(name) else {
             return Ok(Vec::new());
         };
