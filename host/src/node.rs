@@ -10,7 +10,7 @@ use crate::wallet::{Signer, Wallet};
 use ferrobeam_device_api::host::operation;
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// A running node's core (everything but the HTTP edge).
@@ -198,7 +198,30 @@ pub const STORE_FILE: &str = "ferrobeam.redb";
 
 /// Where private copies of libraries go: unique to this process.
 fn private_dir() -> PathBuf {
+    sweep_private_dirs();
     std::env::temp_dir().join(format!("ferrobeam-{}", std::process::id()))
+}
+
+/// Removes the private folders of nodes that are no longer running (a node killed with SIGKILL
+/// cannot clean up after itself). Copies are deleted as soon as they are mapped, so these are
+/// empty or hold a copy a crash interrupted.
+fn sweep_private_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("ferrobeam-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The node options devices see: the configuration without anything private, the node's

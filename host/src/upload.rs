@@ -199,8 +199,7 @@ fn post(node_url: &str, signed: &SignedUpload) -> Result<String, UploadError> {
     stream
         .read_to_end(&mut raw)
         .map_err(|e| http(e.to_string()))?;
-    let response =
-        parse_response(&raw).ok_or_else(|| http("a malformed response".to_owned()))?;
+    let response = parse_response(&raw).ok_or_else(|| http("a malformed response".to_owned()))?;
     if !(200..300).contains(&response.status) {
         return Err(UploadError::Refused {
             status: response.status,
@@ -301,7 +300,9 @@ mod tests {
         let raw = b"HTTP/1.1 200 OK\r\nid: abc\r\ncontent-length: 0\r\n\r\n";
         let parsed = parse_response(raw).unwrap();
         assert_eq!(parsed.status, 200);
-        assert!(parsed.headers.contains(&("id".to_owned(), "abc".to_owned())));
+        assert!(parsed
+            .headers
+            .contains(&("id".to_owned(), "abc".to_owned())));
         assert!(parsed.body.is_empty());
     }
 }

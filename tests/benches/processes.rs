@@ -18,13 +18,13 @@
 //!   once).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use ferrobeam::wallet::Wallet;
 use ferrobeam_device_api::Message;
 use ferrobeam_httpsig as httpsig;
 use ferrobeam_tests::http::{self, KeepAlive};
 use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
 use ferrobeam_tests::NodeProcess;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use ferrobeam::wallet::Wallet;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,10 @@ fn config(unsigned: bool, sign_assignments: bool) -> String {
 type Prepared = (String, Vec<(String, String)>, Vec<u8>);
 
 fn send(addr: &str, (path, headers, body): &Prepared) -> http::Response {
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     http::request(addr, "POST", path, &headers, body)
 }
 
@@ -90,7 +93,10 @@ fn unsigned(path: &str, msg: Message) -> Prepared {
 
 fn process_fields(seed: usize) -> Message {
     Message::new()
-        .with("random-seed", format!("bench-{}-{seed}", std::process::id()))
+        .with(
+            "random-seed",
+            format!("bench-{}-{seed}", std::process::id()),
+        )
         .with("type", "Process")
         .with("execution-device", "test-device@1.0")
         .with("device", "process@1.0")
@@ -104,7 +110,11 @@ fn spawn(node: &NodeProcess, request: &Prepared) -> String {
 }
 
 /// Runs `f(i)` for i in 0..n on `threads` threads.
-fn parallel<T: Send + 'static>(n: usize, threads: usize, f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+fn parallel<T: Send + 'static>(
+    n: usize,
+    threads: usize,
+    f: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
     let f = Arc::new(f);
     let next = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..threads)
@@ -122,7 +132,10 @@ fn parallel<T: Send + 'static>(n: usize, threads: usize, f: impl Fn(usize) -> T 
             })
         })
         .collect();
-    let mut all: Vec<(usize, T)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<(usize, T)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, t)| t).collect()
 }
@@ -146,7 +159,11 @@ fn throughput(node: &NodeProcess, requests: Vec<Prepared>) -> (f64, Duration, Du
     });
     let elapsed = start.elapsed();
     latencies.sort();
-    (n as f64 / elapsed.as_secs_f64(), percentile(&latencies, 0.5), percentile(&latencies, 0.99))
+    (
+        n as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    )
 }
 
 fn bench_schedule() {
@@ -164,81 +181,138 @@ fn bench_schedule_with(sign_assignments: bool) {
     };
     let n = 1000;
     // One process.
-    let pid = spawn(&node, &signed(2, "/~process@1.0/schedule", process_fields(0)));
+    let pid = spawn(
+        &node,
+        &signed(2, "/~process@1.0/schedule", process_fields(0)),
+    );
     let path = format!("/{pid}/schedule");
     let requests = parallel(n, 2, move |i| {
-        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", i.to_string());
+        let m = Message::new()
+            .with("type", "Message")
+            .with("target", pid.as_str())
+            .with("n", i.to_string());
         signed(1 + i % 2, &path, m)
     });
     let (rate, p50, p99) = throughput(&node, requests);
     println!("schedule ({what}), 1 process, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
     // 100 processes.
     let pids: Vec<String> = (1..=100)
-        .map(|s| spawn(&node, &signed(2, "/~process@1.0/schedule", process_fields(s))))
+        .map(|s| {
+            spawn(
+                &node,
+                &signed(2, "/~process@1.0/schedule", process_fields(s)),
+            )
+        })
         .collect();
     let pids = Arc::new(pids);
     let requests = parallel(n, 2, move |i| {
         let pid = &pids[i % pids.len()];
-        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", i.to_string());
+        let m = Message::new()
+            .with("type", "Message")
+            .with("target", pid.as_str())
+            .with("n", i.to_string());
         signed(1 + i % 2, &format!("/{pid}/schedule"), m)
     });
     let (rate, p50, p99) = throughput(&node, requests);
     println!("schedule ({what}), 100 processes, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
 }
 
+/// Schedules `n` unsigned messages on `pid` with [`CLIENTS`] clients, numbered from `from`.
+fn fill(node: &NodeProcess, pid: &str, from: usize, n: usize) {
+    let (addr, pid) = (node.addr.clone(), pid.to_owned());
+    parallel(n, CLIENTS.min(n.max(1)), move |i| {
+        let m = Message::new()
+            .with("type", "Message")
+            .with("target", pid.as_str())
+            .with("n", (from + i).to_string());
+        let r = send(&addr, &unsigned(&format!("/{pid}/schedule"), m));
+        assert_eq!(r.status, 200, "{}", r.text());
+    });
+}
+
+/// `now/count` of processes holding 10, 1,000 and 100,000 messages, in one node, measured
+/// round-robin so that load from elsewhere on the machine falls on every size alike.
 fn bench_now() {
     let node = NodeProcess::start(&config(true, false));
-    let pid = spawn(&node, &unsigned("/~process@1.0/schedule", process_fields(0)));
     let max: usize = std::env::var("FERROBEAM_BENCH_MAX")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let mut scheduled = 0;
-    let mut reads = Vec::new();
-    for target in [10, 1_000, 100_000].into_iter().filter(|t| *t <= max) {
-        let (addr, p) = (node.addr.clone(), pid.clone());
-        let from = scheduled;
+    let sizes: Vec<usize> = [10, 1_000, 100_000]
+        .into_iter()
+        .filter(|n| *n <= max)
+        .collect();
+    let mut processes = Vec::new();
+    for (seed, &n) in sizes.iter().enumerate() {
+        let pid = spawn(
+            &node,
+            &unsigned("/~process@1.0/schedule", process_fields(seed)),
+        );
         let start = Instant::now();
-        parallel(target - from, CLIENTS, move |i| {
-            let m = Message::new().with("type", "Message").with("target", p.as_str()).with("n", (from + i).to_string());
-            let r = send(&addr, &unsigned(&format!("/{p}/schedule"), m));
-            assert_eq!(r.status, 200, "{}", r.text());
-        });
-        let schedule_time = start.elapsed();
-        scheduled = target;
+        fill(&node, &pid, 0, n);
+        let scheduling = start.elapsed();
         let mut conn = KeepAlive::connect(&node.addr);
         let path = format!("/{pid}~process@1.0/now/count");
         let t = Instant::now();
-        let first = conn.get(&path).unwrap();
-        let catch_up = t.elapsed();
-        assert_eq!(first.text(), target.to_string());
-        let mut latencies: Vec<Duration> = (0..500)
-            .map(|_| {
+        assert_eq!(conn.get(&path).unwrap().text(), n.to_string());
+        println!(
+            "now: {n} messages scheduled in {scheduling:.1?} ({:.0} msg/s, unsigned); the first read computed them in {:.1?}",
+            n as f64 / scheduling.as_secs_f64(),
+            t.elapsed()
+        );
+        processes.push((n, path, conn));
+    }
+    let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); processes.len()];
+    for _ in 0..2000 {
+        for (i, (n, path, conn)) in processes.iter_mut().enumerate() {
+            let t = Instant::now();
+            let r = conn.get(path).unwrap();
+            latencies[i].push(t.elapsed());
+            assert_eq!(r.text(), n.to_string());
+        }
+    }
+    let mut means = Vec::new();
+    for ((n, _, _), l) in processes.iter().zip(latencies.iter_mut()) {
+        l.sort();
+        let mean = l.iter().sum::<Duration>() / l.len() as u32;
+        println!(
+            "now/count after {n} messages: p50 {:.0?}, mean {mean:.0?}, p99 {:.0?}",
+            percentile(l, 0.5),
+            percentile(l, 0.99)
+        );
+        means.push(mean.as_secs_f64());
+    }
+    let center = means.iter().sum::<f64>() / means.len().max(1) as f64;
+    let deviations: Vec<String> = means
+        .iter()
+        .map(|m| format!("{:+.0}%", (m / center - 1.0) * 100.0))
+        .collect();
+    println!(
+        "now/count mean latency against the average of the sizes: {} (target: within ±20%)",
+        deviations.join(", ")
+    );
+    // One new message, then the read that computes it (median of 20).
+    for (n, path, conn) in processes.iter_mut() {
+        let pid = path
+            .trim_start_matches('/')
+            .split('~')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let mut rounds: Vec<Duration> = (0..20)
+            .map(|round| {
                 let t = Instant::now();
-                let r = conn.get(&path).unwrap();
-                assert_eq!(r.status, 200);
+                fill(&node, &pid, *n + round, 1);
+                let r = conn.get(path).unwrap();
+                assert_eq!(r.text(), (*n + round + 1).to_string());
                 t.elapsed()
             })
             .collect();
-        latencies.sort();
-        let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
-        // One more message, then the read that computes it.
-        let m = Message::new().with("type", "Message").with("target", pid.as_str()).with("n", format!("x{target}"));
-        let t = Instant::now();
-        assert_eq!(send(&node.addr, &unsigned(&format!("/{pid}/schedule"), m)).status, 200);
-        let fresh = conn.get(&path).unwrap();
-        let incremental = t.elapsed();
-        assert_eq!(fresh.text(), (target + 1).to_string());
-        scheduled += 1;
+        rounds.sort();
         println!(
-            "now/count after {target} messages: p50 {:.0?}, mean {mean:.0?}, p99 {:.0?}; schedule+read of one more {incremental:.1?} (scheduling took {schedule_time:.1?}, the first read computed them in {catch_up:.1?})",
-            percentile(&latencies, 0.5),
-            percentile(&latencies, 0.99),
+            "now: schedule one more message and read it, after {n}: median {:.1?}",
+            percentile(&rounds, 0.5)
         );
-        reads.push(mean);
-    }
-    if let (Some(lo), Some(hi)) = (reads.iter().min(), reads.iter().max()) {
-        println!("now/count mean latency spread: {:.0}% (target: within ±20%)", (hi.as_secs_f64() / lo.as_secs_f64() - 1.0) * 100.0);
     }
 }
 
@@ -260,7 +334,10 @@ fn bench_rss() {
     let addr = node.addr.clone();
     let start = Instant::now();
     let pids = parallel(n, CLIENTS, move |i| {
-        let r = send(&addr, &unsigned("/~process@1.0/schedule", process_fields(i)));
+        let r = send(
+            &addr,
+            &unsigned("/~process@1.0/schedule", process_fields(i)),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
         r.header("process").unwrap().to_owned()
     });
@@ -275,7 +352,13 @@ fn bench_rss() {
     let addr = node.addr.clone();
     let pids = Arc::new(pids);
     parallel(n, CLIENTS, move |i| {
-        let r = http::request(&addr, "GET", &format!("/{}~process@1.0/now/count", pids[i]), &[], b"");
+        let r = http::request(
+            &addr,
+            "GET",
+            &format!("/{}~process@1.0/now/count", pids[i]),
+            &[],
+            b"",
+        );
         assert_eq!(r.status, 200, "{}", r.text());
     });
     let computed = rss_kib(&node);
@@ -289,8 +372,14 @@ fn bench_rss() {
 fn main() {
     let only = std::env::var("FERROBEAM_BENCH").unwrap_or_default();
     // `cargo bench` passes `--bench`; any other argument filters like FERROBEAM_BENCH.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let run = |name: &str| (only.is_empty() || only == name) && (filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())));
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |name: &str| {
+        (only.is_empty() || only == name)
+            && (filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+    };
     if run("schedule") {
         bench_schedule();
     }

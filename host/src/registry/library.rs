@@ -49,7 +49,7 @@ impl std::error::Error for LoadError {}
 pub struct Library {
     /// The file it was loaded from.
     pub path: PathBuf,
-    /// The private copy actually mapped.
+    /// The private copy that was mapped (deleted from disk once loaded: the mapping stays).
     pub loaded_from: PathBuf,
     /// sha256 of the file, hex.
     pub sha256: String,
@@ -119,11 +119,30 @@ impl Library {
             .and_then(|_| std::fs::write(&partial, bytes))
             .and_then(|_| std::fs::rename(&partial, &copy))
             .map_err(|e| refuse(&[], format!("cannot copy it to {}: {e}", copy.display())))?;
+        let loaded = Self::load_copy(path, &copy, sha256, callbacks, config);
+        // Once mapped (or refused) the copy is not needed: the mapping outlives the file, and
+        // removing it now means no copy is left behind, whatever way the node ends.
+        let _ = std::fs::remove_file(&copy);
+        loaded
+    }
 
+    /// Loads the private copy `copy` of `path`.
+    fn load_copy(
+        path: &Path,
+        copy: &Path,
+        sha256: String,
+        callbacks: HostCallbacks,
+        config: &Message,
+    ) -> Result<Library, LoadError> {
+        let refuse = |devices: &[String], reason: String| LoadError {
+            path: path.to_owned(),
+            devices: devices.to_vec(),
+            reason,
+        };
         // Our header first: the two frozen fields, then the rest only if the ABI matches.
         // SAFETY: loading a library runs its initialisers; that is the point of a plugin host,
         // and only libraries the operator placed in the plugins folder or named are loaded.
-        let lib = unsafe { libloading::Library::new(&copy) }
+        let lib = unsafe { libloading::Library::new(copy) }
             .map_err(|e| refuse(&[], format!("not a loadable library ({e})")))?;
         // SAFETY: the symbol's type is fixed by the ABI (`abi::HEADER_SYMBOL`).
         let header_fn =
@@ -181,7 +200,7 @@ impl Library {
         // The library stays mapped for the life of the process (never unloaded).
         std::mem::forget(lib);
 
-        let module = lib_header_from_path(&copy)
+        let module = lib_header_from_path(copy)
             .and_then(|h| h.init_root_module::<DeviceModuleRef>())
             .map_err(|e| refuse(names, first_line(&e)))?;
 
@@ -198,7 +217,7 @@ impl Library {
         }
         Ok(Library {
             path: path.to_owned(),
-            loaded_from: copy,
+            loaded_from: copy.to_owned(),
             sha256,
             devices,
             description,

@@ -209,7 +209,6 @@ fn signed_messages_survive_json() {
     failures.finish("signed messages via json@1.0", 2);
 }
 
-
 fn key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_-]{0,10}".prop_filter("reserved", |k| {
         !k.starts_with("priv")

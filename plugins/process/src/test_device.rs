@@ -5,7 +5,9 @@
 //! and puts the slot at the front of `already-seen`. ferrobeam's version also counts the
 //! messages it has computed (`count`, the process message excluded), copies a message's
 //! `outbox` (a message or list) to `results/outbox` so tests can drive `patch@1.0` and `push`,
-//! and keeps only the most recent [`SEEN_LIMIT`] slots in `already-seen` — HyperBEAM's list
+//! fails a slot whose message carries `test-error` (400, with that text) so tests can see an
+//! execution error, and keeps only the most recent [`SEEN_LIMIT`] slots in `already-seen` —
+//! HyperBEAM's list
 //! grows without bound, which would make every state, and so every read of it, grow with the
 //! schedule.
 
@@ -109,6 +111,12 @@ pub fn compute(base: &Message, req: &Message) -> Result<Message, DeviceError> {
     seen.insert(0, slot.clone());
     seen.truncate(SEEN_LIMIT);
     let body = req.get_message("body");
+    if let Some(error) = body.and_then(|b| b.get("test-error")) {
+        return Err(DeviceError::bad_request(format!(
+            "test-device@1.0 was asked to fail: {}",
+            error.as_str().unwrap_or("test-error")
+        )));
+    }
     let is_process = body.is_some_and(crate::ids::is_process);
     let count = base.get("count").and_then(Value::as_integer).unwrap_or(0) + i64::from(!is_process);
     let mut results = Message::new().with("assignment-slot", slot);
@@ -162,6 +170,17 @@ mod tests {
         );
         assert_eq!(s2.get("count"), Some(&Value::Integer(2)));
         assert_eq!(s2.get_str("random-key"), Some("random-value"));
+    }
+
+    #[test]
+    fn a_message_asking_for_an_error_fails_its_slot() {
+        let e = compute(
+            &Message::new(),
+            &assignment(1, Message::new().with("test-error", "boom")),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind().status(), 400);
+        assert!(e.reason().ends_with("boom"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! Build it with `cargo build --release`, copy `target/release/lib<crate>.so` into the node's
 //! plugins folder (or run `ferrobeam build-device .`), and call `GET /~{{project-name}}@1.0/info`.
 
-
 use ferrobeam_device_api::{
     device_methods, export_devices, Device, DeviceError, InitContext, Message, Opts,
 };

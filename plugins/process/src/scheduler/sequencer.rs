@@ -28,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 /// Most reservations one commit carries.
 const MAX_BATCH: usize = 256;
 /// How often a caller retries after its reservation was voided by a failed or raced commit.
-const MAX_ATTEMPTS: usize = 16;
+const MAX_ATTEMPTS: u32 = 64;
 
 /// What the caller's `prepare` receives: the slot it got and the head after it.
 #[derive(Debug, Clone, Copy)]
@@ -103,7 +103,10 @@ impl Sequencer {
         prepare: impl Fn(&Reservation) -> Result<Prepared, DeviceError>,
     ) -> Result<Outcome, DeviceError> {
         let log = self.log(submission.pid);
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt);
+            }
             let (ticket, reservation) = match log.reserve(host, &submission)? {
                 Reserved::Duplicate(slot) => return Ok(Outcome::Duplicate { slot }),
                 Reserved::Ticket(ticket, reservation) => (ticket, reservation),
@@ -175,6 +178,17 @@ impl Sequencer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Waits a little before retrying a voided reservation, longer each time and jittered, so two
+/// writers racing on one head (two library generations during a hot reload) stop colliding.
+fn backoff(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 1000))
+        .unwrap_or(500);
+    let micros = 250 * u64::from(attempt.min(20)) + jitter;
+    std::thread::sleep(std::time::Duration::from_micros(micros));
 }
 
 /// Reads a process's head from the store.
