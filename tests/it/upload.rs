@@ -2,6 +2,7 @@
 //! wallet, readable at `/<id>` (`cache@1.0`, `host/src/upload.rs`).
 
 use crate::process_client::start;
+use ferrobeam_tests::signatures::{assert_signed_by, test_wallet_address};
 use ferrobeam_tests::{ferrobeam_bin, test_wallet};
 use std::process::Command;
 
@@ -43,6 +44,8 @@ fn an_uploaded_lua_script_is_readable_at_its_id() {
     let r = node.get(&format!("/{id}"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), SCRIPT);
+    // Served with the signature it was stored with, which still verifies.
+    assert_signed_by(&r, &test_wallet_address(1));
     assert!(r
         .header("content-type")
         .unwrap()

@@ -16,7 +16,11 @@ use ferrobeam_device_api::{DeviceError, Message, Value};
 /// `result` committed by the node wallet, as a TABM (its commitments included). A node without
 /// a wallet returns the unsigned TABM.
 pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError> {
-    let Some(signer) = node.signer() else {
+    // A result that already has a signer (a stored signed message served at `/<id>`) goes out
+    // with its own signatures, as HyperBEAM's `force_signed` leaves it: signing it again would
+    // put a second member under the same signature name when the signer is this node.
+    let signer = node.signer().filter(|_| !has_signer(result));
+    let Some(signer) = signer else {
         return expect_message(
             call_with(node, STRUCTURED, "from", result, &Message::new())?,
             STRUCTURED,
@@ -43,4 +47,13 @@ pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError
         call_with(node, HTTPSIG, "finish_commit", result, &prepared)?,
         HTTPSIG,
     )
+}
+
+/// Whether `msg` carries a signature (a commitment with a `committer`, §7.1).
+fn has_signer(msg: &Message) -> bool {
+    msg.get_message("commitments").is_some_and(|commitments| {
+        commitments
+            .iter()
+            .any(|(_, c)| c.as_message().is_some_and(|c| c.contains_key("committer")))
+    })
 }
