@@ -27,6 +27,17 @@ pub struct LoadError {
     pub reason: String,
 }
 
+impl LoadError {
+    /// The refusal of `path` (concerning `devices`, when known) for `reason`.
+    pub fn new(path: &Path, devices: &[String], reason: String) -> Self {
+        LoadError {
+            path: path.to_owned(),
+            devices: devices.to_vec(),
+            reason,
+        }
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -103,11 +114,7 @@ impl Library {
         callbacks: HostCallbacks,
         config: &Message,
     ) -> Result<Library, LoadError> {
-        let refuse = |devices: &[String], reason: String| LoadError {
-            path: path.to_owned(),
-            devices: devices.to_vec(),
-            reason,
-        };
+        let refuse = |devices: &[String], reason: String| LoadError::new(path, devices, reason);
         elf::check_complete(bytes).map_err(|why| refuse(&[], why))?;
         let stem = path
             .file_stem()
@@ -134,11 +141,7 @@ impl Library {
         callbacks: HostCallbacks,
         config: &Message,
     ) -> Result<Library, LoadError> {
-        let refuse = |devices: &[String], reason: String| LoadError {
-            path: path.to_owned(),
-            devices: devices.to_vec(),
-            reason,
-        };
+        let refuse = |devices: &[String], reason: String| LoadError::new(path, devices, reason);
         // Our header first: the two frozen fields, then the rest only if the ABI matches.
         // SAFETY: loading a library runs its initialisers; that is the point of a plugin host,
         // and only libraries the operator placed in the plugins folder or named are loaded.
