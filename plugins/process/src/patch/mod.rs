@@ -199,6 +199,18 @@ impl Device for Patch {
     fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
         Ok(Patch)
     }
+
+    /// `init`, `normalize` and `snapshot` return the base unchanged, so the device can sit in
+    /// an execution stack (`spec/process.md` §4.1).
+    fn handle(
+        &self,
+        key: &str,
+        base: &Message,
+        _req: &Message,
+        _opts: &Opts,
+    ) -> Option<ferrobeam_device_api::Outcome> {
+        matches!(key, "init" | "normalize" | "snapshot").then(|| Ok(base.clone().into()))
+    }
 }
 
 fn nothing_at(route: &Route) -> DeviceError {
@@ -233,50 +245,37 @@ impl Patch {
         let route = Route::of(base, req);
         move_all(base, req, &route)?.ok_or_else(|| nothing_at(&route))
     }
-
-    /// `init`: the base unchanged.
-    pub fn init(
-        &self,
-        base: &Message,
-        _req: &Message,
-        _opts: &Opts,
-    ) -> Result<Message, DeviceError> {
-        Ok(base.clone())
-    }
-
-    /// `normalize`: the base unchanged.
-    pub fn normalize(
-        &self,
-        base: &Message,
-        _req: &Message,
-        _opts: &Opts,
-    ) -> Result<Message, DeviceError> {
-        Ok(base.clone())
-    }
-
-    /// `snapshot`: the base unchanged.
-    pub fn snapshot(
-        &self,
-        base: &Message,
-        _req: &Message,
-        _opts: &Opts,
-    ) -> Result<Message, DeviceError> {
-        Ok(base.clone())
-    }
 }
 
 device_methods!(Patch {
     compute,
     patches,
-    all,
-    init,
-    normalize,
-    snapshot
+    all
 });
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferrobeam_device_api::testing::TestDevice;
+
+    #[test]
+    fn init_normalize_and_snapshot_return_the_base_unchanged() {
+        let dev = TestDevice::<Patch>::new().unwrap();
+        let base = Message::new()
+            .with("counter", 42)
+            .with("device", "patch@1.0");
+        for key in ["init", "normalize", "snapshot"] {
+            let out = dev.call(key, &base, &Message::new()).unwrap();
+            assert_eq!(out.as_message(), Some(&base), "{key}");
+        }
+        assert_eq!(
+            dev.call("other", &base, &Message::new())
+                .unwrap_err()
+                .kind()
+                .status(),
+            404
+        );
+    }
 
     fn route(from: &str, to: &str) -> Route {
         Route {
