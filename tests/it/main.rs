@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abi;
+mod ans104;
 mod codecs;
 mod edge;
 mod guide;

@@ -12,6 +12,8 @@ pub const HTTPSIG: &str = "httpsig@1.0";
 pub const STRUCTURED: &str = "structured@1.0";
 /// The JSON codec.
 pub const JSON: &str = "json@1.0";
+/// The ANS-104 data-item codec (aoconnect's mainnet mode).
+pub const ANS104: &str = "ans104@1.0";
 
 /// A request decoded: the TABM and the typed message (the guide's msg1 and msg2 forms).
 #[derive(Debug, Clone)]
@@ -22,25 +24,53 @@ pub struct Decoded {
     pub typed: Message,
 }
 
-/// HTTP message (header keys + `body`) → TABM → typed message. `httpsig@1.0` checks the
-/// request's signatures on the way (as received, reading derived components `@method` and
-/// `@path` from the HTTP `method` and request `target` when they are not headers) and records
-/// its verdict under `priv` (`ferrobeam_httpsig::from_request`).
+/// HTTP message (header keys + `body`) → TABM → typed message (§10.1).
+///
+/// The request codec is the `codec-device` header, else `ans104@1.0` for a `content-type:
+/// application/ans104` body, else `httpsig@1.0`. `httpsig@1.0` checks the request's signatures
+/// on the way (as received, reading derived components `@method` and `@path` from the HTTP
+/// `method` and request `target` when they are not headers) and records its verdict under
+/// `priv` (`ferrobeam_httpsig::from_request`); any other codec decodes the body alone, and a
+/// body it cannot decode or verify (an ANS-104 item with a bad signature) is refused with its
+/// reason.
 pub fn decode_request(
     node: &Node,
     http: &Message,
     method: &str,
     target: &str,
 ) -> Result<Decoded, DeviceError> {
-    require(node, HTTPSIG)?;
+    let codec = request_codec(http);
+    if codec != HTTPSIG && node.registry().get(codec).is_none() {
+        return Err(DeviceError::bad_request(format!(
+            "codec-device `{codec}` is not a device this node has loaded"
+        )));
+    }
+    require(node, codec)?;
     let derived = Message::new().with("method", method).with("path", target);
-    let tabm = expect_message(call_with(node, HTTPSIG, "from", http, &derived)?, HTTPSIG)?;
+    let tabm = expect_message(call_with(node, codec, "from", http, &derived)?, codec)?;
     let typed = expect_message(
         call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
         STRUCTURED,
     )?;
     Ok(Decoded { tabm, typed })
 }
+
+/// The codec a request's body is in.
+fn request_codec(http: &Message) -> &str {
+    if let Some(codec) = http.get_str("codec-device").map(str::trim) {
+        if !codec.is_empty() {
+            return codec;
+        }
+    }
+    let content_type = http.get_str("content-type").unwrap_or("");
+    match content_type.split(';').next().map(str::trim) {
+        Some(t) if t.eq_ignore_ascii_case(ANS104_CONTENT_TYPE) => ANS104,
+        _ => HTTPSIG,
+    }
+}
+
+/// The MIME type of an ANS-104 body.
+const ANS104_CONTENT_TYPE: &str = "application/ans104";
 
 /// How to encode a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,15 +81,12 @@ pub enum ResponseCodec {
     Other(String),
 }
 
-/// The response codec a request asks for (§10.1): `accept-codec`, else `accept:
-/// application/<x>` (`application/json` → `json@1.0`), else httpsig.
+/// The response codec a request asks for (§10.1): `require-codec` or `accept-codec` (a device
+/// name, or a MIME type `application/<x>` meaning `<x>@1.0`), else `accept: application/<x>`
+/// (`application/json` → `json@1.0`), else httpsig.
 pub fn response_codec(request: &Message) -> ResponseCodec {
-    if let Some(codec) = request.get_str("accept-codec") {
-        return if codec == HTTPSIG {
-            ResponseCodec::Httpsig
-        } else {
-            ResponseCodec::Other(codec.to_owned())
-        };
+    if let Some(codec) = requested_codec(request) {
+        return codec;
     }
     let accept = request.get_str("accept").unwrap_or("");
     if let Some(dev) = accept.strip_prefix("device/") {
@@ -69,6 +96,28 @@ pub fn response_codec(request: &Message) -> ResponseCodec {
         Some("application/json") => ResponseCodec::Other(JSON.to_owned()),
         _ => ResponseCodec::Httpsig,
     }
+}
+
+/// The codec a message names with `require-codec` or `accept-codec`, if any. aoconnect puts
+/// these among an ANS-104 item's tags, so the edge asks again once the body is decoded.
+pub fn requested_codec(request: &Message) -> Option<ResponseCodec> {
+    let named = ["require-codec", "accept-codec"]
+        .iter()
+        .find_map(|k| request.get_str(k))?
+        .trim();
+    let device = match named.strip_prefix("application/") {
+        Some("json") => JSON.to_owned(),
+        Some("ans104") => ANS104.to_owned(),
+        Some("http") | Some("httpsig") => HTTPSIG.to_owned(),
+        Some(other) if other.contains('@') => other.to_owned(),
+        Some(other) => format!("{other}@1.0"),
+        None => named.to_owned(),
+    };
+    Some(if device == HTTPSIG {
+        ResponseCodec::Httpsig
+    } else {
+        ResponseCodec::Other(device)
+    })
 }
 
 /// Encodes a result message as an HTTP message (header keys + optional `body`), signed by the

@@ -122,8 +122,8 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
     let node = edge.node.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let codec = codec::response_codec(&http);
-        match run(&node, &method, &target, &http) {
+        let mut codec = codec::response_codec(&http);
+        match run(&node, &method, &target, &http, &mut codec) {
             Ok(result) => match codec::encode_response(&node, &codec, &result) {
                 Ok(encoded) => Reply::Encoded(encoded),
                 Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
@@ -136,8 +136,19 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
 }
 
 /// Decode → parse → resolve, giving the result message to encode (§10.1).
-fn run(node: &Node, method: &str, target: &str, http: &Message) -> Result<Message, EdgeError> {
+/// The decoded request may name its response codec itself (`require-codec`, `accept-codec`):
+/// `codec` is updated before anything can fail after decoding.
+fn run(
+    node: &Node,
+    method: &str,
+    target: &str,
+    http: &Message,
+    codec: &mut ResponseCodec,
+) -> Result<Message, EdgeError> {
     let decoded = codec::decode_request(node, http, method, target)?;
+    if let Some(asked) = codec::requested_codec(&decoded.typed) {
+        *codec = asked;
+    }
     // The message's own `path` (e.g. a signed `path` header) wins over the URL.
     let path = decoded
         .typed

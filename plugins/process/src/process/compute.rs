@@ -171,6 +171,17 @@ impl<'a> Engine<'a> {
         Ok(computed)
     }
 
+    /// One message evaluated on `state` as slot `slot` would be, nothing stored (dry runs).
+    pub fn evaluate(
+        &self,
+        state: &Message,
+        assignment: &Message,
+        slot: u64,
+    ) -> Result<Message, DeviceError> {
+        self.step(state, assignment, slot)
+            .map_err(|e| slot_error(e, &self.process.pid, slot))
+    }
+
     /// One slot: the execution device's transition, then the patch step.
     fn step(
         &self,

@@ -7,7 +7,9 @@
 //! | `slot` | the scheduler's `slot` |
 //! | `compute` | the state after slot `compute` / `slot` (`/compute=2`, `compute&slot=2`, `?slot=2`); without a slot, the latest state computed so far (computing everything assigned only when nothing is) |
 //! | `now` | the state after every assigned slot |
-//! | `push` | schedule (or take `slot`), compute, deliver the outbox to local processes |
+//! | `push` | schedule (or take `slot`), compute, deliver the outbox to local processes; a process message is spawned and its assignment answered |
+//! | `results` | on a state: its `results`, or with `results=N` those of slot N (`/compute/results=N`, aoconnect's `result`) |
+//! | `as` | `as=execution`: the current state, marked so that `compute` dry-runs the request with the execution device (`dryrun`, [`dryrun`]) |
 //!
 //! Keys after `compute` or `now` read the state (`/now/counter`, `/compute/results/outbox/1`).
 //!
@@ -16,6 +18,7 @@
 
 pub mod compute;
 pub mod definition;
+pub mod dryrun;
 pub mod push;
 pub mod states;
 
@@ -24,7 +27,7 @@ use crate::shared::{shared, Shared};
 use compute::{public, Engine};
 use definition::{ProcessDef, DEFAULT_SCHEDULER};
 use ferrobeam_device_api::{
-    device_methods, Device, DeviceError, InitContext, Message, Opts, Value,
+    device_methods, Device, DeviceError, InitContext, Message, Opts, Outcome, Value,
 };
 use std::sync::Arc;
 
@@ -42,6 +45,14 @@ impl Device for Process {
         let states = params::count(&ctx.config, "memory_states", crate::shared::MEMORY_STATES)?;
         shared.states.set_capacity(states);
         Ok(Process { shared })
+    }
+
+    /// `as` is a Rust keyword, so it is handled here rather than listed as a method.
+    fn handle(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome> {
+        match key {
+            "as" => Some(self.run_as(base, req, opts).map(Value::Message)),
+            _ => None,
+        }
     }
 }
 
@@ -73,15 +84,20 @@ impl Process {
             .call_device(&p.scheduler, "slot", &p.message, req)
     }
 
-    /// `compute`: the state after a slot, or the latest computed.
+    /// `compute`: the state after a slot, or the latest computed; on a state marked by `as`,
+    /// the results of a dry run.
     pub fn compute(
         &self,
         base: &Message,
         req: &Message,
         opts: &Opts,
-    ) -> Result<Message, DeviceError> {
+    ) -> Result<Value, DeviceError> {
         let p = ProcessDef::of(base)?;
         let host = opts.host();
+        if base.contains_key(dryrun::DRY_RUN) {
+            let current = self.current(opts, &p)?;
+            return dryrun::evaluate(host, &self.shared, &p, current, req);
+        }
         let engine = Engine::new(host, &self.shared, &p);
         let computed = match params::first_slot(req, &["compute", "slot"])? {
             Some(slot) => {
@@ -93,7 +109,45 @@ impl Process {
                 None => engine.compute_at(self.current(opts, &p)?)?,
             },
         };
-        Ok(public(&computed.state))
+        Ok(Value::Message(public(&computed.state)))
+    }
+
+    /// `results`: the base state's `results`; with a slot (`results=N`), those of slot N.
+    pub fn results(
+        &self,
+        base: &Message,
+        req: &Message,
+        opts: &Opts,
+    ) -> Result<Value, DeviceError> {
+        let p = ProcessDef::of(base)?;
+        let state = match params::first_slot(req, &["results"])? {
+            Some(slot) => {
+                self.assigned(opts, &p, slot)?;
+                Engine::new(opts.host(), &self.shared, &p)
+                    .compute_at(slot)?
+                    .state
+            }
+            None if base.contains_key("at-slot") => Arc::new(base.clone()),
+            None => {
+                let engine = Engine::new(opts.host(), &self.shared, &p);
+                match engine.latest_cached()? {
+                    Some(latest) => latest.state,
+                    None => engine.compute_at(self.current(opts, &p)?)?.state,
+                }
+            }
+        };
+        Ok(public(&state)
+            .remove("results")
+            .unwrap_or_else(|| Value::Message(Message::new())))
+    }
+
+    /// `as=<role>`: the current state, marked for a dry run by the `<role>-device`.
+    fn run_as(&self, base: &Message, req: &Message, opts: &Opts) -> Result<Message, DeviceError> {
+        let p = ProcessDef::of(base)?;
+        let role = req.get_str("as").unwrap_or("execution");
+        let current = self.current(opts, &p)?;
+        let computed = Engine::new(opts.host(), &self.shared, &p).compute_at(current)?;
+        dryrun::mark(public(&computed.state), &p, role)
     }
 
     /// `now`: the state after every slot assigned so far.
@@ -143,5 +197,6 @@ device_methods!(Process {
     slot,
     compute,
     now,
-    push
+    push,
+    results
 });

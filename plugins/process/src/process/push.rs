@@ -33,7 +33,17 @@ pub fn push(
     }
     let slot = match params::slot_param(req, "slot")? {
         Some(slot) => slot,
-        None => schedule(host, process, req)?,
+        None => {
+            let assignment = schedule(host, process, req)?;
+            let slot = assigned_slot(&assignment)?;
+            if slot == 0 {
+                // A process message: spawned (slot 0 is always the process itself). Like
+                // HyperBEAM, the answer is its assignment, whose `process` key travels as the
+                // `process` header aoconnect's `spawn` reads; nothing is computed yet.
+                return Ok(assignment);
+            }
+            slot
+        }
     };
     let head = shared.sequencer.head(host, &process.pid)?;
     if head.is_none_or(|h| h.slot < slot) {
@@ -61,15 +71,23 @@ pub fn push(
     Ok(out)
 }
 
-/// Schedules the request's message on `process`; its slot.
-fn schedule(host: &Host, process: &ProcessDef, req: &Message) -> Result<u64, DeviceError> {
+/// Schedules the request's message on `process`: its assignment.
+fn schedule(host: &Host, process: &ProcessDef, req: &Message) -> Result<Message, DeviceError> {
     let mut post = req.clone();
     post.insert("method", "POST");
     post.remove(DEPTH_KEY);
-    let assignment = host.call_device(&process.scheduler, "schedule", &process.message, &post)?;
+    match host.call_device(&process.scheduler, "schedule", &process.message, &post)? {
+        Value::Message(m) => Ok(m),
+        other => Err(DeviceError::failure(format!(
+            "the scheduler answered with a {}, not an assignment",
+            other.type_name()
+        ))),
+    }
+}
+
+fn assigned_slot(assignment: &Message) -> Result<u64, DeviceError> {
     assignment
-        .as_message()
-        .and_then(|a| a.get("slot"))
+        .get("slot")
         .and_then(Value::as_integer)
         .and_then(|s| u64::try_from(s).ok())
         .ok_or_else(|| DeviceError::failure("the scheduler's assignment has no slot"))

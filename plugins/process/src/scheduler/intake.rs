@@ -226,6 +226,9 @@ fn accept_request(
         out
     };
     match outer {
+        SignatureStatus::Verified if ferrobeam_ans104::is_ans104_committed(req) => {
+            accept_ans104(strip(req))
+        }
         SignatureStatus::Verified => {
             let signed: Vec<&str> = ferrobeam_httpsig::signed_commitment_ids(req);
             let keys = committed_keys(req, &signed)?;
@@ -245,6 +248,22 @@ fn accept_request(
             "it is not signed; sign the request or the message in its body",
         )),
     }
+}
+
+/// A request that is an ANS-104 data item (aoconnect): the edge verified the item; the message
+/// to schedule is the item's message, and it must still be exactly what was signed — a key the
+/// URL added (anything but `path` and `method`) would change it, and is refused.
+fn accept_ans104(message: Message) -> Result<Message, DeviceError> {
+    let mut message = message;
+    if let Some(Value::Message(c)) = message.get_mut("commitments") {
+        c.retain(|_, v| {
+            v.as_message().and_then(|m| m.get_str("commitment-device"))
+                == Some(ferrobeam_ans104::DEVICE)
+        });
+    }
+    ferrobeam_ans104::verify_message(&message)
+        .map_err(|e| invalid(format!("its ANS-104 signature does not cover it ({e})")))?;
+    Ok(message)
 }
 
 /// The process a request was posted to: `base` is a process definition, or a computed state
