@@ -4,6 +4,8 @@
 //!
 //! Input on stdin, JSON: `{"status": 200, "headers": [[name, value], …] | {name: value},
 //! "body_b64": "…", "method": "GET", "path": "/…"}` (`method`/`path` only for requests).
+//! A response in another codec (`codec-device: json@1.0`) carries its signature in the body:
+//! the body is decoded with that codec and its commitments checked.
 //! Output on stdout, JSON: `{"verified": bool, "signatures": [{"commitment_id", "committer",
 //! "components", "ok", "error"}]}`. Exit status 0 when there is at least one signature and
 //! every one verifies, 1 otherwise, 2 on malformed input.
@@ -53,6 +55,13 @@ fn run() -> Result<bool, String> {
     let body = base64::engine::general_purpose::STANDARD
         .decode(v["body_b64"].as_str().unwrap_or(""))
         .map_err(|e| format!("body_b64: {e}"))?;
+    let codec = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("codec-device"))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    if codec.as_deref() == Some("json@1.0") {
+        return json_body(&body);
+    }
     let http = HttpMessage::new(headers, body).to_message();
     let mut derived = Message::new();
     if let Some(status) = v["status"].as_u64() {
@@ -74,6 +83,32 @@ fn run() -> Result<bool, String> {
                 "components": c.components,
                 "ok": c.outcome.is_ok(),
                 "error": c.outcome.as_ref().err().map(ToString::to_string),
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        json!({"verified": verified, "signatures": signatures})
+    );
+    Ok(verified)
+}
+
+/// A `json@1.0` response: the JSON body is the signed result, commitments included.
+fn json_body(body: &[u8]) -> Result<bool, String> {
+    let msg = ferrobeam_json::from(body).map_err(|e| format!("JSON body: {e}"))?;
+    let checks = httpsig::verify_signed_commitments(&msg);
+    let verified = !checks.is_empty() && checks.iter().all(|(_, outcome)| outcome.is_ok());
+    let commitments = msg.get_message("commitments");
+    let signatures: Vec<Json> = checks
+        .iter()
+        .map(|(id, outcome)| {
+            let c = commitments.and_then(|c| c.get_message(id));
+            json!({
+                "commitment_id": id,
+                "committer": c.and_then(|c| c.get_str("committer")),
+                "components": [],
+                "ok": outcome.is_ok(),
+                "error": outcome.as_ref().err().map(ToString::to_string),
             })
         })
         .collect();
