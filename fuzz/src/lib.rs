@@ -3,12 +3,12 @@
 //! no panic, no hang, bounded memory — and, where a decode succeeds, that re-encoding and
 //! decoding again is stable. Errors are expected and fine; panics are bugs.
 //!
-//! `fuzz/` (cargo-fuzz) calls these; the tests below replay the seed corpora and every input in
+//! `fuzz/libfuzzer/` (cargo-fuzz) calls these; the tests below replay the seed corpora and every input in
 //! `fuzz/regressions/<target>/` (crashes found by fuzzing, kept forever).
 
 use ferrobeam_device_api::{Message, Value};
 
-/// The fuzz targets by name, as `fuzz/Cargo.toml` names its binaries.
+/// The fuzz targets by name, as `fuzz/libfuzzer/Cargo.toml` names its binaries.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("httpsig_decode", httpsig_decode),
     ("structured_decode", structured_decode),
@@ -152,7 +152,7 @@ mod tests {
     /// Every seed and every saved crash input of every target runs without a panic.
     #[test]
     fn corpora_and_regressions_replay_cleanly() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut ran = 0;
         for (name, target) in TARGETS {
             for dir in ["regressions", "corpus"] {
