@@ -9,6 +9,7 @@ mod codecs;
 mod edge;
 mod guide;
 mod identity;
+mod limits;
 mod message_device;
 mod mydev;
 mod paths;

@@ -1,5 +1,6 @@
 //! Parsing and validating `devices.toml`.
 
+use super::limits::Limits;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -107,6 +108,8 @@ struct RawFile {
     #[serde(default)]
     node: NodeSettings,
     #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
     devices: BTreeMap<String, DeviceEntry>,
 }
 
@@ -117,6 +120,8 @@ pub struct DevicesFile {
     pub path: PathBuf,
     /// `[node]`.
     pub node: NodeSettings,
+    /// `[limits]`.
+    pub limits: Limits,
     /// `[devices.*]` by name.
     pub devices: BTreeMap<String, DeviceEntry>,
 }
@@ -164,9 +169,17 @@ impl DevicesFile {
                 message: "max_concurrent_calls must be at least 1".to_owned(),
             });
         }
+        if let Some(zero) = raw.limits.zeros().first() {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: find_line(text, zero),
+                message: format!("{zero} must be at least 1"),
+            });
+        }
         Ok(DevicesFile {
             path: path.to_owned(),
             node,
+            limits: raw.limits,
             devices,
         })
     }
@@ -180,6 +193,7 @@ impl DevicesFile {
         DevicesFile {
             path: path.to_owned(),
             node,
+            limits: Limits::default(),
             devices: BTreeMap::new(),
         }
     }

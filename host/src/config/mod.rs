@@ -18,5 +18,7 @@
 //! with their line.
 
 mod file;
+mod limits;
 
 pub use file::{Capability, ConfigError, DeviceEntry, DevicesFile, NodeSettings};
+pub use limits::Limits;

@@ -17,8 +17,25 @@ pub enum EdgeError {
     BadPath(String),
     /// A device (or the codec) said no.
     Device(DeviceError),
+    /// A request limit of `[limits]` was exceeded.
+    Limit(LimitExceeded),
     /// Every device call slot stayed busy.
     Overloaded,
+}
+
+/// Which limit a request exceeded, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitExceeded {
+    /// The setting's name in `devices.toml`.
+    pub name: &'static str,
+    /// What was counted.
+    pub what: &'static str,
+    /// What the request had.
+    pub found: usize,
+    /// The limit.
+    pub max: usize,
+    /// 400, 414 or 431.
+    pub status: u16,
 }
 
 impl EdgeError {
@@ -28,6 +45,7 @@ impl EdgeError {
             EdgeError::BodyTooLarge { .. } => 413,
             EdgeError::BadBody(_) | EdgeError::BadPath(_) => 400,
             EdgeError::Device(e) => e.kind().status(),
+            EdgeError::Limit(l) => l.status,
             EdgeError::Overloaded => 503,
         }
     }
@@ -55,6 +73,11 @@ impl fmt::Display for EdgeError {
             EdgeError::BadBody(why) => write!(f, "request body could not be read: {why}"),
             EdgeError::BadPath(why) => write!(f, "malformed path: {why}"),
             EdgeError::Device(e) => f.write_str(e.reason()),
+            EdgeError::Limit(l) => write!(
+                f,
+                "{} ({}) is over this node's limit of {} (`{}` in [limits])",
+                l.what, l.found, l.max, l.name
+            ),
             EdgeError::Overloaded => f.write_str("the node is overloaded; retry shortly"),
         }
     }

@@ -2,6 +2,7 @@
 
 use super::codec::{self, ResponseCodec};
 use super::error::{is_server_error, EdgeError};
+use super::limits;
 use super::response::{self, Reply};
 use super::Edge;
 use crate::node::Node;
@@ -34,7 +35,13 @@ pub async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
-    let reply = match read_http_message(&edge, req).await {
+    let checked = limits::headers(req.headers().len(), &edge.limits)
+        .and_then(|()| limits::target(&target, &edge.limits));
+    let read = match checked {
+        Ok(()) => read_http_message(&edge, req).await,
+        Err(e) => Err(e),
+    };
+    let reply = match read {
         Ok(http) => {
             run_blocking(
                 edge.clone(),
@@ -120,10 +127,11 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
         return Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig);
     };
     let node = edge.node.clone();
+    let limits = edge.limits.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut codec = codec::response_codec(&http);
-        match run(&node, &method, &target, &http, &mut codec) {
+        match run(&node, &limits, &method, &target, &http, &mut codec) {
             Ok(result) => match codec::encode_response(&node, &codec, &result) {
                 Ok(encoded) => Reply::Encoded(encoded),
                 Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
@@ -140,12 +148,15 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
 /// `codec` is updated before anything can fail after decoding.
 fn run(
     node: &Node,
+    limits: &crate::config::Limits,
     method: &str,
     target: &str,
     http: &Message,
     codec: &mut ResponseCodec,
 ) -> Result<Message, EdgeError> {
+    limits::parts(http, limits)?;
     let decoded = codec::decode_request(node, http, method, target)?;
+    limits::message(&decoded.typed, limits)?;
     if let Some(asked) = codec::requested_codec(&decoded.typed) {
         *codec = asked;
     }
@@ -155,6 +166,9 @@ fn run(
         .get_str("path")
         .map(str::to_owned)
         .unwrap_or_else(|| target.to_owned());
+    if path != target {
+        limits::target(&path, limits)?;
+    }
     let route = path::parse(&path)?;
     let mut tabm = decoded.tabm;
     let mut typed = decoded.typed;

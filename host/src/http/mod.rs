@@ -18,6 +18,7 @@
 mod codec;
 mod error;
 mod exchange;
+mod limits;
 mod response;
 mod sign;
 
@@ -39,6 +40,7 @@ pub struct Edge {
     node: Arc<Node>,
     calls: Arc<Semaphore>,
     max_body: usize,
+    limits: crate::config::Limits,
 }
 
 impl Edge {
@@ -48,6 +50,7 @@ impl Edge {
         Arc::new(Edge {
             calls: Arc::new(Semaphore::new(config.node.max_concurrent_calls)),
             max_body: config.node.max_body_bytes,
+            limits: config.limits.clone(),
             node,
         })
     }
