@@ -8,8 +8,11 @@
 
 use ferrobeam_device_api::{Message, Value};
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, as `fuzz/libfuzzer/Cargo.toml` names its binaries.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("httpsig_decode", httpsig_decode),
     ("structured_decode", structured_decode),
     ("flat_deserialize", flat_deserialize),
@@ -36,7 +39,9 @@ pub fn http_message(data: &[u8]) -> Message {
         if name.is_empty() {
             continue;
         }
-        let value = line[colon + 1..].strip_prefix(b" ").unwrap_or(&line[colon + 1..]);
+        let value = line[colon + 1..]
+            .strip_prefix(b" ")
+            .unwrap_or(&line[colon + 1..]);
         msg.insert(name.to_ascii_lowercase(), value.to_vec());
     }
     if !body.is_empty() {
@@ -129,7 +134,9 @@ fn canonical(item: &ferrobeam_ans104::DataItem) -> ferrobeam_ans104::DataItem {
     let mut item = item.clone();
     item.tags.retain(|t| {
         !matches!(
-            String::from_utf8_lossy(&t.name).to_ascii_lowercase().as_str(),
+            String::from_utf8_lossy(&t.name)
+                .to_ascii_lowercase()
+                .as_str(),
             "bundle-format" | "bundle-map" | "bundle-version"
         )
     });
