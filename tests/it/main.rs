@@ -6,6 +6,7 @@
 mod abi;
 mod ans104;
 mod codecs;
+mod crash_safety;
 mod edge;
 mod guide;
 mod identity;

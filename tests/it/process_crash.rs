@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A node on an existing data folder.
-fn start_on(data: &Path) -> NodeProcess {
+pub(crate) fn start_on(data: &Path) -> NodeProcess {
     let scratch = Scratch::new("crash");
     for p in FIRST_PARTY {
         scratch.install(p);
@@ -28,7 +28,7 @@ fn start_on(data: &Path) -> NodeProcess {
 }
 
 /// One request that may fail (the node dies under it): the status and the `slot` header.
-fn try_request(
+pub(crate) fn try_request(
     addr: &str,
     method: &str,
     path: &str,
@@ -60,7 +60,7 @@ fn try_request(
 }
 
 /// Slot → message ID of a process's whole schedule, from the legacy view (pages of 1000).
-fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
+pub(crate) fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
     let mut out = BTreeMap::new();
     let mut from = 0;
     loop {
@@ -84,14 +84,14 @@ fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
 }
 
 /// The process's state after every assigned slot, as JSON.
-fn now(node: &NodeProcess, pid: &str) -> serde_json::Value {
+pub(crate) fn now(node: &NodeProcess, pid: &str) -> serde_json::Value {
     let r = node.get(&format!("/{pid}~process@1.0/now/~json@1.0/serialize"));
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
 
 /// Copies a data folder (the node using it is dead).
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -99,8 +99,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Deletes every cached state of `pid` from the store in `data`, leaving the schedule.
-fn wipe_states(data: &Path, pid: &str) {
+/// Deletes every cached state of `pid` from the store in `data`, leaving the schedule; how many
+/// there were (states are written without a sync, so a killed node may have lost them all).
+pub(crate) fn wipe_states(data: &Path, pid: &str) -> usize {
     let path: PathBuf = data.join("ferrobeam.redb");
     let store = EmbeddedStore::open(&path).unwrap();
     let mut keys = Vec::new();
@@ -112,7 +113,7 @@ fn wipe_states(data: &Path, pid: &str) {
         after = Some(last.clone());
         keys.extend(page.into_iter().map(|(k, _)| k));
     }
-    assert!(!keys.is_empty(), "the crashed node had cached states");
+    let count = keys.len();
     store
         .transact(Transaction {
             checks: Vec::new(),
@@ -123,6 +124,7 @@ fn wipe_states(data: &Path, pid: &str) {
     drop(store);
     // The store's writer thread releases the file as it ends.
     std::thread::sleep(Duration::from_millis(300));
+    count
 }
 
 #[test]
@@ -131,39 +133,10 @@ fn after_a_kill_9_every_acknowledged_slot_survives_and_state_recomputes_equal() 
     let data = first.scratch.dir.join("data");
     let pid = Client::new(2).spawn(&first, &[]);
 
-    let acknowledged: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
-    let total = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..4)
-        .map(|t| {
-            let (addr, pid) = (first.addr.clone(), pid.clone());
-            let (acknowledged, total, stop) = (acknowledged.clone(), total.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let client = Client::new(1 + t % 2);
-                for i in 0.. {
-                    if stop.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let m = client.message(&pid, &[("n", Value::from(format!("{t}-{i}")))]);
-                    let id = ferrobeam_httpsig::id(&m, IdMode::All).unwrap();
-                    let path = format!("/{pid}/schedule");
-                    let outer = Message::new().with("path", path.as_str()).with("body", m);
-                    let (headers, body) = sign_request(&client.wallet, &outer);
-                    match try_request(&addr, "POST", &path, &headers, &body) {
-                        Some((200, Some(slot))) => {
-                            acknowledged.lock().unwrap().push((slot, id));
-                            total.fetch_add(1, Ordering::SeqCst);
-                        }
-                        // The node died under the request: the client was told nothing.
-                        _ => return,
-                    }
-                }
-            })
-        })
-        .collect();
+    let writers = Writers::start(&first.addr, &pid, 4);
     // A reader keeps computing, so the crash also cuts through cached states.
     let reader = {
-        let (addr, pid, stop) = (first.addr.clone(), pid.clone(), stop.clone());
+        let (addr, pid, stop) = (first.addr.clone(), pid.clone(), writers.stop.clone());
         std::thread::spawn(move || {
             let path = format!("/{pid}~process@1.0/now/count");
             while !stop.load(Ordering::SeqCst) {
@@ -174,36 +147,15 @@ fn after_a_kill_9_every_acknowledged_slot_survives_and_state_recomputes_equal() 
             }
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while total.load(Ordering::SeqCst) < 60 {
-        assert!(Instant::now() < deadline, "the clients stalled");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    writers.wait_for(60);
     first.kill_hard();
-    stop.store(true, Ordering::SeqCst);
-    for w in writers {
-        w.join().unwrap();
-    }
+    let acknowledged = writers.finish();
     let _ = reader.join();
-    let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 60);
 
     // Restarted on the same store: every acknowledged slot holds its message, no gaps.
     let second = start_on(&data);
-    let ids = schedule_ids(&second, &pid);
-    let last = *ids.keys().last().unwrap();
-    assert_eq!(
-        ids.keys().copied().collect::<Vec<_>>(),
-        (0..=last).collect::<Vec<_>>(),
-        "gap-free"
-    );
-    for (slot, id) in &acknowledged {
-        assert_eq!(
-            ids.get(slot),
-            Some(id),
-            "slot {slot} was acknowledged with message {id}"
-        );
-    }
+    let last = assert_acknowledged(&second, &pid, &acknowledged);
     // Scheduling goes on from the recovered head.
     let next = Client::new(2).schedule(&second, &pid, &[("n", Value::from("after"))]);
     assert_eq!(next, last + 1);
@@ -212,11 +164,114 @@ fn after_a_kill_9_every_acknowledged_slot_survives_and_state_recomputes_equal() 
     assert_eq!(state["count"], next, "every message counted once");
 
     // A recomputation from the schedule alone (every cached state deleted) agrees.
-    let mut second = second;
-    second.kill_hard();
-    let copy = second.scratch.dir.join("recompute");
-    copy_dir(&data, &copy);
-    wipe_states(&copy, &pid);
-    let third = start_on(&copy);
-    assert_eq!(now(&third, &pid), state);
+    assert_recomputes_equal(second, &data, &pid, &state);
+}
+
+/// Clients scheduling signed messages to one process until told to stop or the node dies,
+/// remembering every slot they were told about.
+pub(crate) struct Writers {
+    acknowledged: Arc<Mutex<Vec<(u64, String)>>>,
+    total: Arc<AtomicUsize>,
+    pub(crate) stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Writers {
+    pub(crate) fn start(addr: &str, pid: &str, n: usize) -> Writers {
+        let acknowledged: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
+        let total = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|t| {
+                let (addr, pid) = (addr.to_owned(), pid.to_owned());
+                let (acknowledged, total, stop) =
+                    (acknowledged.clone(), total.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let client = Client::new(1 + t % 2);
+                    for i in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let m = client.message(&pid, &[("n", Value::from(format!("{t}-{i}")))]);
+                        let id = ferrobeam_httpsig::id(&m, IdMode::All).unwrap();
+                        let path = format!("/{pid}/schedule");
+                        let outer = Message::new().with("path", path.as_str()).with("body", m);
+                        let (headers, body) = sign_request(&client.wallet, &outer);
+                        match try_request(&addr, "POST", &path, &headers, &body) {
+                            Some((200, Some(slot))) => {
+                                acknowledged.lock().unwrap().push((slot, id));
+                                total.fetch_add(1, Ordering::SeqCst);
+                            }
+                            // The node died under the request: the client was told nothing.
+                            _ => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            acknowledged,
+            total,
+            stop,
+            threads,
+        }
+    }
+
+    /// Waits until `n` messages were acknowledged.
+    pub(crate) fn wait_for(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.total.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "the clients stalled");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the clients (the node was killed); every acknowledged `(slot, message ID)`.
+    pub(crate) fn finish(self) -> Vec<(u64, String)> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let out = self.acknowledged.lock().unwrap().clone();
+        out
+    }
+}
+
+/// Every acknowledged slot holds its message and the schedule has no gap; the last slot.
+pub(crate) fn assert_acknowledged(
+    node: &NodeProcess,
+    pid: &str,
+    acknowledged: &[(u64, String)],
+) -> u64 {
+    let ids = schedule_ids(node, pid);
+    let last = *ids.keys().last().unwrap();
+    assert_eq!(
+        ids.keys().copied().collect::<Vec<_>>(),
+        (0..=last).collect::<Vec<_>>(),
+        "gap-free"
+    );
+    for (slot, id) in acknowledged {
+        assert_eq!(
+            ids.get(slot),
+            Some(id),
+            "slot {slot} was acknowledged with message {id}"
+        );
+    }
+    last
+}
+
+/// Kills `node`, deletes every cached state of `pid` from a copy of its store, and checks that
+/// a node on the copy recomputes `state` from the schedule alone.
+pub(crate) fn assert_recomputes_equal(
+    mut node: NodeProcess,
+    data: &Path,
+    pid: &str,
+    state: &serde_json::Value,
+) {
+    node.kill_hard();
+    let copy = node.scratch.dir.join("recompute");
+    copy_dir(data, &copy);
+    let _ = wipe_states(&copy, pid);
+    let again = start_on(&copy);
+    assert_eq!(&now(&again, pid), state);
 }
