@@ -214,6 +214,16 @@ impl NodeProcess {
     }
 
     /// The node's device status (`/~meta@1.0/devices`) as JSON.
+    /// The node's resident set size in KiB (from `/proc`), while it runs.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = std::fs::read_to_string(self.scratch.dir.join(".ferrobeam.pid")).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     pub fn devices(&self) -> serde_json::Value {
         let r = self.get("/~meta@1.0/devices/serialize~json@1.0");
         assert_eq!(r.status, 200, "{}", r.text());

