@@ -8,6 +8,7 @@ mod ans104;
 mod codecs;
 mod crash_safety;
 mod edge;
+mod faults;
 mod guide;
 mod identity;
 mod limits;

@@ -1,0 +1,67 @@
+//! Device faults under load (`tests/fixtures/faulty`): a device that panics on every call and
+//! one that answers with bytes that are not a wire frame get clear 500s, while other devices —
+//! and the faulty device's healthy method — keep answering every request.
+
+use ferrobeam_tests::{http, NodeProcess, Scratch, FIRST_PARTY};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A node with the first-party plugins and `faulty@1.0`.
+pub fn start_with_faulty(config: &str) -> NodeProcess {
+    let scratch = Scratch::new("faults");
+    for p in FIRST_PARTY {
+        scratch.install(p);
+    }
+    scratch.install("fixture-faulty");
+    NodeProcess::start_in(scratch, config)
+}
+
+#[test]
+fn panics_and_garbage_are_500s_and_every_other_request_is_served() {
+    let node = start_with_faulty("");
+    let r = node.get("/~faulty@1.0/panic");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("panicked"), "{}", r.text());
+    let r = node.get("/~faulty@1.0/garbage");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(r.text().contains("faulty@1.0"), "{}", r.text());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let healthy_failures = Arc::new(AtomicU64::new(0));
+    let healthy_ok = Arc::new(AtomicU64::new(0));
+    let mut threads = Vec::new();
+    for path in ["/~faulty@1.0/panic", "/~faulty@1.0/garbage"] {
+        for _ in 0..2 {
+            let (addr, stop) = (node.addr.clone(), stop.clone());
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let r = http::request(&addr, "GET", path, &[], b"");
+                    assert_eq!(r.status, 500, "{path}: {}", r.text());
+                }
+            }));
+        }
+    }
+    for path in ["/~meta@1.0/info", "/~faulty@1.0/ok", "/~mydev@1.0/info"] {
+        let (addr, stop) = (node.addr.clone(), stop.clone());
+        let (failures, ok) = (healthy_failures.clone(), healthy_ok.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let r = http::request(&addr, "GET", path, &[], b"");
+                if r.status == 200 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    eprintln!("{path}: {} {}", r.status, r.text());
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(healthy_failures.load(Ordering::Relaxed), 0);
+    assert!(healthy_ok.load(Ordering::Relaxed) > 30);
+}
