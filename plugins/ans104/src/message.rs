@@ -7,8 +7,11 @@
 //! `{commitment-device: ans104@1.0, alg: rsa-pss, committer, owner, signature}` (`owner` and
 //! `signature` as base64url text, so that every codec — JSON included — can carry the message;
 //! HyperBEAM keeps them raw, and raw 512-byte values are read too), plus
-//! `original-tags` (`{"1": {name, value}, …}`) when a tag name is not already normalised, so the
-//! exact item — tag case and order — can be rebuilt and re-verified.
+//! `original-tags` (`{"1": {name, value}, …}`) unless the tags are normalised, unique and sorted
+//! (HyperBEAM adds it only for names that are not normalised, and so cannot re-verify items with
+//! repeated or unsorted tags), so the exact item — tag case, order and repeats — can always be
+//! rebuilt and re-verified. Unlike HyperBEAM, `bundle-*` tags are kept: `data` stays the item's
+//! bytes, and dropping signed tags would make the item unverifiable.
 //!
 //! **Message → item.** The inverse: the single `ans104@1.0` commitment gives owner and
 //! signature; with `original-tags` the remaining keys must be exactly those tags (else the
@@ -22,8 +25,6 @@ use ferrobeam_device_api::{Key, Message, Value};
 pub const DEVICE: &str = "ans104@1.0";
 /// The commitment algorithm HyperBEAM records for ANS-104 signatures.
 pub const ALG: &str = "rsa-pss";
-/// Tags describing a nested bundle, which the message does not keep.
-const FILTERED_TAGS: &[&str] = &["bundle-format", "bundle-map", "bundle-version"];
 /// Keys that are fields of the item rather than tags.
 const TARGET: &str = "target";
 const ANCHOR: &str = "last_tx";
@@ -32,15 +33,16 @@ const DATA: &str = "data";
 /// The message of a data item (see the module documentation).
 pub fn from_item(item: &DataItem) -> Result<Message, Error> {
     let mut msg = Message::with_capacity(item.tags.len() + 4);
-    let mut normal = true;
+    // Without `original-tags`, the item is rebuilt with one tag per key in sorted order: that is
+    // exact only when the tags already are normalised, unique and sorted.
+    let mut reproducible = true;
+    let mut previous: Option<&[u8]> = None;
     for tag in &item.tags {
         let name = std::str::from_utf8(&tag.name)
             .map_err(|_| Error::Unrepresentable("a tag name is not UTF-8".into()))?;
         let key = Key::new(name);
-        normal &= key.as_str() == name;
-        if FILTERED_TAGS.contains(&key.as_str()) {
-            continue;
-        }
+        reproducible &= key.as_str() == name && previous.is_none_or(|p| p < tag.name.as_slice());
+        previous = Some(&tag.name);
         let merged = match msg.remove(key.as_str()) {
             None => Value::Binary(tag.value.clone()),
             Some(Value::List(mut values)) => {
@@ -73,7 +75,7 @@ pub fn from_item(item: &DataItem) -> Result<Message, Error> {
             .with("committer", item.owner_address())
             .with("owner", b64(&item.owner))
             .with("signature", b64(&item.signature));
-        if !normal {
+        if !reproducible {
             commitment.insert("original-tags", original_tags(&item.tags));
         }
         msg.insert("commitments", Message::new().with(item.id(), commitment));
