@@ -6,7 +6,7 @@ PLUGINS_DIR := target/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process
 
-.PHONY: run build plugins test bench load fmt lint
+.PHONY: run build plugins test bench load soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -57,6 +57,29 @@ load: plugins
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(CARGO) build --release -p ferrobeam-load
 	$(RELEASE_DIR)/ferrobeam-load
+
+## The soak run: ten minutes of mixed load with a reload every minute (docs/reliability.md).
+## SOAK_SECS=60 make soak for a short one.
+SOAK_SECS ?= 600
+soak: plugins
+	$(CARGO) build --release --workspace
+	FERROBEAM_SOAK_SECS=$(SOAK_SECS) $(CARGO) bench -p ferrobeam-tests --bench soak
+
+## Fuzzing (docs/reliability.md): seeds the corpora from ../shared/vectors, then runs every
+## target for FUZZ_SECS seconds (default 60). cargo-fuzz is installed into target/tools when
+## missing. libFuzzer's instrumentation needs `-Z` flags: the stable toolchain accepts them with
+## RUSTC_BOOTSTRAP=1 (this machine has no other toolchain).
+FUZZ_SECS ?= 60
+FUZZ_TARGETS := path_parse flat_deserialize structured_decode ans104_decode json_decode httpsig_decode
+CARGO_FUZZ := target/tools/bin/cargo-fuzz
+fuzz:
+	@[ -x $(CARGO_FUZZ) ] || $(CARGO) install cargo-fuzz --locked --root target/tools
+	python3 fuzz/seed.py
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZ_SECS) s)"; \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 ../$(CARGO_FUZZ) fuzz run --fuzz-dir libfuzzer -O $$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1) || exit 1; \
+	done
 
 fmt:
 	$(CARGO) fmt --all
