@@ -20,5 +20,6 @@ mod process_crash;
 mod processes;
 mod reload;
 mod secrets;
+mod trust;
 mod upload;
 mod verification;
