@@ -8,6 +8,7 @@ mod codecs;
 mod edge;
 mod guide;
 mod identity;
+mod lua;
 mod message_device;
 mod mydev;
 mod paths;
