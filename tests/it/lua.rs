@@ -320,3 +320,167 @@ fn aos_vectors_a1_a2_a3_l6_l7_and_eval() {
     let s = eval(&node, &owner, &pid, "return Count");
     assert_eq!(output(&node, &pid, s), "99", "changes before an error stay (AOS)");
 }
+
+#[test]
+fn sandbox_escapes_and_runaway_code_are_clear_errors_and_leave_the_state_unchanged() {
+    let node = start();
+    let owner = Client::new(2);
+    let pid = spawn_aos(
+        &node,
+        &owner,
+        &[
+            ("lua-instruction-budget", Value::from(5_000_000)),
+            ("lua-memory-limit", Value::from(32 * 1024 * 1024)),
+        ],
+    );
+    eval(&node, &owner, &pid, "Send({device = 'patch@1.0', counter = 42}) Kept = 'yes'");
+    let cases: &[(&str, &[&str])] = &[
+        ("Kept = 'no' while true do end", &["lua: instruction budget exhausted"]),
+        (
+            "Kept = 'no' local co = coroutine.create(function() while true do end end) coroutine.resume(co)",
+            &["lua: instruction budget exhausted"],
+        ),
+        (
+            "Kept = 'no' pcall(function() while true do end end)",
+            &["lua: instruction budget exhausted"],
+        ),
+        (
+            "Kept = 'no' local t = {} while true do t[#t + 1] = string.rep('x', 4096) .. #t end",
+            &["lua: memory limit exceeded"],
+        ),
+        ("Kept = 'no' assert(load('\\27Lua' .. string.rep('x', 30)))", &["binary chunk"]),
+        ("Kept = 'no' return string.dump(print)", &["dump"]),
+        ("Kept = 'no' os.execute('touch /tmp/ferrobeam-escaped')", &["execute"]),
+        ("Kept = 'no' return io.open('/etc/passwd')", &["io"]),
+        (
+            "Kept = 'no' local function f(n) return 1 + f(n + 1) end return f(1)",
+            &["stack overflow", "lua: memory limit exceeded"],
+        ),
+    ];
+    for (code, expected) in cases {
+        let s = eval(&node, &owner, &pid, code);
+        let st = at(&node, &pid, s);
+        let error = st["results"]["error"].as_str().unwrap_or("").to_owned();
+        assert!(
+            expected.iter().any(|e| error.contains(e)),
+            "{code}: expected one of {expected:?}, got {}",
+            st["results"]
+        );
+        assert_eq!(st["counter"], 42, "{code}: the patched state is unchanged");
+        // The VM is unchanged too: budget and memory failures are rolled back.
+        let check = eval(&node, &owner, &pid, "return Kept");
+        let kept = output(&node, &pid, check);
+        if error.starts_with("lua: ") {
+            assert_eq!(kept, "yes", "{code}: rolled back");
+        }
+        eval(&node, &owner, &pid, "Kept = 'yes'");
+    }
+    assert!(!std::path::Path::new("/tmp/ferrobeam-escaped").exists());
+    // Dynamic reads run in a fresh sandboxed VM: the same failures, as 4xx/5xx answers.
+    for (name, src, status, expected) in [
+        ("loop.lua", "function calculate() while true do end end", 400, "lua: instruction budget exhausted"),
+        ("co.lua", "function calculate() coroutine.wrap(function() while true do end end)() end", 400, "lua: instruction budget exhausted"),
+        ("bomb.lua", "function calculate() local t = {} while true do t[#t + 1] = string.rep('y', 65536) .. #t end end", 400, "lua: memory limit exceeded"),
+        ("exec.lua", "function calculate() return os.execute('true') end", 500, "execute"),
+    ] {
+        let id = upload_lua(&node, name, src);
+        let r = node.get(&format!(
+            "/{pid}~process@1.0/now/~lua@5.3a&module={id}/calculate/serialize~json@1.0"
+        ));
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        assert!(r.text().contains(expected), "{name}: {}", r.text());
+    }
+    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/counter")), "42");
+}
+
+const PLAIN_MODULE: &str = r#"
+function compute(base, req)
+  base.results = { output = { body = 42 } }
+  return base
+end
+function inc(base, req)
+  base.count = (base.count or 0) + 1
+  base.results = { output = { body = base.count } }
+  return base
+end
+"#;
+
+#[test]
+fn l4_l5_a_plain_lua_process_computes_and_path_keys_call_functions() {
+    let node = start();
+    let owner = Client::new(2);
+    let module = upload_lua(&node, "test.lua", PLAIN_MODULE);
+    let pid = owner.spawn(
+        &node,
+        &[
+            ("execution-device", Value::from("lua@5.3a")),
+            ("module", Value::from(module.as_str())),
+        ],
+    );
+    owner.schedule(&node, &pid, &[("x", Value::from("1"))]);
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/results/output/body")),
+        "42"
+    );
+    owner.schedule(&node, &pid, &[("path", Value::from("inc"))]);
+    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/count")), "1");
+    owner.schedule(&node, &pid, &[("path", Value::from("inc"))]);
+    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/count")), "2");
+}
+
+#[test]
+fn a_restarted_node_resumes_a_lua_process_from_its_snapshot() {
+    let data = std::env::temp_dir().join(format!("ferrobeam-lua-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let start_on = || {
+        let scratch = ferrobeam_tests::Scratch::new("lua-restart");
+        for p in ferrobeam_tests::FIRST_PARTY {
+            scratch.install(p);
+        }
+        let d = data.to_string_lossy().into_owned();
+        NodeProcess::start_with(
+            scratch,
+            &format!("{CONFIG}\n[devices.\"lua@5.3a\"]\n[devices.\"aos@2.0\"]\n"),
+            &["--data-dir", &d],
+        )
+    };
+    let owner = Client::new(2);
+    let me = test_wallet_address(2);
+    let other = test_wallet_address(1);
+    let mut first = start_on();
+    let pid = spawn_aos(&first, &owner, &[]);
+    eval(&first, &owner, &pid, GUIDE_TOKEN);
+    eval(&first, &owner, &pid, &format!("Balances['{me}'] = '1000' Seen = {{}} Seen.self = Seen"));
+    let tags = Value::List(vec![Value::from(
+        Message::new().with("name", "Target").with("value", other.as_str()),
+    )]);
+    let transfer = |node: &NodeProcess| {
+        owner.schedule(
+            node,
+            &pid,
+            &[
+                ("action", Value::from("Transfer")),
+                ("amount", Value::from("100")),
+                ("tags", tags.clone()),
+            ],
+        )
+    };
+    transfer(&first);
+    assert_eq!(json(&first, &format!("/{pid}~process@1.0/now/balances"))[&me], "900");
+    first.kill_hard();
+
+    let second = start_on();
+    let s = transfer(&second);
+    let st = at(&second, &pid, s);
+    assert_eq!(st["balances"][&me], "800", "{}", st["results"]);
+    assert_eq!(st["balances"][&other], "200");
+    let s = eval(&second, &owner, &pid, "return (Seen.self == Seen) and #Handlers.list");
+    assert_eq!(output(&second, &pid, s), "3", "handlers rebuilt, cycles kept");
+    assert!(
+        !second.log().contains("could not be restored"),
+        "resumed from the snapshot, not a replay: {}",
+        second.log()
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(&data);
+}

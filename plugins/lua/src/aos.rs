@@ -280,24 +280,37 @@ pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, D
     let mut g = entry
         .lock()
         .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))?;
-    rt.ensure(&mut g, &pid, at_slot(base), Flavor::Aos, &process)?;
+    let at = at_slot(base);
+    let replay = |vm: &crate::vm::Vm, a: &Message| handle(vm, a, &process, &pid).map(|_| ());
+    rt.ensure(&mut g, &pid, at, Flavor::Aos, &process, Some(&replay))?;
     let outcome = match g.vm.as_ref() {
         Some(vm) => handle(vm, req, &process, &pid),
         None => Err(LuaError::Snapshot("no VM".into())),
     };
-    match outcome {
+    let res = match outcome {
         Ok(res) => {
-            g.slot = slot;
-            let mut next = base.clone();
-            next.insert("results", res);
-            Ok(next)
+            g.record(slot, Some(req.clone()))?;
+            res
         }
         Err(e) => {
-            g.vm = None;
-            g.slot = i64::MIN;
-            Err(e.into())
+            // The message is refused, not the process: the VM goes back to the slot before
+            // (from its checkpoint) and the slot's results carry the error.
+            g.drop_vm();
+            rt.ensure(&mut g, &pid, at, Flavor::Aos, &process, Some(&replay))?;
+            g.record(slot, None)?;
+            let reason = e.to_string();
+            Message::new()
+                .with("error", reason.as_str())
+                .with(
+                    "output",
+                    Message::new().with("data", reason.as_str()).with("prompt", "aos> "),
+                )
+                .with("outbox", Message::new())
         }
-    }
+    };
+    let mut next = base.clone();
+    next.insert("results", res);
+    Ok(next)
 }
 
 fn handle(

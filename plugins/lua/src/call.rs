@@ -76,19 +76,20 @@ pub fn call_key(
         let mut g = entry
             .lock()
             .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))?;
-        rt.ensure(&mut g, &pid, at_slot(base), flavor, &process)?;
+        rt.ensure(&mut g, &pid, at_slot(base), flavor, &process, None)?;
         let out = match g.vm.as_ref() {
             Some(vm) => run(vm, &name, params.as_ref(), base, req),
             None => Err(LuaError::Snapshot("no VM".into())),
         };
         match out {
             Ok(v) => {
+                // A plain VM cannot be replayed without the states in between: no log.
+                g.checkpoint = None;
                 g.slot = slot;
                 Ok(v)
             }
             Err(e) => {
-                g.vm = None;
-                g.slot = i64::MIN;
+                g.drop_vm();
                 Err(e.into())
             }
         }

@@ -31,7 +31,44 @@ pub struct Entry {
     pub vm: Option<Vm>,
     /// The slot of the state the VM holds (`-1`: freshly built, before slot 0).
     pub slot: i64,
+    /// A snapshot of the VM at `checkpoint_slot`, and the assignments applied since (`None`:
+    /// a slot that was rolled back): enough to rebuild the VM at `slot` without the store.
+    pub checkpoint: Option<Message>,
+    /// The slot of `checkpoint`.
+    pub checkpoint_slot: i64,
+    /// The assignments since the checkpoint.
+    pub log: Vec<Option<Message>>,
     last_used: u64,
+}
+
+/// Assignments between two in-memory checkpoints of an AOS VM.
+pub const CHECKPOINT_EVERY: usize = 32;
+
+/// Re-applies one logged assignment to a VM being rebuilt.
+pub type Replay<'a> = &'a dyn Fn(&Vm, &Message) -> Result<(), LuaError>;
+
+impl Entry {
+    /// Records a computed slot; every [`CHECKPOINT_EVERY`] slots the VM is checkpointed.
+    pub fn record(&mut self, slot: i64, assignment: Option<Message>) -> Result<(), LuaError> {
+        self.slot = slot;
+        if self.checkpoint.is_none() {
+            return Ok(());
+        }
+        self.log.push(assignment);
+        if self.log.len() >= CHECKPOINT_EVERY {
+            if let Some(vm) = &self.vm {
+                self.checkpoint = Some(snapshot::take(vm)?);
+                self.checkpoint_slot = slot;
+                self.log.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the VM (after a failure that may have left it half-changed).
+    pub fn drop_vm(&mut self) {
+        self.vm = None;
+    }
 }
 
 /// Every process VM of one device, plus the module cache.
@@ -136,6 +173,9 @@ impl Runtime {
                 Arc::new(Mutex::new(Entry {
                     vm: None,
                     slot: i64::MIN,
+                    checkpoint: None,
+                    checkpoint_slot: i64::MIN,
+                    log: Vec::new(),
                     last_used: tick,
                 }))
             })
@@ -156,6 +196,7 @@ impl Runtime {
         at: i64,
         flavor: Flavor,
         process: &Message,
+        replay: Option<Replay<'_>>,
     ) -> Result<(), LuaError> {
         if entry.vm.is_some() && entry.slot == at {
             return Ok(());
@@ -163,6 +204,18 @@ impl Runtime {
         entry.vm = None;
         let limits = self.limits(Some(process));
         let seed = seed_of(pid);
+        if let (Some(replay), Some(cp)) = (replay, &entry.checkpoint) {
+            if entry.checkpoint_slot + entry.log.len() as i64 == at {
+                let vm = self.build(flavor, limits, seed, process.get("module"))?;
+                snapshot::restore(&vm, cp)?;
+                for a in entry.log.iter().flatten() {
+                    replay(&vm, a)?;
+                }
+                entry.vm = Some(vm);
+                entry.slot = at;
+                return Ok(());
+            }
+        }
         let vm = if at < 0 {
             self.build(flavor, limits, seed, process.get("module"))?
         } else {
@@ -175,6 +228,9 @@ impl Runtime {
             snapshot::restore(&vm, &snap)?;
             vm
         };
+        entry.checkpoint = Some(snapshot::take(&vm)?);
+        entry.checkpoint_slot = at;
+        entry.log.clear();
         entry.vm = Some(vm);
         entry.slot = at;
         Ok(())
@@ -198,6 +254,9 @@ impl Runtime {
         }
         let vm = self.build(flavor, self.limits(Some(process)), seed_of(pid), process.get("module"))?;
         snapshot::restore(&vm, snap)?;
+        g.checkpoint = Some(snapshot::take(&vm)?);
+        g.checkpoint_slot = at;
+        g.log.clear();
         g.vm = Some(vm);
         g.slot = at;
         Ok(())
