@@ -121,7 +121,11 @@ fn message(pid: &str, fields: &[(&str, Value)]) -> Message {
 fn schedule(node: &NodeProcess, pid: &str, fields: &[(&str, Value)]) {
     let r = send(
         &node.addr,
-        &signed(2, &format!("/{pid}~process@1.0/schedule"), message(pid, fields)),
+        &signed(
+            2,
+            &format!("/{pid}~process@1.0/schedule"),
+            message(pid, fields),
+        ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
 }
@@ -150,7 +154,10 @@ fn transfer(pid: &str, i: usize) -> Message {
 fn run(sign_assignments: bool) -> (NodeProcess, String) {
     let node = NodeProcess::start(&config(sign_assignments));
     let spawn = Message::new()
-        .with("random-seed", format!("bench-lua-{}-{sign_assignments}", std::process::id()))
+        .with(
+            "random-seed",
+            format!("bench-lua-{}-{sign_assignments}", std::process::id()),
+        )
         .with("type", "Process")
         .with("execution-device", "aos@2.0")
         .with("device", "process@1.0")
@@ -159,7 +166,11 @@ fn run(sign_assignments: bool) -> (NodeProcess, String) {
     assert_eq!(r.status, 200, "spawn: {}", r.text());
     let pid = r.header("process").unwrap().to_owned();
     let owner = test_wallet_address(2);
-    schedule(&node, &pid, &[("action", "Eval".into()), ("data", TOKEN.into())]);
+    schedule(
+        &node,
+        &pid,
+        &[("action", "Eval".into()), ("data", TOKEN.into())],
+    );
     schedule(
         &node,
         &pid,
@@ -223,7 +234,11 @@ fn dynamic_read(node: &NodeProcess, pid: &str) {
         .arg(node.scratch.dir.join("devices.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let path = format!("/{pid}~process@1.0/now/~lua@5.3a&module={id}/calculate/serialize~json@1.0");
     let first = get_ok(node, &path).json();

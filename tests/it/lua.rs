@@ -64,9 +64,16 @@ fn at(node: &NodeProcess, pid: &str, slot: u64) -> serde_json::Value {
 /// The one reply (non-patch outbox entry) of the state after `slot`.
 fn reply(node: &NodeProcess, pid: &str, slot: u64) -> serde_json::Value {
     let state = at(node, pid, slot);
-    let outbox = state["results"]["outbox"].as_object().cloned().unwrap_or_default();
+    let outbox = state["results"]["outbox"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(outbox.len(), 1, "one reply: {}", state["results"]);
-    outbox.into_iter().next().map(|(_, v)| v).unwrap_or_default()
+    outbox
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 fn output(node: &NodeProcess, pid: &str, slot: u64) -> String {
@@ -89,13 +96,19 @@ fn the_guides_token_process_runs_as_written() {
     assert_eq!(state["cache"]["name"], "MyToken");
     assert_eq!(state["cache"]["ticker"], "MTK");
     assert_eq!(state["cache"]["totalsupply"], "0");
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/compute/cache/name")), "MyToken");
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/compute/cache/name")),
+        "MyToken"
+    );
     // Fund the owner (the guide's token has no mint).
     eval(&node, &owner, &pid, &format!("Balances['{me}'] = '1000'"));
 
     // Transfer with the guide's validation: a missing target, a bad amount, too much.
     let transfer = |target: Option<&str>, amount: &str| {
-        let mut fields = vec![("action", Value::from("Transfer")), ("amount", Value::from(amount))];
+        let mut fields = vec![
+            ("action", Value::from("Transfer")),
+            ("amount", Value::from(amount)),
+        ];
         let tags;
         if let Some(t) = target {
             tags = Value::List(vec![Value::from(
@@ -115,10 +128,7 @@ fn the_guides_token_process_runs_as_written() {
         "Invalid transfer parameters"
     );
     let bad = transfer(Some(&other), "5000");
-    assert_eq!(
-        reply(&node, &pid, bad)["error"],
-        "Insufficient balance"
-    );
+    assert_eq!(reply(&node, &pid, bad)["error"], "Insufficient balance");
     let ok = transfer(Some(&other), "250");
     let r = reply(&node, &pid, ok);
     assert_eq!(r["status"], "Success", "{r}");
@@ -151,7 +161,10 @@ fn the_guides_token_process_runs_as_written() {
     assert!(data.get("device").is_none(), "no stray device key: {data}");
     assert!(data["lastcalculated"].as_i64().unwrap_or(0) > 0);
     // The read changed nothing.
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/now"))["at-slot"], ok);
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/now"))["at-slot"],
+        ok
+    );
 }
 
 #[test]
@@ -169,7 +182,10 @@ fn the_guides_chat_process_runs_as_written() {
     let add = user.schedule(
         &node,
         &pid,
-        &[("action", Value::from("AddMessage")), ("data", Value::from("hello"))],
+        &[
+            ("action", Value::from("AddMessage")),
+            ("data", Value::from("hello")),
+        ],
     );
     assert_eq!(reply(&node, &pid, add)["status"], "Message added");
     let state = at(&node, &pid, add);
@@ -177,13 +193,22 @@ fn the_guides_chat_process_runs_as_written() {
     assert_eq!(state["messages"]["1"]["content"], "hello");
     assert_eq!(state["messages"]["1"]["user"], addr.as_str());
     assert_eq!(state["users"][&addr], 1);
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/messages/1/content")), "hello");
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/messages/1/content")),
+        "hello"
+    );
     // As written, `#Messages` counts string keys as 0: the guide's counts stay "0".
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/messagecount")), "0");
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/messagecount")),
+        "0"
+    );
     let get = user.schedule(
         &node,
         &pid,
-        &[("action", Value::from("GetMessages")), ("limit", Value::from("10"))],
+        &[
+            ("action", Value::from("GetMessages")),
+            ("limit", Value::from("10")),
+        ],
     );
     let r = reply(&node, &pid, get);
     assert_eq!(r["count"], "0");
@@ -211,13 +236,31 @@ fn patches_expose_state_and_dynamic_reads_answer_json_x1_x2_x3() {
         "{:?}",
         r.headers
     );
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/compute/status")), "active");
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/now/users"))["alice"], 100);
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/now/balances"))["bob"], 500);
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/totalsupply")), "1500");
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/compute/status")),
+        "active"
+    );
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/now/users"))["alice"],
+        100
+    );
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/now/balances"))["bob"],
+        500
+    );
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/totalsupply")),
+        "1500"
+    );
     // X2
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/cache/name")), "T");
-    assert_eq!(json(&node, &format!("/{pid}~process@1.0/now/cache/balances"))["a"], 10);
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/cache/name")),
+        "T"
+    );
+    assert_eq!(
+        json(&node, &format!("/{pid}~process@1.0/now/cache/balances"))["a"],
+        10
+    );
     // X3, with a query parameter reaching `req`.
     let script = upload_lua(
         &node,
@@ -266,7 +309,12 @@ fn aos_vectors_a1_a2_a3_l6_l7_and_eval() {
     );
     assert_eq!(output(&node, &pid, s), "Message|ao|m|Tags");
     // A2: table Data becomes JSON; JSON Data arrives as a table.
-    let s = eval(&node, &owner, &pid, "Send({Target = 'AOS', Data = {foo = 'bar'}})");
+    let s = eval(
+        &node,
+        &owner,
+        &pid,
+        "Send({Target = 'AOS', Data = {foo = 'bar'}})",
+    );
     let out = &at(&node, &pid, s)["results"]["outbox"]["1"];
     assert_eq!(out["data"], r#"{"foo":"bar"}"#);
     assert_eq!(out["content-type"], "application/json");
@@ -295,7 +343,11 @@ fn aos_vectors_a1_a2_a3_l6_l7_and_eval() {
     // Only the owner may Eval; anyone else's Eval goes to the Inbox.
     let stranger = Client::new(1);
     let s = eval(&node, &stranger, &pid, "Owned = true");
-    assert!(output(&node, &pid, s).contains("New Message From"), "{}", output(&node, &pid, s));
+    assert!(
+        output(&node, &pid, s).contains("New Message From"),
+        "{}",
+        output(&node, &pid, s)
+    );
     let s = eval(&node, &owner, &pid, "return Owned == nil");
     assert_eq!(output(&node, &pid, s), "true");
     // L7: a message relayed for another process by a signer that is no authority.
@@ -312,13 +364,23 @@ fn aos_vectors_a1_a2_a3_l6_l7_and_eval() {
     assert_eq!(output(&node, &pid, s), "first\nonce");
     let s = owner.schedule(&node, &pid, &[("action", Value::from("Ping"))]);
     let out = output(&node, &pid, s);
-    assert!(out.starts_with("first\n") && out.contains("New Message From"), "{out}");
+    assert!(
+        out.starts_with("first\n") && out.contains("New Message From"),
+        "{out}"
+    );
     // An error in an Eval is reported; the state is unchanged.
     let s = eval(&node, &owner, &pid, "Count = 99 error('boom')");
     let st = at(&node, &pid, s);
-    assert!(st["results"]["error"].as_str().unwrap().contains("boom"), "{st}");
+    assert!(
+        st["results"]["error"].as_str().unwrap().contains("boom"),
+        "{st}"
+    );
     let s = eval(&node, &owner, &pid, "return Count");
-    assert_eq!(output(&node, &pid, s), "99", "changes before an error stay (AOS)");
+    assert_eq!(
+        output(&node, &pid, s),
+        "99",
+        "changes before an error stay (AOS)"
+    );
 }
 
 #[test]
@@ -333,7 +395,12 @@ fn sandbox_escapes_and_runaway_code_are_clear_errors_and_leave_the_state_unchang
             ("lua-memory-limit", Value::from(32 * 1024 * 1024)),
         ],
     );
-    eval(&node, &owner, &pid, "Send({device = 'patch@1.0', counter = 42}) Kept = 'yes'");
+    eval(
+        &node,
+        &owner,
+        &pid,
+        "Send({device = 'patch@1.0', counter = 42}) Kept = 'yes'",
+    );
     let cases: &[(&str, &[&str])] = &[
         ("Kept = 'no' while true do end", &["lua: instruction budget exhausted"]),
         (
@@ -390,7 +457,10 @@ fn sandbox_escapes_and_runaway_code_are_clear_errors_and_leave_the_state_unchang
         assert_eq!(r.status, status, "{name}: {}", r.text());
         assert!(r.text().contains(expected), "{name}: {}", r.text());
     }
-    assert_eq!(text(&node, &format!("/{pid}~process@1.0/now/counter")), "42");
+    assert_eq!(
+        text(&node, &format!("/{pid}~process@1.0/now/counter")),
+        "42"
+    );
 }
 
 const PLAIN_MODULE: &str = r#"
@@ -419,7 +489,10 @@ fn l4_l5_a_plain_lua_process_computes_and_path_keys_call_functions() {
     );
     owner.schedule(&node, &pid, &[("x", Value::from("1"))]);
     assert_eq!(
-        text(&node, &format!("/{pid}~process@1.0/now/results/output/body")),
+        text(
+            &node,
+            &format!("/{pid}~process@1.0/now/results/output/body")
+        ),
         "42"
     );
     owner.schedule(&node, &pid, &[("path", Value::from("inc"))]);
@@ -450,9 +523,16 @@ fn a_restarted_node_resumes_a_lua_process_from_its_snapshot() {
     let mut first = start_on();
     let pid = spawn_aos(&first, &owner, &[]);
     eval(&first, &owner, &pid, GUIDE_TOKEN);
-    eval(&first, &owner, &pid, &format!("Balances['{me}'] = '1000' Seen = {{}} Seen.self = Seen"));
+    eval(
+        &first,
+        &owner,
+        &pid,
+        &format!("Balances['{me}'] = '1000' Seen = {{}} Seen.self = Seen"),
+    );
     let tags = Value::List(vec![Value::from(
-        Message::new().with("name", "Target").with("value", other.as_str()),
+        Message::new()
+            .with("name", "Target")
+            .with("value", other.as_str()),
     )]);
     let transfer = |node: &NodeProcess| {
         owner.schedule(
@@ -466,7 +546,10 @@ fn a_restarted_node_resumes_a_lua_process_from_its_snapshot() {
         )
     };
     transfer(&first);
-    assert_eq!(json(&first, &format!("/{pid}~process@1.0/now/balances"))[&me], "900");
+    assert_eq!(
+        json(&first, &format!("/{pid}~process@1.0/now/balances"))[&me],
+        "900"
+    );
     first.kill_hard();
 
     let second = start_on();
@@ -474,8 +557,17 @@ fn a_restarted_node_resumes_a_lua_process_from_its_snapshot() {
     let st = at(&second, &pid, s);
     assert_eq!(st["balances"][&me], "800", "{}", st["results"]);
     assert_eq!(st["balances"][&other], "200");
-    let s = eval(&second, &owner, &pid, "return (Seen.self == Seen) and #Handlers.list");
-    assert_eq!(output(&second, &pid, s), "3", "handlers rebuilt, cycles kept");
+    let s = eval(
+        &second,
+        &owner,
+        &pid,
+        "return (Seen.self == Seen) and #Handlers.list",
+    );
+    assert_eq!(
+        output(&second, &pid, s),
+        "3",
+        "handlers rebuilt, cycles kept"
+    );
     assert!(
         !second.log().contains("could not be restored"),
         "resumed from the snapshot, not a replay: {}",

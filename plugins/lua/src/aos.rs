@@ -161,10 +161,12 @@ fn legacy_msg(lua: &Lua, assignment: &Message, pid: &str) -> mlua::Result<Table>
     if let Some(a) = body.get("anchor").and_then(text) {
         msg.raw_set("Anchor", a)?;
     }
-    let int = |k: &str| assignment.get(k).and_then(|v| match v {
-        Value::Integer(i) => Some(*i),
-        other => text(other)?.parse().ok(),
-    });
+    let int = |k: &str| {
+        assignment.get(k).and_then(|v| match v {
+            Value::Integer(i) => Some(*i),
+            other => text(other)?.parse().ok(),
+        })
+    };
     msg.raw_set("Timestamp", int("timestamp"))?;
     msg.raw_set("Block-Height", int("block-height"))?;
     msg.raw_set("Nonce", int("slot"))?;
@@ -177,10 +179,7 @@ fn legacy_msg(lua: &Lua, assignment: &Message, pid: &str) -> mlua::Result<Table>
         n == "Content-Type" && text(v).is_some_and(|t| t.starts_with("application/json"))
     });
     if json_data {
-        let decode: mlua::Function = lua
-            .globals()
-            .raw_get::<Table>("json")?
-            .raw_get("decode")?;
+        let decode: mlua::Function = lua.globals().raw_get::<Table>("json")?.raw_get("decode")?;
         let raw: LuaValue = msg.raw_get("Data")?;
         if let Ok(t) = decode.call::<LuaValue>(raw) {
             msg.raw_set("Data", t)?;
@@ -206,7 +205,9 @@ fn env(lua: &Lua, process: &Message, pid: &str) -> mlua::Result<Table> {
 
 /// A legacy outbox message `{Target, Data, Anchor, Tags}` as a HyperBEAM message.
 fn outbox_message(v: &LuaValue) -> Result<Option<Message>, LuaError> {
-    let LuaValue::Table(t) = v else { return Ok(None) };
+    let LuaValue::Table(t) = v else {
+        return Ok(None);
+    };
     let mut m = Message::new();
     if let Some(Value::List(tags)) = from_lua(&t.raw_get::<LuaValue>("Tags")?)? {
         for tag in tags {
@@ -303,7 +304,9 @@ pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, D
                 .with("error", reason.as_str())
                 .with(
                     "output",
-                    Message::new().with("data", reason.as_str()).with("prompt", "aos> "),
+                    Message::new()
+                        .with("data", reason.as_str())
+                        .with("prompt", "aos> "),
                 )
                 .with("outbox", Message::new())
         }
@@ -328,7 +331,9 @@ fn handle(
     )?;
     match out.into_iter().next() {
         Some(LuaValue::Table(r)) => results(&r),
-        _ => Err(LuaError::Runtime("the AOS runtime returned no result".into())),
+        _ => Err(LuaError::Runtime(
+            "the AOS runtime returned no result".into(),
+        )),
     }
 }
 

@@ -81,7 +81,10 @@ pub fn install(lua: &Lua, host: &Host) -> mlua::Result<()> {
                 }
                 [first, rest @ ..] if !rest.is_empty() => {
                     let base = as_message(first)?;
-                    let reqs = rest.iter().map(as_message).collect::<mlua::Result<Vec<_>>>()?;
+                    let reqs = rest
+                        .iter()
+                        .map(as_message)
+                        .collect::<mlua::Result<Vec<_>>>()?;
                     chain(&h, base, reqs)
                 }
                 _ => Err(DeviceError::bad_request("ao.resolve needs a message")),
@@ -128,7 +131,11 @@ pub fn install(lua: &Lua, host: &Host) -> mlua::Result<()> {
                     }
                     m
                 }
-                _ => return Err(mlua::Error::runtime("ao.set(base, key, value) or ao.set(base, table)")),
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "ao.set(base, key, value) or ao.set(base, table)",
+                    ))
+                }
             };
             deep_merge(&mut base, changes);
             message_to_lua(lua, &base)

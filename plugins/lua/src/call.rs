@@ -94,7 +94,12 @@ pub fn call_key(
             }
         }
     } else {
-        let vm = rt.build(flavor, rt.limits(base.get_message("process")), 0, base.get("module"))?;
+        let vm = rt.build(
+            flavor,
+            rt.limits(base.get_message("process")),
+            0,
+            base.get("module"),
+        )?;
         Ok(run(&vm, &name, params.as_ref(), base, req)?)
     }
 }
@@ -131,7 +136,10 @@ pub fn returned(out: MultiValue) -> Result<Value, LuaError> {
         [LuaValue::String(s), v, ..]
             if matches!(s.as_bytes().as_ref(), b"ok" | b"error" | b"skip" | b"pass") =>
         {
-            (s.to_str().map(|s| s.to_string()).unwrap_or_default(), v.clone())
+            (
+                s.to_str().map(|s| s.to_string()).unwrap_or_default(),
+                v.clone(),
+            )
         }
         [v, ..] => ("ok".to_owned(), v.clone()),
         [] => ("ok".to_owned(), LuaValue::Nil),

@@ -169,9 +169,10 @@ fn table(t: &Table, depth: usize, at: &mut String) -> Result<Value, ConvertError
     let mut m = Message::with_capacity(entries.len());
     for (k, v) in &entries {
         let key = match k {
-            LuaValue::String(s) => s.to_str().map(|s| s.to_string()).unwrap_or_else(|_| {
-                String::from_utf8_lossy(&s.as_bytes()).into_owned()
-            }),
+            LuaValue::String(s) => s
+                .to_str()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| String::from_utf8_lossy(&s.as_bytes()).into_owned()),
             LuaValue::Integer(i) => i.to_string(),
             LuaValue::Number(n) => n.to_string(),
             _ => return Err(ConvertError::BadKey(path_or_root(at))),
@@ -207,7 +208,10 @@ mod tests {
             round(&lua, "return {1, 2, 3}"),
             Some(Value::List(vec![1.into(), 2.into(), 3.into()]))
         );
-        assert_eq!(round(&lua, "return {}"), Some(Value::Message(Message::new())));
+        assert_eq!(
+            round(&lua, "return {}"),
+            Some(Value::Message(Message::new()))
+        );
         let m = round(&lua, "return {a = 1, b = {true, 'x'}}").unwrap();
         let m = m.as_message().unwrap();
         assert_eq!(m.get("a"), Some(&Value::Integer(1)));
@@ -235,7 +239,10 @@ mod tests {
         let v: LuaValue = lua.load("local t = {} t.self = t return t").eval().unwrap();
         assert!(matches!(from_lua(&v), Err(ConvertError::TooDeep(_))));
         let v: LuaValue = lua.load("return function() end").eval().unwrap();
-        assert!(matches!(from_lua(&v), Err(ConvertError::Unsupported("function", _))));
+        assert!(matches!(
+            from_lua(&v),
+            Err(ConvertError::Unsupported("function", _))
+        ));
         // Inside a table, functions are left out.
         let v: LuaValue = lua.load("return {a = 1, f = print}").eval().unwrap();
         assert_eq!(

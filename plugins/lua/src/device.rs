@@ -4,13 +4,29 @@
 use crate::call;
 use crate::runtime::{Flavor, Runtime};
 use ferrobeam_device_api::device::Outcome;
-use ferrobeam_device_api::{device_methods, Device, DeviceError, InitContext, Message, Opts, Value};
+use ferrobeam_device_api::{
+    device_methods, Device, DeviceError, InitContext, Message, Opts, Value,
+};
 
 /// Keys a base's own data shadows only if they are not methods (`§5.2`: the `default` handler
 /// excludes these and the base's keys).
-const EXCLUDED: &[&str] = &["keys", "set", "encode", "decode", "id", "commitments", "path"];
+const EXCLUDED: &[&str] = &[
+    "keys",
+    "set",
+    "encode",
+    "decode",
+    "id",
+    "commitments",
+    "path",
+];
 
-fn default_key(rt: &Runtime, flavor: Flavor, key: &str, base: &Message, req: &Message) -> Option<Outcome> {
+fn default_key(
+    rt: &Runtime,
+    flavor: Flavor,
+    key: &str,
+    base: &Message,
+    req: &Message,
+) -> Option<Outcome> {
     if EXCLUDED.contains(&key) || base.contains_key(key) {
         return None;
     }
@@ -45,11 +61,21 @@ impl Lua53a {
         Ok(base.clone())
     }
     /// `snapshot`: the process VM's data.
-    pub fn snapshot(&self, base: &Message, _r: &Message, _o: &Opts) -> Result<Message, DeviceError> {
+    pub fn snapshot(
+        &self,
+        base: &Message,
+        _r: &Message,
+        _o: &Opts,
+    ) -> Result<Message, DeviceError> {
         call::take_snapshot(&self.rt, base)
     }
     /// `normalize`: the VM rebuilt from a stored state's snapshot.
-    pub fn normalize(&self, base: &Message, _r: &Message, _o: &Opts) -> Result<Message, DeviceError> {
+    pub fn normalize(
+        &self,
+        base: &Message,
+        _r: &Message,
+        _o: &Opts,
+    ) -> Result<Message, DeviceError> {
         call::normalize(&self.rt, Flavor::Plain, base)
     }
     /// `functions`: the global functions the modules define.
@@ -58,7 +84,13 @@ impl Lua53a {
     }
 }
 
-device_methods!(Lua53a { info, init, snapshot, normalize, functions });
+device_methods!(Lua53a {
+    info,
+    init,
+    snapshot,
+    normalize,
+    functions
+});
 
 /// `aos@2.0`.
 #[derive(Debug)]
@@ -88,15 +120,30 @@ impl Aos {
         Ok(base.clone())
     }
     /// `compute`: one slot through the AOS handlers.
-    pub fn compute(&self, base: &Message, req: &Message, _o: &Opts) -> Result<Message, DeviceError> {
+    pub fn compute(
+        &self,
+        base: &Message,
+        req: &Message,
+        _o: &Opts,
+    ) -> Result<Message, DeviceError> {
         crate::aos::compute(&self.rt, base, req)
     }
     /// `snapshot`: the process VM's data.
-    pub fn snapshot(&self, base: &Message, _r: &Message, _o: &Opts) -> Result<Message, DeviceError> {
+    pub fn snapshot(
+        &self,
+        base: &Message,
+        _r: &Message,
+        _o: &Opts,
+    ) -> Result<Message, DeviceError> {
         call::take_snapshot(&self.rt, base)
     }
     /// `normalize`: the VM rebuilt from a stored state's snapshot.
-    pub fn normalize(&self, base: &Message, _r: &Message, _o: &Opts) -> Result<Message, DeviceError> {
+    pub fn normalize(
+        &self,
+        base: &Message,
+        _r: &Message,
+        _o: &Opts,
+    ) -> Result<Message, DeviceError> {
         call::normalize(&self.rt, Flavor::Aos, base)
     }
     /// `functions`: the global functions of the runtime and the modules.
@@ -105,7 +152,14 @@ impl Aos {
     }
 }
 
-device_methods!(Aos { info, init, compute, snapshot, normalize, functions });
+device_methods!(Aos {
+    info,
+    init,
+    compute,
+    snapshot,
+    normalize,
+    functions
+});
 
 fn info(name: &str, rt: &Runtime) -> Message {
     Message::new()

@@ -252,7 +252,12 @@ impl Runtime {
         if g.vm.is_some() && g.slot == at {
             return Ok(());
         }
-        let vm = self.build(flavor, self.limits(Some(process)), seed_of(pid), process.get("module"))?;
+        let vm = self.build(
+            flavor,
+            self.limits(Some(process)),
+            seed_of(pid),
+            process.get("module"),
+        )?;
         snapshot::restore(&vm, snap)?;
         g.checkpoint = Some(snapshot::take(&vm)?);
         g.checkpoint_slot = at;
@@ -274,8 +279,7 @@ impl Runtime {
             .store_read(&key)
             .map_err(|e| LuaError::Snapshot(e.reason().to_owned()))?;
         let Some(bytes) = bytes else { return Ok(None) };
-        let state =
-            wire::decode_message(&bytes).map_err(|e| LuaError::Snapshot(e.to_string()))?;
+        let state = wire::decode_message(&bytes).map_err(|e| LuaError::Snapshot(e.to_string()))?;
         Ok(state.get_message("snapshot").cloned())
     }
 }

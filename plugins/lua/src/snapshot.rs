@@ -16,8 +16,19 @@ pub const FORMAT: &str = "ferrobeam-lua/1";
 /// Globals never snapshotted: the standard library and the runtime's function tables, which
 /// the runtime and modules re-create.
 const SKIP: &[&str] = &[
-    "_G", "_VERSION", "string", "table", "math", "coroutine", "utf8", "os", "json", "Handlers",
-    "ao", "Utils", "Colors",
+    "_G",
+    "_VERSION",
+    "string",
+    "table",
+    "math",
+    "coroutine",
+    "utf8",
+    "os",
+    "json",
+    "Handlers",
+    "ao",
+    "Utils",
+    "Colors",
 ];
 
 const NIL: u8 = 0;
@@ -52,7 +63,14 @@ pub fn take(vm: &Vm) -> Result<Message, LuaError> {
             if SKIP.iter().any(|n| s.as_bytes() == n.as_bytes()) {
                 continue;
             }
-            if matches!(v, LuaValue::Table(_) | LuaValue::String(_) | LuaValue::Integer(_) | LuaValue::Number(_) | LuaValue::Boolean(_)) {
+            if matches!(
+                v,
+                LuaValue::Table(_)
+                    | LuaValue::String(_)
+                    | LuaValue::Integer(_)
+                    | LuaValue::Number(_)
+                    | LuaValue::Boolean(_)
+            ) {
                 root.raw_set(k, v)?;
             }
         }
@@ -229,8 +247,12 @@ fn sources(tables: &Tables) -> Vec<Vec<u8>> {
             _ => None,
         })
     };
-    let Some(aos) = find(0, "__aos") else { return Vec::new() };
-    let Some(list) = find(aos, "sources") else { return Vec::new() };
+    let Some(aos) = find(0, "__aos") else {
+        return Vec::new();
+    };
+    let Some(list) = find(aos, "sources") else {
+        return Vec::new();
+    };
     let mut items: Vec<(i64, Vec<u8>)> = tables[list]
         .iter()
         .filter_map(|(k, v)| match (k, v) {
@@ -275,7 +297,9 @@ pub fn restore(vm: &Vm, snap: &Message) -> Result<(), LuaError> {
             let mut stale = Vec::new();
             for pair in target.pairs::<LuaValue, LuaValue>() {
                 let (k, v) = pair?;
-                if !matches!(v, LuaValue::Function(_)) && !keep.raw_get::<bool>(k.clone()).unwrap_or(false) {
+                if !matches!(v, LuaValue::Function(_))
+                    && !keep.raw_get::<bool>(k.clone()).unwrap_or(false)
+                {
                     stale.push(k);
                 }
             }
@@ -339,7 +363,11 @@ mod tests {
         .unwrap();
         let snap = take(&a).unwrap();
         let b = Vm::new(Limits::default(), 1).unwrap();
-        b.exec("m", b"Obj = { n = 0 } function Obj.get() return Obj.n + 1 end").unwrap();
+        b.exec(
+            "m",
+            b"Obj = { n = 0 } function Obj.get() return Obj.n + 1 end",
+        )
+        .unwrap();
         restore(&b, &snap).unwrap();
         b.exec(
             "check",

@@ -302,7 +302,10 @@ mod tests {
         }
         let j: String = a.lua().globals().get("J").unwrap();
         assert_eq!(j, r#"{"a":1,"b":[1,2]}"#);
-        a.exec("r", b"assert(require('json').decode('{\"x\":[1,2.5,\"s\"]}').x[2] == 2.5)")
-            .unwrap();
+        a.exec(
+            "r",
+            b"assert(require('json').decode('{\"x\":[1,2.5,\"s\"]}').x[2] == 2.5)",
+        )
+        .unwrap();
     }
 }

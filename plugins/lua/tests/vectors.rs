@@ -57,9 +57,10 @@ fn l1_an_associative_table_is_a_message_and_a_list_a_list() {
 #[test]
 fn l2_two_modules_load_into_one_vm() {
     let d = device();
-    let b = Message::new()
-        .with("device", "lua@5.3a")
-        .with("module", Value::List(vec![module(TEST_LUA), module(SECOND)]));
+    let b = Message::new().with("device", "lua@5.3a").with(
+        "module",
+        Value::List(vec![module(TEST_LUA), module(SECOND)]),
+    );
     let out = d.call("test_second_script", &b, &Message::new()).unwrap();
     assert_eq!(out, Value::Integer(4));
 }
@@ -89,23 +90,36 @@ fn function_and_parameters_override_the_key() {
     assert_eq!(m.get("first"), Some(&Value::Integer(1)));
     assert_eq!(m.get_str("second"), Some("two"));
     let names = d.call("functions", &base(), &Message::new()).unwrap();
-    assert!(names.as_list().unwrap().contains(&Value::from("assoctable")));
+    assert!(names
+        .as_list()
+        .unwrap()
+        .contains(&Value::from("assoctable")));
 }
 
 #[test]
 fn l8_the_sandbox_refuses_os_getenv_and_errors_have_their_status() {
     let d = device();
-    let e = d.call("sandboxed_fail", &base(), &Message::new()).unwrap_err();
+    let e = d
+        .call("sandboxed_fail", &base(), &Message::new())
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Failure, "{e}");
     assert!(e.reason().contains("getenv"), "{e}");
     let e = d.call("caught", &base(), &Message::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BadRequest);
     assert_eq!(e.reason(), "Very bad, but Lua caught it.");
-    let e = d.call("no_such_function", &base(), &Message::new()).unwrap_err();
+    let e = d
+        .call("no_such_function", &base(), &Message::new())
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    let limited = base().with("process", Message::new().with("lua-instruction-budget", 100_000));
+    let limited = base().with(
+        "process",
+        Message::new().with("lua-instruction-budget", 100_000),
+    );
     let e = d.call("loop", &limited, &Message::new()).unwrap_err();
-    assert!(e.reason().starts_with("lua: instruction budget exhausted"), "{e}");
+    assert!(
+        e.reason().starts_with("lua: instruction budget exhausted"),
+        "{e}"
+    );
 }
 
 #[test]
