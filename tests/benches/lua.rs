@@ -200,7 +200,7 @@ fn run(sign_assignments: bool) -> (NodeProcess, String) {
     let at = get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot")).text();
     let computed = t.elapsed();
     let total = start.elapsed();
-    assert_eq!(at.trim(), (N + 3).to_string());
+    assert_eq!(at.trim(), (N + 2).to_string(), "spawn, two Evals, N transfers");
     let what = if sign_assignments {
         "assignments signed"
     } else {

@@ -247,16 +247,11 @@ fn results(r: &Table) -> Result<Message, LuaError> {
     if let Some(e) = from_lua(&r.raw_get::<LuaValue>("Error")?)? {
         results.insert("error", e);
     }
-    let messages = list_of(r, "Messages")?;
     let mut outbox = Message::new();
-    for (i, m) in messages.iter().enumerate() {
-        outbox.insert((i + 1).to_string(), m.clone());
+    for (i, m) in list_of(r, "Messages")?.into_iter().enumerate() {
+        outbox.insert((i + 1).to_string(), m);
     }
     results.insert("outbox", outbox);
-    results.insert(
-        "messages",
-        Value::List(messages.into_iter().map(Value::Message).collect()),
-    );
     let spawns = list_of(r, "Spawns")?;
     if !spawns.is_empty() {
         results.insert(

@@ -23,6 +23,8 @@ loadstring = load
 dofile, loadfile = nil, nil
 string.dump = nil
 io, debug, package = nil, nil, nil
+-- print: nowhere to write to (the AOS runtime collects it into the output instead).
+print = function() end
 
 -- os: only the clock, which is the current message's time (deterministic).
 __fb = __fb or {}
