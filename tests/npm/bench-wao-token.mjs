@@ -48,5 +48,5 @@ const balances = await ao.var({ pid, data: "Balances" })
 const held = Object.entries(balances).filter(([k]) => k.startsWith("holder-"))
 if (held.length !== HOLDERS) throw new Error(`expected ${HOLDERS} holders, got ${held.length}`)
 console.log(
-  `wao ${JSON.parse(readFileSync(join(repo, "tests/npm/node_modules/wao/package.json"), "utf8")).version} in-memory AO, token Transfer, 1 process, ${N} messages: ${(N / seconds).toFixed(0)} msg/s (${(seconds * 1000 / N).toFixed(2)} ms each)`,
+  `wao ${JSON.parse(readFileSync(join(repo, "tests/npm/node_modules/wao/package.json"), "utf8")).version} in-memory AO, token Transfer, 1 process, ${N} messages: ${(N / seconds).toFixed(1)} msg/s (${(seconds * 1000 / N).toFixed(2)} ms each)`,
 )
