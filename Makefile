@@ -4,7 +4,7 @@ CARGO ?= cargo
 RELEASE_DIR := target/release
 PLUGINS_DIR := target/plugins
 # The first-party plugins the node runs with (crate names).
-PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process
+PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
 .PHONY: run build plugins test bench load soak fuzz fmt lint
 

@@ -12,6 +12,7 @@ mod faults;
 mod guide;
 mod identity;
 mod limits;
+mod lua;
 mod message_device;
 mod mydev;
 mod paths;

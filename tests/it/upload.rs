@@ -8,7 +8,7 @@ use std::process::Command;
 
 const SCRIPT: &str = "function calculate(base, req)\n  return { total = 1 }\nend\n";
 
-fn upload(
+pub(crate) fn upload(
     node: &ferrobeam_tests::NodeProcess,
     wallet: usize,
     file: &std::path::Path,

