@@ -44,7 +44,12 @@ fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
 }
 
 /// A data item signed by test wallet `signer`, as aoconnect builds it.
-pub fn item(signer: usize, target: Option<&str>, pairs: &[(&str, &str)], data: &str) -> DataItem {
+pub(crate) fn item(
+    signer: usize,
+    target: Option<&str>,
+    pairs: &[(&str, &str)],
+    data: &str,
+) -> DataItem {
     let mut item = DataItem::unsigned(tags(pairs), data.as_bytes().to_vec());
     item.target = target.map(|t| {
         URL_SAFE_NO_PAD
@@ -58,7 +63,7 @@ pub fn item(signer: usize, target: Option<&str>, pairs: &[(&str, &str)], data: &
 }
 
 /// Posts an item as aoconnect does.
-pub fn post(node: &NodeProcess, path: &str, item: &DataItem) -> Response {
+pub(crate) fn post(node: &NodeProcess, path: &str, item: &DataItem) -> Response {
     post_bytes(node, path, &item.serialize())
 }
 
@@ -76,7 +81,7 @@ fn post_bytes(node: &NodeProcess, path: &str, body: &[u8]) -> Response {
 }
 
 /// aoconnect's `spawn` tags (`spec/clients.md` §3.2) with `execution-device` chosen.
-pub fn spawn_item(
+pub(crate) fn spawn_item(
     signer: usize,
     execution: &str,
     module: &str,
@@ -105,7 +110,12 @@ pub fn spawn_item(
 }
 
 /// aoconnect's `message` / `result` / `dryrun` tags.
-fn message_item(signer: usize, pid: &str, extra: &[(&str, &str)], data: &str) -> DataItem {
+pub(crate) fn message_item(
+    signer: usize,
+    pid: &str,
+    extra: &[(&str, &str)],
+    data: &str,
+) -> DataItem {
     let mut pairs: Vec<(&str, &str)> = extra.to_vec();
     pairs.extend_from_slice(&[
         ("signing-format", "ans104"),

@@ -14,14 +14,14 @@ const GUIDE_SUPPLY: &str = include_str!("../fixtures/lua/circulating-supply.lua"
 const GUIDE_SYNC: &str = include_str!("../fixtures/lua/initial-sync.lua");
 const GUIDE_EXPOSE: &str = include_str!("../fixtures/lua/expose.lua");
 
-fn start() -> NodeProcess {
+pub(crate) fn start() -> NodeProcess {
     NodeProcess::start(&format!(
         "{CONFIG}\n[devices.\"lua@5.3a\"]\n[devices.\"aos@2.0\"]\n"
     ))
 }
 
 /// Uploads `source` with `ferrobeam upload` (as the node's operator); its ID.
-fn upload_lua(node: &NodeProcess, name: &str, source: &str) -> String {
+pub(crate) fn upload_lua(node: &NodeProcess, name: &str, source: &str) -> String {
     let file = node.scratch.dir.join(name);
     std::fs::write(&file, source).unwrap();
     let out = upload(node, 1, &file, &[]);

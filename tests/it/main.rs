@@ -5,6 +5,7 @@
 
 mod abi;
 mod ans104;
+mod aoconnect;
 mod codecs;
 mod crash_safety;
 mod edge;

@@ -129,6 +129,13 @@ pub fn encode_response(
 ) -> Result<Message, DeviceError> {
     require(node, HTTPSIG)?;
     let signed = sign::signed_tabm(node, result)?;
+    // A document (a body in its own content type, e.g. JSON a device wrote) already is what the
+    // client asked for: it goes out as it is, signed in the headers.
+    let codec = if is_document(result) {
+        &ResponseCodec::Httpsig
+    } else {
+        codec
+    };
     match codec {
         ResponseCodec::Httpsig => expect_message(
             call_with(node, HTTPSIG, "to", &signed, &Message::new())?,
@@ -159,6 +166,17 @@ pub fn encode_response(
             Ok(http)
         }
     }
+}
+
+/// A result that is only a body and its content type (and a status).
+fn is_document(result: &Message) -> bool {
+    result
+        .get("body")
+        .is_some_and(|b| matches!(b, Value::Binary(_)))
+        && result.contains_key("content-type")
+        && result
+            .keys()
+            .all(|k| matches!(k.as_str(), "body" | "content-type" | "status") || k.is_private())
 }
 
 /// The node cannot speak HTTP without its codec devices: a clear 503 rather than a 404.

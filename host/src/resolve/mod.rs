@@ -110,6 +110,12 @@ fn apply(
     keys: &RequestKeys,
 ) -> Result<Value, DeviceError> {
     match step {
+        // An ID-shaped segment after the first is a key when the message has it (balances keyed
+        // by wallet address: `/now/balances/<address>`), else the stored message it names.
+        Step::Id(id) if base.contains_key(id) => {
+            let req = keys.request_message(node, index, id, &[])?;
+            step_call(node, &base, id, &req)
+        }
         Step::Id(id) => load(node, id),
         Step::Resolve(inner) => {
             let Value::Message(req) = resolve(node, inner, keys)? else {

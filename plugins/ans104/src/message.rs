@@ -13,9 +13,15 @@
 //! rebuilt and re-verified. Unlike HyperBEAM, `bundle-*` tags are kept: `data` stays the item's
 //! bytes, and dropping signed tags would make the item unverifiable.
 //!
+//! A tag whose key is taken by a field the item has — aoconnect's `Target` tag next to the
+//! item's target, a `Data` tag next to its data — or named `tags` goes, with its name as sent,
+//! to an explicit `tags` list of `{name, value}` messages (the AOS runtime reads it as
+//! `msg.Tags`, docs/lua.md), so neither the field nor the tag is lost.
+//!
 //! **Message → item.** The inverse: the single `ans104@1.0` commitment gives owner and
-//! signature; with `original-tags` the remaining keys must be exactly those tags (else the
-//! message was changed after signing), otherwise every remaining key is a tag, in sorted order.
+//! signature; with `original-tags` the message must be exactly what those tags and its fields
+//! map to (else it was changed after signing), otherwise every remaining key is a tag, in
+//! sorted order, followed by the explicit `tags`.
 
 use crate::item::{check_tags, DataItem, Tag, RSA_4096_BYTES};
 use crate::{b64, unb64, Error};
@@ -29,12 +35,26 @@ pub const ALG: &str = "rsa-pss";
 const TARGET: &str = "target";
 const ANCHOR: &str = "last_tx";
 const DATA: &str = "data";
+/// Tags whose names collide with a field's key, as `[{name, value}]`.
+const TAGS: &str = "tags";
 
 /// The message of a data item (see the module documentation).
 pub fn from_item(item: &DataItem) -> Result<Message, Error> {
     let mut msg = Message::with_capacity(item.tags.len() + 4);
+    // Keys the item's own fields take; a tag of the same name (aoconnect's `Target` tag next to
+    // the target field, say) goes to the explicit `tags` list instead, as {name, value}.
+    let fields: Vec<&str> = [
+        (TARGET, item.target.is_some()),
+        (ANCHOR, item.anchor.is_some()),
+        (DATA, !item.data.is_empty()),
+        (TAGS, true),
+    ]
+    .into_iter()
+    .filter_map(|(k, present)| present.then_some(k))
+    .collect();
+    let mut explicit: Vec<Value> = Vec::new();
     // Without `original-tags`, the item is rebuilt with one tag per key in sorted order: that is
-    // exact only when the tags already are normalised, unique and sorted.
+    // exact only when the tags already are normalised, unique, sorted and take no field's key.
     let mut reproducible = true;
     let mut previous: Option<&[u8]> = None;
     for tag in &item.tags {
@@ -43,6 +63,15 @@ pub fn from_item(item: &DataItem) -> Result<Message, Error> {
         let key = Key::new(name);
         reproducible &= key.as_str() == name && previous.is_none_or(|p| p < tag.name.as_slice());
         previous = Some(&tag.name);
+        if fields.contains(&key.as_str()) {
+            reproducible = false;
+            explicit.push(Value::Message(
+                Message::new()
+                    .with("name", tag.name.clone())
+                    .with("value", tag.value.clone()),
+            ));
+            continue;
+        }
         let merged = match msg.remove(key.as_str()) {
             None => Value::Binary(tag.value.clone()),
             Some(Value::List(mut values)) => {
@@ -58,6 +87,9 @@ pub fn from_item(item: &DataItem) -> Result<Message, Error> {
         if let Value::List(items) = value {
             *value = Value::Binary(sf_string_list(items)?.into_bytes());
         }
+    }
+    if !explicit.is_empty() {
+        msg.insert(TAGS, Value::List(explicit));
     }
     if let Some(target) = &item.target {
         msg.insert(TARGET, b64(target));
@@ -113,14 +145,46 @@ pub fn to_item(msg: &Message) -> Result<DataItem, Error> {
         .transpose()?;
     let tags = match original {
         Some(tags) => {
-            let expected = from_item(&DataItem::unsigned(tags.clone(), Vec::new()))?;
-            if expected != sorted(&rest) {
-                return Err(Error::Commitment(describe_difference(&expected, &rest)));
+            // The message must be exactly what the signed item maps to.
+            let mut candidate = DataItem::unsigned(tags.clone(), data.clone());
+            candidate.target = target;
+            candidate.anchor = anchor;
+            let expected = from_item(&candidate)?;
+            let mut given = msg.without_private();
+            given.remove("commitments");
+            if sorted(&expected) != sorted(&given) {
+                return Err(Error::Commitment(describe_difference(&expected, &given)));
             }
             tags
         }
         None => {
-            let mut tags = Vec::with_capacity(rest.len());
+            let explicit = match rest.remove(TAGS) {
+                None => Vec::new(),
+                Some(Value::List(items)) => items
+                    .iter()
+                    .map(|t| {
+                        let field = |k: &str| {
+                            t.as_message()
+                                .and_then(|m| m.get(k))
+                                .and_then(Value::as_bytes)
+                                .map(<[u8]>::to_vec)
+                        };
+                        match (field("name"), field("value")) {
+                            (Some(name), Some(value)) => Ok(Tag { name, value }),
+                            _ => Err(Error::Unrepresentable(
+                                "`tags` must be a list of {name, value} messages".into(),
+                            )),
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(other) => {
+                    return Err(Error::Unrepresentable(format!(
+                        "`tags` is a {}, not a list of {{name, value}} messages",
+                        other.type_name()
+                    )))
+                }
+            };
+            let mut tags = Vec::with_capacity(rest.len() + explicit.len());
             let mut keys: Vec<&Key> = rest.keys().collect();
             keys.sort_unstable_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));
             for key in keys {
@@ -139,6 +203,7 @@ pub fn to_item(msg: &Message) -> Result<DataItem, Error> {
                     value,
                 });
             }
+            tags.extend(explicit);
             tags
         }
     };

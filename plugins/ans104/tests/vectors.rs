@@ -257,3 +257,43 @@ fn items_signed_here_verify_and_round_trip_through_messages() {
     assert!(!c.contains_key("original-tags"));
     assert_eq!(verify_message(&msg), Ok(plain.id()));
 }
+
+#[test]
+fn tags_named_like_fields_keep_both_and_still_verify() {
+    let mut item = DataItem::unsigned(
+        vec![
+            Tag {
+                name: b"Action".to_vec(),
+                value: b"Transfer".to_vec(),
+            },
+            Tag {
+                name: b"Target".to_vec(),
+                value: b"recipient".to_vec(),
+            },
+            Tag {
+                name: b"Data".to_vec(),
+                value: b"tagged".to_vec(),
+            },
+        ],
+        b"the data".to_vec(),
+    );
+    item.target = Some([4; 32]);
+    item.sign(&wallet(2)).unwrap();
+    let msg = decode_verified(&item.serialize()).unwrap();
+    assert_eq!(
+        msg.get_str("target").map(str::len),
+        Some(43),
+        "the field keeps `target`"
+    );
+    assert_eq!(msg.get_str("data"), Some("the data"));
+    let Some(Value::List(tags)) = msg.get("tags") else {
+        panic!("an explicit tags list: {msg:?}")
+    };
+    let names: Vec<&str> = tags
+        .iter()
+        .map(|t| t.as_message().unwrap().get_str("name").unwrap())
+        .collect();
+    assert_eq!(names, ["Target", "Data"]);
+    assert_eq!(verify_message(&msg), Ok(item.id()));
+    assert_eq!(to_item(&msg).unwrap(), item);
+}

@@ -283,6 +283,15 @@ pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, D
         Some(vm) => handle(vm, req, &process, &pid),
         None => Err(LuaError::Snapshot("no VM".into())),
     };
+    if req.contains_key("dry-run") {
+        // A dry run (process@1.0 `as=execution`): its effects on the VM are discarded — the
+        // next slot rebuilds the VM at the state's slot (checkpoint and replay, or snapshot).
+        g.drop_vm();
+        let res = outcome.map_err(|e| DeviceError::bad_request(e.to_string()))?;
+        let mut next = base.clone();
+        next.insert("results", res);
+        return Ok(next);
+    }
     let res = match outcome {
         Ok(res) => {
             g.record(slot, Some(req.clone()))?;

@@ -8,7 +8,7 @@
 //! | `compute` | the state after slot `compute` / `slot` (`/compute=2`, `compute&slot=2`, `?slot=2`); without a slot, the latest state computed so far (computing everything assigned only when nothing is) |
 //! | `now` | the state after every assigned slot |
 //! | `push` | schedule (or take `slot`), compute, deliver the outbox to local processes; a process message is spawned and its assignment answered |
-//! | `results` | on a state: its `results`, or with `results=N` those of slot N (`/compute/results=N`, aoconnect's `result`) |
+//! | `results` | on a state: its `results`, or with `results=N` those of slot N (`/compute/results=N`, aoconnect's `result`); asked for JSON (`require-codec: application/json`), the JSON document aoconnect reads ([`legacy`]) |
 //! | `as` | `as=execution`: the current state, marked so that `compute` dry-runs the request with the execution device (`dryrun`, [`dryrun`]) |
 //!
 //! Keys after `compute` or `now` read the state (`/now/counter`, `/compute/results/outbox/1`).
@@ -19,6 +19,7 @@
 pub mod compute;
 pub mod definition;
 pub mod dryrun;
+pub mod legacy;
 pub mod push;
 pub mod states;
 
@@ -96,7 +97,12 @@ impl Process {
         let host = opts.host();
         if base.contains_key(dryrun::DRY_RUN) {
             let current = self.current(opts, &p)?;
-            return dryrun::evaluate(host, &self.shared, &p, current, req);
+            let results = dryrun::evaluate(host, &self.shared, &p, current, req)?;
+            return Ok(if legacy::wants_json(req) {
+                Value::Message(legacy::document(&results))
+            } else {
+                results
+            });
         }
         let engine = Engine::new(host, &self.shared, &p);
         let computed = match params::first_slot(req, &["compute", "slot"])? {
@@ -136,9 +142,14 @@ impl Process {
                 }
             }
         };
-        Ok(public(&state)
+        let results = public(&state)
             .remove("results")
-            .unwrap_or_else(|| Value::Message(Message::new())))
+            .unwrap_or_else(|| Value::Message(Message::new()));
+        Ok(if legacy::wants_json(req) {
+            Value::Message(legacy::document(&results))
+        } else {
+            results
+        })
     }
 
     /// `as=<role>`: the current state, marked for a dry run by the `<role>-device`.
