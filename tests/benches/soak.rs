@@ -71,9 +71,17 @@ fn main() {
         .with("device", "process@1.0")
         .with("scheduler", test_wallet_address(1));
     let (headers, body) = signed_in_request(&client, "/~process@1.0/schedule", &fields);
-    let headers_ref: Vec<(&str, &str)> =
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let r = http::request(&node.addr, "POST", "/~process@1.0/schedule", &headers_ref, &body);
+    let headers_ref: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = http::request(
+        &node.addr,
+        "POST",
+        "/~process@1.0/schedule",
+        &headers_ref,
+        &body,
+    );
     assert_eq!(r.status, 200, "spawn: {}", r.text());
     let pid = r.header("process").unwrap().to_owned();
 
@@ -81,10 +89,17 @@ fn main() {
     let counts = Arc::new(Counts::default());
     let mut threads = Vec::new();
     // Readers: node info and the process's state.
-    for path in ["/~meta@1.0/info".to_owned(), format!("/{pid}~process@1.0/now/count")] {
+    for path in [
+        "/~meta@1.0/info".to_owned(),
+        format!("/{pid}~process@1.0/now/count"),
+    ] {
         for _ in 0..2 {
-            let (addr, stop, counts, path) =
-                (node.addr.clone(), stop.clone(), counts.clone(), path.clone());
+            let (addr, stop, counts, path) = (
+                node.addr.clone(),
+                stop.clone(),
+                counts.clone(),
+                path.clone(),
+            );
             threads.push(std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     counts.record(&path, &http::request(&addr, "GET", &path, &[], b""));
@@ -106,8 +121,10 @@ fn main() {
                     .with("target", pid.as_str())
                     .with("n", expected.to_string());
                 let (headers, body) = signed_in_request(&wallet, &path, &msg);
-                let headers: Vec<(&str, &str)> =
-                    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 let r = http::request(&addr, "POST", &path, &headers, &body);
                 if counts.record("schedule", &r) {
                     let slot: u64 = r.header("slot").and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -155,10 +172,7 @@ fn main() {
         .filter(|(t, _)| *t >= warm_up.as_secs())
         .map(|(_, rss)| *rss)
         .collect();
-    let (min, max) = (
-        *steady.iter().min().unwrap(),
-        *steady.iter().max().unwrap(),
-    );
+    let (min, max) = (*steady.iter().min().unwrap(), *steady.iter().max().unwrap());
     let spread = (max - min) as f64 / min as f64;
     let ok = counts.ok.load(Ordering::Relaxed);
     let failed = counts.failed.load(Ordering::Relaxed);
