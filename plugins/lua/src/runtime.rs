@@ -115,15 +115,18 @@ impl Runtime {
     }
 
     /// The limits for a process (or a read): `lua-instruction-budget` and `lua-memory-limit`
-    /// of the process definition override the device defaults.
+    /// of the process definition, at most the device's (whoever spawns a process cannot
+    /// give it more than the operator allows).
     pub fn limits(&self, process: Option<&Message>) -> Limits {
         let mut l = self.defaults;
         if let Some(p) = process {
             if let Some(n) = number(p, "lua-instruction-budget") {
-                l.instructions = n.max(1000);
+                l.instructions = n.clamp(1000, self.defaults.instructions);
             }
             if let Some(n) = number(p, "lua-memory-limit") {
-                l.memory = usize::try_from(n).unwrap_or(usize::MAX).max(1024 * 1024);
+                l.memory = usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .clamp(1024 * 1024, self.defaults.memory.max(1024 * 1024));
             }
         }
         l
@@ -298,4 +301,33 @@ pub fn seed_of(pid: &str) -> i64 {
 pub fn process_id(state: &Message) -> Option<String> {
     let process = state.get_message("process")?;
     ferrobeam_httpsig::id(process, ferrobeam_httpsig::IdMode::All).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrobeam_device_api::testing::TestHost;
+
+    #[test]
+    fn a_process_may_lower_its_limits_but_not_raise_them() {
+        let config = Message::new()
+            .with("instruction_budget", 1_000_000)
+            .with("memory_limit", 64 * 1024 * 1024);
+        let rt = Runtime::new(Host::new(TestHost::new()), &config);
+        let lower = Message::new()
+            .with("lua-instruction-budget", 50_000)
+            .with("lua-memory-limit", "8388608");
+        assert_eq!(
+            rt.limits(Some(&lower)),
+            Limits {
+                instructions: 50_000,
+                memory: 8 * 1024 * 1024
+            }
+        );
+        let higher = Message::new()
+            .with("lua-instruction-budget", 1_000_000_000)
+            .with("lua-memory-limit", 1i64 << 40);
+        assert_eq!(rt.limits(Some(&higher)), rt.defaults);
+        assert_eq!(rt.limits(None), rt.defaults);
+    }
 }
