@@ -11,6 +11,7 @@ mod identity;
 mod message_device;
 mod mydev;
 mod paths;
+mod pg_store;
 mod process_client;
 mod process_crash;
 mod processes;

@@ -62,6 +62,10 @@ pub struct NodeSettings {
     /// The node wallet (an Arweave JWK), relative to the config file. Unset: `--wallet`,
     /// `FERROBEAM_WALLET`, or `ferrobeam-wallet.json` next to this file (created on first start).
     pub wallet: Option<PathBuf>,
+    /// Where the store is: unset or `"embedded"` for the redb file in `data_dir`, or a
+    /// `postgres://user@host:port/db` URL for a PostgreSQL database that several nodes may
+    /// share (`docs/operations.md`). `--store` overrides it.
+    pub store: Option<String>,
 }
 
 impl Default for NodeSettings {
@@ -75,6 +79,7 @@ impl Default for NodeSettings {
             max_header_bytes: 64 * 1024,
             max_concurrent_calls: 256,
             wallet: None,
+            store: None,
         }
     }
 }
@@ -156,6 +161,13 @@ impl DevicesFile {
             if let Some(lib) = &entry.library {
                 entry.library = Some(node.plugins_dir.join(lib));
             }
+        }
+        if let Err(why) = crate::store::StoreLocation::parse(node.store.as_deref()) {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: find_line(text, "store"),
+                message: why,
+            });
         }
         if node.max_concurrent_calls == 0 {
             return Err(ConfigError {
