@@ -10,6 +10,7 @@ mod guide;
 mod identity;
 mod message_device;
 mod mydev;
+mod multinode;
 mod paths;
 mod pg_store;
 mod process_client;
