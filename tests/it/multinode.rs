@@ -62,7 +62,11 @@ fn try_request(
 }
 
 /// A signed `schedule` request for `m` to `pid`: (path, headers, body).
-fn schedule_request(client: &Client, pid: &str, m: &Message) -> (String, Vec<(String, String)>, Vec<u8>) {
+fn schedule_request(
+    client: &Client,
+    pid: &str,
+    m: &Message,
+) -> (String, Vec<(String, String)>, Vec<u8>) {
     let path = format!("/{pid}/schedule");
     let outer = Message::new()
         .with("path", path.as_str())
@@ -169,11 +173,18 @@ fn three_nodes_on_one_postgres_schedule_one_gap_free_chain_and_serve_one_state()
                     let (path, headers, body) = schedule_request(&client, &pid, &m);
                     let deadline = Instant::now() + Duration::from_secs(300);
                     loop {
-                        assert!(Instant::now() < deadline, "message {id} was never scheduled");
+                        assert!(
+                            Instant::now() < deadline,
+                            "message {id} was never scheduled"
+                        );
                         match try_request(&addrs[node], "POST", &path, &headers, &body) {
                             Some((200, Some(slot), _)) => {
-                                let previous = acked.lock().unwrap().insert(id.clone(), (slot, node));
-                                assert!(previous.is_none_or(|(s, _)| s == slot), "re-sending {id} moved it");
+                                let previous =
+                                    acked.lock().unwrap().insert(id.clone(), (slot, node));
+                                assert!(
+                                    previous.is_none_or(|(s, _)| s == slot),
+                                    "re-sending {id} moved it"
+                                );
                                 total.fetch_add(1, Ordering::SeqCst);
                                 break;
                             }
@@ -210,7 +221,10 @@ fn three_nodes_on_one_postgres_schedule_one_gap_free_chain_and_serve_one_state()
     );
     assert_eq!(acked.len(), 3 * PER_NODE, "every message acknowledged");
     let by_dead = acked.values().filter(|(_, n)| *n == 2).count();
-    assert!(by_dead > 0, "the killed node acknowledged some before it died");
+    assert!(
+        by_dead > 0,
+        "the killed node acknowledged some before it died"
+    );
     // Distinct slots, 1..=1500.
     let slots: BTreeSet<u64> = acked.values().map(|(s, _)| *s).collect();
     assert_eq!(slots, (1..=(3 * PER_NODE) as u64).collect());
@@ -261,10 +275,14 @@ fn a_node_answers_503_while_postgres_is_down_and_recovers_when_it_returns() {
 
     pg.start_again();
     // The refused message goes through now, at the next slot: nothing half-written.
-    let slot = eventually(Duration::from_secs(30), "the node to reach PostgreSQL again", || {
-        let r = client.post(&node, &format!("/{pid}~process@1.0/schedule"), &m);
-        (r.status == 200).then(|| crate::process_client::slot_of(&r))
-    });
+    let slot = eventually(
+        Duration::from_secs(30),
+        "the node to reach PostgreSQL again",
+        || {
+            let r = client.post(&node, &format!("/{pid}~process@1.0/schedule"), &m);
+            (r.status == 200).then(|| crate::process_client::slot_of(&r))
+        },
+    );
     assert_eq!(slot, 2);
     assert_eq!(now(&node, &pid)["count"], 2);
 }

@@ -77,16 +77,18 @@ fn the_schema_is_versioned_and_a_newer_one_is_refused() {
         return;
     };
     let store = PgStore::open(&pg.url()).unwrap();
-    store.write_message("m", &Message::new().with("k", "v")).unwrap();
+    store
+        .write_message("m", &Message::new().with("k", "v"))
+        .unwrap();
     // A later ferrobeam recorded a schema version this one does not know.
     let newer = ferrobeam::store::postgres::schema_version() + 1;
     pg.psql(&format!(
         "INSERT INTO ferrobeam_schema (version) VALUES ({newer})"
     ));
-    assert_eq!(pg.psql("SELECT count(*) FROM ferrobeam_entries").trim(), "1");
-    let e = PgStore::open(&pg.url()).unwrap_err();
-    assert!(
-        e.to_string().contains("newer than this node's"),
-        "{e}"
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM ferrobeam_entries").trim(),
+        "1"
     );
+    let e = PgStore::open(&pg.url()).unwrap_err();
+    assert!(e.to_string().contains("newer than this node's"), "{e}");
 }

@@ -155,7 +155,14 @@ impl PgServer {
     pub fn stop(&self) {
         let out = self.run(
             "pg_ctl",
-            &["-D", &self.data().to_string_lossy(), "-m", "fast", "-w", "stop"],
+            &[
+                "-D",
+                &self.data().to_string_lossy(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
         );
         assert!(out.status.success(), "pg_ctl stop: {}", describe(&out));
     }
@@ -166,8 +173,19 @@ impl PgServer {
         let out = self.run(
             "psql",
             &[
-                "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-v",
-                "ON_ERROR_STOP=1", "-qAt", "-c", sql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                "-c",
+                sql,
             ],
         );
         assert!(out.status.success(), "psql {sql}: {}", describe(&out));

@@ -40,7 +40,10 @@ pub fn store_contract(store: &dyn Store) {
     for k in ["o/a", "o/_", "o/B"] {
         store.write(k, b"").unwrap();
     }
-    assert_eq!(keys(store.list("o/", None, 10).unwrap()), ["o/B", "o/_", "o/a"]);
+    assert_eq!(
+        keys(store.list("o/", None, 10).unwrap()),
+        ["o/B", "o/_", "o/a"]
+    );
     // Within one transaction the last write of a key wins; deleting an absent key is fine.
     let txn = Transaction {
         checks: Vec::new(),

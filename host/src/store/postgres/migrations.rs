@@ -55,7 +55,10 @@ fn apply(client: &mut Client) -> Result<Vec<i32>, StoreError> {
         )
         .map_err(err)?;
     let current: i32 = client
-        .query_one("SELECT coalesce(max(version), 0) FROM ferrobeam_schema", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM ferrobeam_schema",
+            &[],
+        )
         .map_err(err)?
         .get(0);
     if current > latest() {

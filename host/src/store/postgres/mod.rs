@@ -40,9 +40,9 @@ impl PgStore {
     /// Connects to `url` (`postgres://user@host:port/db`, or libpq's `key=value` form),
     /// creating or upgrading the schema. Fails if the server cannot be reached.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("the PostgreSQL store URL is invalid: {e}")))?;
+        let mut config: Config = url.parse().map_err(|e| {
+            StoreError::Backend(format!("the PostgreSQL store URL is invalid: {e}"))
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }

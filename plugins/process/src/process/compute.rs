@@ -574,11 +574,17 @@ mod tests {
         send(&w, &p, Message::new().with("n", 1));
         // Two nodes on one store: each has its own memory.
         let (a, b) = (Shared::new(64, 64), Shared::new(64, 64));
-        assert_eq!(count(&Engine::new(&w.host, &b, &p).compute_at(1).unwrap()), 1);
+        assert_eq!(
+            count(&Engine::new(&w.host, &b, &p).compute_at(1).unwrap()),
+            1
+        );
         for n in 2..=6 {
             send(&w, &p, Message::new().with("n", n));
         }
-        assert_eq!(count(&Engine::new(&w.host, &a, &p).compute_at(6).unwrap()), 6);
+        assert_eq!(
+            count(&Engine::new(&w.host, &a, &p).compute_at(6).unwrap()),
+            6
+        );
         let computed = w.computes.load(Ordering::SeqCst);
         // B holds slot 1 in memory; A cached slots up to 6: B computes nothing.
         let engine = Engine::new(&w.host, &b, &p);

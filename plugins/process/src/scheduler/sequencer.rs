@@ -583,7 +583,11 @@ mod tests {
         assert_eq!(a.head(&host, &pid).unwrap().map(|h| h.slot), Some(1));
         let before = mem.transactions();
         assert_eq!(schedule(&a, &host, &pid, "a2"), 2);
-        assert_eq!(mem.transactions(), before + 1, "no commit lost to a stale tip");
+        assert_eq!(
+            mem.transactions(),
+            before + 1,
+            "no commit lost to a stale tip"
+        );
         assert_eq!(b.head(&host, &pid).unwrap().map(|h| h.slot), Some(2));
         assert_gap_free(&mem, &pid, 2);
     }
