@@ -87,19 +87,27 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The latest state computed so far, from memory or the store, without computing.
+    /// The latest state computed so far, from memory or the store (whichever is newer: other
+    /// nodes sharing the store compute too), without computing.
     pub fn latest_cached(&self) -> Result<Option<Computed>, DeviceError> {
         let entry = self.shared.states.entry(&self.process.pid);
-        if let Some(latest) = entry.latest() {
-            return Ok(Some(latest));
+        let stored = self.latest_slot()?;
+        let mine = entry.latest();
+        if let Some(latest) = &mine {
+            if stored.is_none_or(|s| s <= latest.slot) {
+                return Ok(mine);
+            }
         }
-        let Some(slot) = self.latest_slot()? else {
+        let Some(slot) = stored else {
             return Ok(None);
         };
-        Ok(self.load_state(slot)?.map(|state| Computed {
-            slot,
-            state: Arc::new(state),
-        }))
+        Ok(self
+            .load_state(slot)?
+            .map(|state| Computed {
+                slot,
+                state: Arc::new(state),
+            })
+            .or(mine))
     }
 
     /// Computes from `start` (the initial state when `None`) to `target`. With `entry`, the
