@@ -89,11 +89,12 @@ impl PgStore {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            let closed = e.is_closed() || conn.session().map_or(true, |s| s.is_closed());
+            let closed = is_connection_lost(&e, &mut conn);
             if !closed {
                 return Err(classify(&e).context(&self.location));
             }
             conn.discard();
+            self.pool.purge_idle();
             if attempt > 0 {
                 return Err(classify(&e).context(&self.location));
             }
@@ -145,6 +146,18 @@ pub(crate) fn classify(e: &postgres::Error) -> StoreError {
     }
 }
 
+/// Whether `e` means the connection itself is gone (the server closed it, shut down or
+/// restarted, or never answered) rather than the server refusing a statement: an error without
+/// an SQL state, or a connection exception (08…) or operator intervention (57P…). Such a
+/// connection is never reused.
+fn is_connection_lost(e: &postgres::Error, conn: &mut pool::Conn<'_>) -> bool {
+    let by_code = e.code().is_none_or(|c| {
+        let c = c.code();
+        c.starts_with("08") || c.starts_with("57P")
+    });
+    e.is_closed() || by_code || conn.session().map_or(true, |s| s.is_closed())
+}
+
 fn retryable(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| {
         *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
@@ -189,9 +202,10 @@ impl Store for PgStore {
                 std::thread::sleep(Duration::from_micros(200 * u64::from(attempt)));
                 continue;
             }
-            let closed = failure.error.is_closed() || conn.session()?.is_closed();
+            let closed = is_connection_lost(&failure.error, &mut conn);
             if closed {
                 conn.discard();
+                self.pool.purge_idle();
                 // A connection found dead before COMMIT was sent: nothing happened, retry once
                 // on a fresh one.
                 if !failure.at_commit && !stale_retried {

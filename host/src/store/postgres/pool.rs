@@ -98,6 +98,17 @@ impl Pool {
         }
     }
 
+    /// Closes every idle connection: one was found dead, so the server went away and the
+    /// others are dead too. The next callers connect anew.
+    pub fn purge_idle(&self) {
+        let mut st = lock(&self.state);
+        let idle = std::mem::take(&mut st.idle);
+        st.open -= idle.len();
+        drop(st);
+        drop(idle);
+        self.freed.notify_all();
+    }
+
     fn put_back(&self, session: Option<Session>) {
         let mut st = lock(&self.state);
         match session {
