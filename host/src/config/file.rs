@@ -262,6 +262,21 @@ mod tests {
     }
 
     #[test]
+    fn the_store_is_embedded_or_a_postgres_url_and_anything_else_is_refused_with_its_line() {
+        assert_eq!(parse("").unwrap().node.store, None);
+        let f = parse("[node]\nstore = \"postgres://fb@db:5432/fb\"\n").unwrap();
+        assert_eq!(f.node.store.as_deref(), Some("postgres://fb@db:5432/fb"));
+        assert!(parse("[node]\nstore = \"embedded\"\n").is_ok());
+        let e = parse("[node]\nport = 1\nstore = \"mysql://u:secret@db/x\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("postgres://"), "{e}");
+        assert!(
+            !e.message.contains("secret"),
+            "credentials stay out of errors: {e}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_their_line() {
         let e = parse("[node]\nport = 1\n\n[devices.\"a@1.0\"]\nlibary = \"x.so\"\n").unwrap_err();
         assert_eq!(e.line, Some(5), "{e}");
