@@ -16,8 +16,9 @@ fn the_postgres_store_keeps_the_store_contract() {
     };
     let store = PgStore::open(&pg.url()).unwrap();
     contract::store_contract(&store);
-    // A second node opening the same database finds the schema in place.
-    let again = PgStore::open(&pg.url()).unwrap();
+    // A second node opening the same database (through the Unix socket this time) finds the
+    // schema in place.
+    let again = PgStore::open(&pg.socket_url()).unwrap();
     assert_eq!(again.read("c").unwrap(), Some(b"3".to_vec()));
     // Keys PostgreSQL cannot hold are refused as bad input, not as a failure.
     assert!(matches!(

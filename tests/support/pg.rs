@@ -103,6 +103,12 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// The URL through the server's Unix socket (in its folder), percent-encoded as the host.
+    pub fn socket_url(&self) -> String {
+        let dir = self.dir.display().to_string().replace('/', "%2F");
+        format!("postgres://postgres@{dir}:{}/postgres", self.port)
+    }
+
     /// Runs one of the server's programs (as `postgres` when we are root).
     fn run(&self, program: &str, args: &[&str]) -> Output {
         let exe = self.bin.join(program);
