@@ -27,7 +27,8 @@ plugins: build
 
 ## Run every test: unit, doc, vector and end-to-end tests (which start real nodes), then the npm
 ## client tests (tests/npm: wao, hbsig and aoconnect against a real node). Installs what is
-## missing: OpenSSL's headers (the `openssl` crate), Node.js, the pinned npm packages.
+## missing: OpenSSL's headers (the `openssl` crate), Node.js, the pinned npm packages, and
+## PostgreSQL's server binaries (the tests start their own servers in temp folders).
 NPM_DIR := tests/npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -38,8 +39,11 @@ test:
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "installing Node.js (for the npm client tests)"; \
 		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ echo "installing PostgreSQL (for the several-nodes tests: tests/it/multinode.rs)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 	$(CARGO) build --workspace
-	$(CARGO) test --workspace
+	FERROBEAM_REQUIRE_PG=1 $(CARGO) test --workspace
 	@# The pinned packages, (re)installed when missing or when the lockfile changed.
 	@if [ ! -f $(NPM_DIR)/node_modules/.package-lock.json ] || \
 	    [ $(NPM_DIR)/package-lock.json -nt $(NPM_DIR)/node_modules/.package-lock.json ]; then \

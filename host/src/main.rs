@@ -38,6 +38,10 @@ enum Command {
         /// Folder of the node's store (created on first start). Overrides `[node] data_dir`.
         #[arg(long, env = "FERROBEAM_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Where the store is: `embedded` (the redb file in the data folder) or a
+        /// `postgres://user@host:port/db` URL. Overrides `[node] store`.
+        #[arg(long, env = "FERROBEAM_STORE")]
+        store: Option<String>,
         /// The node wallet (an Arweave JWK). Overrides `[node] wallet`; default
         /// `ferrobeam-wallet.json` next to the devices file. Created (mode 0600) if missing.
         #[arg(long, env = "FERROBEAM_WALLET")]
@@ -126,8 +130,9 @@ fn main() -> ExitCode {
             bind,
             no_watch,
             data_dir,
+            store,
             wallet,
-        } => serve(config, port, bind, data_dir, wallet, !no_watch),
+        } => serve(config, port, bind, data_dir, store, wallet, !no_watch),
         Command::Wallet { action } => wallet_command(action),
         Command::Reload { config } => reload(&config),
         Command::NewDevice {
@@ -318,6 +323,7 @@ fn serve(
     port: Option<u16>,
     bind: Option<String>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
     wallet: Option<PathBuf>,
     watch: bool,
 ) -> ExitCode {
@@ -331,6 +337,13 @@ fn serve(
     };
     if let Some(dir) = data_dir {
         file.node.data_dir = dir;
+    }
+    if let Some(store) = store {
+        if let Err(why) = ferrobeam::store::StoreLocation::parse(Some(&store)) {
+            eprintln!("ferrobeam: --store: {why}");
+            return ExitCode::FAILURE;
+        }
+        file.node.store = Some(store);
     }
     if let Some(port) = port {
         file.node.port = port;

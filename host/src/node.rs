@@ -5,7 +5,7 @@ use crate::operator::{self, NodeMessage};
 use crate::path;
 use crate::registry::{HostOps, LoadError, Registry};
 use crate::resolve::{self, RequestKeys};
-use crate::store::{self as store_ops, EmbeddedStore, Store, StoreError};
+use crate::store::{self as store_ops, Store, StoreError, StoreLocation};
 use crate::wallet::{Signer, Wallet};
 use ferrobeam_device_api::host::operation;
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
@@ -51,7 +51,9 @@ impl Node {
         config: DevicesFile,
         wallet: Option<Wallet>,
     ) -> Result<(Arc<Node>, Vec<LoadError>), StoreError> {
-        let store = EmbeddedStore::open(&config.node.data_dir.join(STORE_FILE))?;
+        let store = StoreLocation::parse(config.node.store.as_deref())
+            .map_err(StoreError::Backend)?
+            .open(&config.node.data_dir.join(STORE_FILE))?;
         let private_dir = private_dir();
         let signer = wallet.map(Signer::new);
         let node_message = NodeMessage::default();
@@ -65,7 +67,7 @@ impl Node {
             let weak: std::sync::Weak<dyn HostOps> = weak.clone();
             Node {
                 registry: Registry::new(weak, private_dir),
-                store: Box::new(store),
+                store,
                 opts: RwLock::new(opts),
                 config: RwLock::new(Arc::new(config)),
                 config_from_file,

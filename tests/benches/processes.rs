@@ -16,14 +16,19 @@
 //!   false`) so that setting up 100,000 of them takes minutes, not an hour.
 //! * `rss`: the node's resident memory with 10,000 idle processes (spawned; then each computed
 //!   once).
+//! * `pg`: durable schedule throughput to one process, the same 16 clients and signed
+//!   messages, on the embedded store, on PostgreSQL with one node, and on PostgreSQL with three
+//!   nodes sharing it (requests spread round-robin over the nodes). Starts its own PostgreSQL
+//!   server from Debian's `postgresql` package (`tests/support/pg.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use ferrobeam::wallet::Wallet;
 use ferrobeam_device_api::Message;
 use ferrobeam_httpsig as httpsig;
 use ferrobeam_tests::http::{self, KeepAlive};
+use ferrobeam_tests::pg::PgServer;
 use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
-use ferrobeam_tests::NodeProcess;
+use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -147,13 +152,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Schedules the prepared requests with [`CLIENTS`] clients; messages per second and the
 /// latency percentiles.
 fn throughput(node: &NodeProcess, requests: Vec<Prepared>) -> (f64, Duration, Duration) {
+    throughput_on(std::slice::from_ref(node), requests)
+}
+
+/// [`throughput`] with request `i` sent to node `i % nodes.len()`.
+fn throughput_on(nodes: &[NodeProcess], requests: Vec<Prepared>) -> (f64, Duration, Duration) {
     let n = requests.len();
     let requests = Arc::new(requests);
-    let addr = node.addr.clone();
+    let addrs: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
     let start = Instant::now();
     let mut latencies = parallel(n, CLIENTS, move |i| {
         let t = Instant::now();
-        let r = send(&addr, &requests[i]);
+        let r = send(&addrs[i % addrs.len()], &requests[i]);
         assert_eq!(r.status, 200, "{}", r.text());
         t.elapsed()
     });
@@ -215,6 +225,71 @@ fn bench_schedule_with(sign_assignments: bool) {
     });
     let (rate, p50, p99) = throughput(&node, requests);
     println!("schedule ({what}), 100 processes, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
+}
+
+/// A node with the process devices on the store `store` (`None`: the embedded one).
+fn node_on(store: Option<&str>, sign_assignments: bool) -> NodeProcess {
+    let scratch = Scratch::new("bench");
+    for p in FIRST_PARTY {
+        scratch.install(p);
+    }
+    let args: Vec<&str> = match store {
+        Some(url) => vec!["--store", url],
+        None => Vec::new(),
+    };
+    NodeProcess::start_with(scratch, &config(false, sign_assignments), &args)
+}
+
+/// Schedule throughput to one process: the embedded store, PostgreSQL with one node, and
+/// PostgreSQL with three nodes, under the same client load.
+fn bench_pg() {
+    let Some(pg) = PgServer::start("bench pg") else {
+        return;
+    };
+    let n = 1000;
+    for sign_assignments in [true, false] {
+        let what = if sign_assignments {
+            "assignments signed"
+        } else {
+            "sign_assignments = false"
+        };
+        let url = pg.url();
+        let setups: [(&str, Option<&str>, usize); 3] = [
+            ("embedded store, 1 node", None, 1),
+            ("PostgreSQL, 1 node", Some(&url), 1),
+            ("PostgreSQL, 3 nodes", Some(&url), 3),
+        ];
+        for (name, store, count) in setups {
+            let nodes: Vec<NodeProcess> = (0..count)
+                .map(|_| node_on(store, sign_assignments))
+                .collect();
+            for processes in [1, 100] {
+                let pids: Vec<String> = (0..processes)
+                    .map(|s| {
+                        spawn(
+                            &nodes[s % count],
+                            &signed(
+                                2,
+                                "/~process@1.0/schedule",
+                                process_fields(1000 * count + s),
+                            ),
+                        )
+                    })
+                    .collect();
+                let pids = Arc::new(pids);
+                let requests = parallel(n, 2, move |i| {
+                    let pid = &pids[i % pids.len()];
+                    let m = Message::new()
+                        .with("type", "Message")
+                        .with("target", pid.as_str())
+                        .with("n", i.to_string());
+                    signed(1 + i % 2, &format!("/{pid}/schedule"), m)
+                });
+                let (rate, p50, p99) = throughput_on(&nodes, requests);
+                println!("pg: schedule ({what}), {name}, {processes} process(es), {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
+            }
+        }
+    }
 }
 
 /// Schedules `n` unsigned messages on `pid` with [`CLIENTS`] clients, numbered from `from`.
@@ -388,5 +463,8 @@ fn main() {
     }
     if run("rss") {
         bench_rss();
+    }
+    if run("pg") {
+        bench_pg();
     }
 }

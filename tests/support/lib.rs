@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod http;
+pub mod pg;
 pub mod signatures;
 
 use std::io::{BufRead, BufReader};

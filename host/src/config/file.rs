@@ -63,6 +63,10 @@ pub struct NodeSettings {
     /// The node wallet (an Arweave JWK), relative to the config file. Unset: `--wallet`,
     /// `FERROBEAM_WALLET`, or `ferrobeam-wallet.json` next to this file (created on first start).
     pub wallet: Option<PathBuf>,
+    /// Where the store is: unset or `"embedded"` for the redb file in `data_dir`, or a
+    /// `postgres://user@host:port/db` URL for a PostgreSQL database that several nodes may
+    /// share (`docs/operations.md`). `--store` overrides it.
+    pub store: Option<String>,
 }
 
 impl Default for NodeSettings {
@@ -76,6 +80,7 @@ impl Default for NodeSettings {
             max_header_bytes: 64 * 1024,
             max_concurrent_calls: 256,
             wallet: None,
+            store: None,
         }
     }
 }
@@ -161,6 +166,13 @@ impl DevicesFile {
             if let Some(lib) = &entry.library {
                 entry.library = Some(node.plugins_dir.join(lib));
             }
+        }
+        if let Err(why) = crate::store::StoreLocation::parse(node.store.as_deref()) {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: find_line(text, "store"),
+                message: why,
+            });
         }
         if node.max_concurrent_calls == 0 {
             return Err(ConfigError {
@@ -261,6 +273,21 @@ mod tests {
             vec![Capability::Configure]
         );
         assert_eq!(parse("").unwrap().node.wallet, None);
+    }
+
+    #[test]
+    fn the_store_is_embedded_or_a_postgres_url_and_anything_else_is_refused_with_its_line() {
+        assert_eq!(parse("").unwrap().node.store, None);
+        let f = parse("[node]\nstore = \"postgres://fb@db:5432/fb\"\n").unwrap();
+        assert_eq!(f.node.store.as_deref(), Some("postgres://fb@db:5432/fb"));
+        assert!(parse("[node]\nstore = \"embedded\"\n").is_ok());
+        let e = parse("[node]\nport = 1\nstore = \"mysql://u:secret@db/x\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("postgres://"), "{e}");
+        assert!(
+            !e.message.contains("secret"),
+            "credentials stay out of errors: {e}"
+        );
     }
 
     #[test]

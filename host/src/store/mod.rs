@@ -11,9 +11,11 @@
 
 mod embedded;
 mod memory;
+pub mod postgres;
 
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
+pub use postgres::PgStore;
 
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
 use std::fmt;
@@ -28,6 +30,11 @@ pub enum StoreError {
     },
     /// The backend failed (disk, corruption…).
     Backend(String),
+    /// The backend cannot be reached now (a database server down or restarting); the same
+    /// operation may succeed later. Answered with 503.
+    Unavailable(String),
+    /// The key cannot be stored by this backend (e.g. a NUL character for PostgreSQL).
+    BadKey(String),
 }
 
 impl fmt::Display for StoreError {
@@ -37,6 +44,10 @@ impl fmt::Display for StoreError {
                 write!(f, "store conflict on {key}: it changed meanwhile")
             }
             StoreError::Backend(why) => write!(f, "store failure: {why}"),
+            StoreError::Unavailable(why) => {
+                write!(f, "the store is unavailable, retry shortly: {why}")
+            }
+            StoreError::BadKey(why) => write!(f, "bad store key: {why}"),
         }
     }
 }
@@ -49,6 +60,8 @@ impl From<StoreError> for DeviceError {
             StoreError::Conflict { key } => DeviceError::new(ErrorKind::Conflict, e.to_string())
                 .with_detail("conflict", key.as_str()),
             StoreError::Backend(_) => DeviceError::failure(e.to_string()),
+            StoreError::Unavailable(_) => DeviceError::new(ErrorKind::Unavailable, e.to_string()),
+            StoreError::BadKey(_) => DeviceError::bad_request(e.to_string()),
         }
     }
 }
@@ -107,6 +120,40 @@ pub trait Store: Send + Sync {
     /// Stores `message` under `id`, durably.
     fn write_message(&self, id: &str, message: &Message) -> Result<(), DeviceError> {
         Ok(self.write(&message_key(id), &wire::encode_message(message))?)
+    }
+}
+
+/// Where the node keeps its store: `[node] store` or `--store`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded redb file under the data folder (the default).
+    Embedded,
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads a `store` setting: unset or `embedded` is the embedded store; a `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL database.
+    pub fn parse(setting: Option<&str>) -> Result<StoreLocation, String> {
+        match setting.map(str::trim) {
+            None | Some("") | Some("embedded") => Ok(StoreLocation::Embedded),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreLocation::Postgres(url.to_owned()))
+            }
+            Some(other) => Err(format!(
+                "store `{}` is neither `embedded` nor a postgres:// URL",
+                other.split('@').next_back().unwrap_or(other)
+            )),
+        }
+    }
+
+    /// Opens the store: the embedded one at `embedded_path`, or the PostgreSQL database.
+    pub fn open(&self, embedded_path: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(match self {
+            StoreLocation::Embedded => Box::new(EmbeddedStore::open(embedded_path)?),
+            StoreLocation::Postgres(url) => Box::new(PgStore::open(url)?),
+        })
     }
 }
 
@@ -203,48 +250,7 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+/// What every backend must do, shared by each backend's tests (and, through `#[path]`, by the
+/// PostgreSQL tests in `tests/it/pg_store.rs`, which need a real server).
 #[cfg(test)]
-mod contract {
-    //! What every backend must do; run against each in its module's tests.
-    use super::*;
-
-    pub fn store_contract(store: &dyn Store) {
-        assert_eq!(store.read("a").unwrap(), None);
-        store.write("a", b"1").unwrap();
-        assert_eq!(store.read("a").unwrap(), Some(b"1".to_vec()));
-        // A failed check writes nothing.
-        let txn = Transaction {
-            checks: vec![("a".into(), Some(b"2".to_vec()))],
-            writes: vec![("b".into(), Some(b"x".to_vec()))],
-            durable: true,
-        };
-        assert_eq!(
-            store.transact(txn),
-            Err(StoreError::Conflict { key: "a".into() })
-        );
-        assert_eq!(store.read("b").unwrap(), None);
-        // A passing check writes everything, deletes included.
-        let txn = Transaction {
-            checks: vec![("a".into(), Some(b"1".to_vec())), ("c".into(), None)],
-            writes: vec![("a".into(), None), ("c".into(), Some(b"3".to_vec()))],
-            durable: true,
-        };
-        store.transact(txn).unwrap();
-        assert_eq!(store.read("a").unwrap(), None);
-        assert_eq!(store.read("c").unwrap(), Some(b"3".to_vec()));
-        // Listing by prefix, in order, with paging.
-        for k in ["p/1", "p/2", "p/3", "q/1"] {
-            store.write(k, k.as_bytes()).unwrap();
-        }
-        let keys = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
-        assert_eq!(
-            keys(store.list("p/", None, 10).unwrap()),
-            ["p/1", "p/2", "p/3"]
-        );
-        assert_eq!(keys(store.list("p/", Some("p/1"), 1).unwrap()), ["p/2"]);
-        // Messages round-trip.
-        let m = Message::new().with("k", "v");
-        store.write_message("ID", &m).unwrap();
-        assert_eq!(store.read_message("ID").unwrap(), Some(m));
-    }
-}
+pub(crate) mod contract;

@@ -65,7 +65,14 @@ impl<'a> Engine<'a> {
         };
         match latest {
             Some(l) if l.slot == target => Ok(l),
-            Some(l) if l.slot < target => self.run(Some(l), target, Some(&entry)),
+            Some(l) if l.slot < target => {
+                let start = self.newer_in_store(l, target)?;
+                if start.slot == target {
+                    entry.advance(start.clone());
+                    return Ok(start);
+                }
+                self.run(Some(start), target, Some(&entry))
+            }
             Some(_) => {
                 if let Some(state) = self.load_state(target)? {
                     return Ok(Computed {
@@ -80,19 +87,27 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The latest state computed so far, from memory or the store, without computing.
+    /// The latest state computed so far, from memory or the store (whichever is newer: other
+    /// nodes sharing the store compute too), without computing.
     pub fn latest_cached(&self) -> Result<Option<Computed>, DeviceError> {
         let entry = self.shared.states.entry(&self.process.pid);
-        if let Some(latest) = entry.latest() {
-            return Ok(Some(latest));
+        let stored = self.latest_slot()?;
+        let mine = entry.latest();
+        if let Some(latest) = &mine {
+            if stored.is_none_or(|s| s <= latest.slot) {
+                return Ok(mine);
+            }
         }
-        let Some(slot) = self.latest_slot()? else {
+        let Some(slot) = stored else {
             return Ok(None);
         };
-        Ok(self.load_state(slot)?.map(|state| Computed {
-            slot,
-            state: Arc::new(state),
-        }))
+        Ok(self
+            .load_state(slot)?
+            .map(|state| Computed {
+                slot,
+                state: Arc::new(state),
+            })
+            .or(mine))
     }
 
     /// Computes from `start` (the initial state when `None`) to `target`. With `entry`, the
@@ -287,6 +302,22 @@ impl<'a> Engine<'a> {
         out.insert("device", "process@1.0");
         out.remove("snapshot");
         Ok(out)
+    }
+
+    /// Where to compute `target` from, given the latest state in memory (`mine`): a newer one
+    /// in the store, up to `target`, when another node sharing the store (or another library
+    /// generation) computed further — its work is reused, not repeated — else `mine`.
+    fn newer_in_store(&self, mine: Computed, target: u64) -> Result<Computed, DeviceError> {
+        let Some(stored) = self.latest_slot()? else {
+            return Ok(mine);
+        };
+        if stored <= mine.slot {
+            return Ok(mine);
+        }
+        // Every computed slot's state is cached, so the one at `target` exists when the other
+        // node went past it.
+        let at = stored.min(target);
+        Ok(self.restored(at)?.unwrap_or(mine))
     }
 
     /// The latest cached state in the store, normalised; `None` (compute from the start) when
@@ -553,6 +584,37 @@ mod tests {
             .unwrap()
             .get("process")
             .is_none());
+    }
+
+    #[test]
+    fn a_node_behind_reuses_the_states_another_node_on_the_store_computed() {
+        let w = world();
+        let p = spawn(&w);
+        send(&w, &p, Message::new().with("n", 1));
+        // Two nodes on one store: each has its own memory.
+        let (a, b) = (Shared::new(64, 64), Shared::new(64, 64));
+        assert_eq!(
+            count(&Engine::new(&w.host, &b, &p).compute_at(1).unwrap()),
+            1
+        );
+        for n in 2..=6 {
+            send(&w, &p, Message::new().with("n", n));
+        }
+        assert_eq!(
+            count(&Engine::new(&w.host, &a, &p).compute_at(6).unwrap()),
+            6
+        );
+        let computed = w.computes.load(Ordering::SeqCst);
+        // B holds slot 1 in memory; A cached slots up to 6: B computes nothing.
+        let engine = Engine::new(&w.host, &b, &p);
+        assert_eq!(count(&engine.compute_at(6).unwrap()), 6);
+        assert_eq!(count(&engine.compute_at(4).unwrap()), 4);
+        assert_eq!(w.computes.load(Ordering::SeqCst), computed);
+        assert_eq!(engine.latest_cached().unwrap().unwrap().slot, 6);
+        // Beyond what A computed, B goes on from A's latest state.
+        send(&w, &p, Message::new().with("n", 7));
+        assert_eq!(count(&engine.compute_at(7).unwrap()), 7);
+        assert_eq!(w.computes.load(Ordering::SeqCst), computed + 1);
     }
 
     #[test]

@@ -132,16 +132,10 @@ impl Sequencer {
         ))
     }
 
-    /// The durable head of a process (`None`: nothing scheduled), from memory when this
-    /// generation holds it, else from the store. Does not keep the process in memory.
+    /// The durable head of a process (`None`: nothing scheduled), read from the store: other
+    /// nodes sharing the store (and an overlapping library generation) schedule too, so this
+    /// generation's memory may be behind. Does not keep the process in memory.
     pub fn head(&self, host: &Host, pid: &str) -> Result<Option<Head>, DeviceError> {
-        let known = lock(&self.logs).get(pid).cloned();
-        if let Some(log) = known {
-            let state = lock(&log.state);
-            if state.loaded {
-                return Ok(state.committed);
-            }
-        }
         read_head(host, pid)
     }
 
@@ -269,7 +263,10 @@ impl ProcessLog {
     fn reserve(&self, host: &Host, sub: &Submission<'_>) -> Result<Reserved, DeviceError> {
         let mut st = lock(&self.state);
         loop {
-            if !st.loaded {
+            // With nothing of ours in flight, the store's head is the truth: another node
+            // sharing the store may have moved it since we last looked, and reserving on a
+            // stale tip would only lose the commit's compare-and-swap.
+            if !st.loaded || (st.pending.is_empty() && !st.committing) {
                 let head = read_head(host, sub.pid)?;
                 st.committed = head;
                 st.tip = head;
@@ -572,6 +569,27 @@ mod tests {
         assert_eq!(slots, (1..=100).collect());
         assert_gap_free(&mem, &pid, 100);
         assert_each_message_once(&mem, &pid, 100);
+    }
+
+    #[test]
+    fn a_node_sees_and_continues_the_slots_another_node_assigned() {
+        let mem = MemHost::new();
+        let host = Host::new(mem.clone());
+        let pid = "V".repeat(43);
+        let (a, b) = (Sequencer::new(64), Sequencer::new(64));
+        spawn(&a, &host, &pid);
+        assert_eq!(schedule(&b, &host, &pid, "b1"), 1);
+        // A last saw slot 0 in memory; its head and its next slot follow B's.
+        assert_eq!(a.head(&host, &pid).unwrap().map(|h| h.slot), Some(1));
+        let before = mem.transactions();
+        assert_eq!(schedule(&a, &host, &pid, "a2"), 2);
+        assert_eq!(
+            mem.transactions(),
+            before + 1,
+            "no commit lost to a stale tip"
+        );
+        assert_eq!(b.head(&host, &pid).unwrap().map(|h| h.slot), Some(2));
+        assert_gap_free(&mem, &pid, 2);
     }
 
     #[test]
