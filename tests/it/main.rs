@@ -10,6 +10,7 @@ mod guide;
 mod identity;
 mod message_device;
 mod mydev;
+mod ops;
 mod paths;
 mod process_client;
 mod process_crash;

@@ -17,7 +17,8 @@ pub const PAGE: &str = include_str!("page.html");
 /// Most processes listed with their slot counts.
 pub const MAX_PROCESSES: usize = 50;
 
-/// The status as JSON: node, devices, reloads, request counters, processes.
+/// The status as JSON: node, devices, reloads, request counters (requests to devices, not
+/// to the node's own routes), processes.
 pub fn data(node: &Node) -> Json {
     let registry = node.registry();
     let (devices, library_errors) = registry.status();
@@ -40,16 +41,20 @@ pub fn data(node: &Node) -> Json {
         .collect();
     let m = node.metrics();
     let reloads = |result: &str| m.reloads.with(&[result]).get();
-    let errors: u64 = m
-        .http_requests
-        .snapshot()
-        .iter()
-        .filter(|(labels, _)| labels.get(2).is_some_and(|s| s.starts_with('5')))
-        .map(|(_, snap)| match snap {
-            crate::metrics::family::Snapshot::Counter(n) => *n,
-            _ => 0,
-        })
-        .sum();
+    // Requests to devices: the node's own routes (this page's polling, scrapes) are left out.
+    let counted = |keep: &dyn Fn(&[String]) -> bool| -> u64 {
+        m.http_requests
+            .snapshot()
+            .iter()
+            .filter(|(labels, _)| labels.first().is_some_and(|d| d != "node") && keep(labels))
+            .map(|(_, snap)| match snap {
+                crate::metrics::family::Snapshot::Counter(n) => *n,
+                _ => 0,
+            })
+            .sum()
+    };
+    let total = counted(&|_| true);
+    let errors = counted(&|l| l.get(2).is_some_and(|s| s.starts_with('5')));
     let (processes, processes_error) = processes(node);
     json!({
         "node": {
@@ -72,7 +77,7 @@ pub fn data(node: &Node) -> Json {
         "retired_generations": registry.retired_generations(),
         "last_load_at": last_reload,
         "requests": {
-            "total": m.http_requests.total(),
+            "total": total,
             "server_errors": errors,
             "in_flight": m.http_in_flight.with(&[]).get() as i64,
         },
