@@ -304,3 +304,48 @@ fn a_request_past_the_shutdown_timeout_does_not_hold_the_node() {
     assert_eq!(status.code(), Some(0), "{}", node.log());
     assert!(node.log().contains("stopping anyway"), "{}", node.log());
 }
+
+#[test]
+fn schedules_and_computes_are_counted_per_process_class_and_processes_show_their_slots() {
+    use crate::process_client::{start, Client};
+    use ferrobeam_device_api::Value;
+    let node = start();
+    let client = Client::new(2);
+    let pid = client.spawn(&node, &[]);
+    for n in 1..=2 {
+        client.schedule(&node, &pid, &[("n", Value::from(n))]);
+    }
+    let r = node.get(&format!("/{pid}~process@1.0/now/count"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = scrape(&node);
+    let now = format!(
+        "ferrobeam_process_calls_total{{class=\"test-device@1.0\",device=\"process@1.0\",method=\"now\",outcome=\"ok\"}}"
+    );
+    assert_eq!(sample(&m, &now), 1.0, "{m}");
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("ferrobeam_process_calls_total{")
+                && l.contains("method=\"schedule\"")),
+        "{m}"
+    );
+    assert!(m.contains(
+        "ferrobeam_process_call_duration_seconds_count{class=\"test-device@1.0\",device=\"process@1.0\",method=\"now\"} 1"
+    ), "{m}");
+    // The execution device's own calls are counted as device calls.
+    assert!(
+        sample(
+            &m,
+            "ferrobeam_device_calls_total{device=\"test-device@1.0\",key=\"compute\",outcome=\"ok\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+
+    let data = node.get("/status/data").json();
+    let listed = data["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == pid.as_str())
+        .unwrap_or_else(|| panic!("{pid} listed: {data}"));
+    assert_eq!(listed["slots"], 3, "slot 0 (the spawn) and two messages");
+}
