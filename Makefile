@@ -26,8 +26,9 @@ plugins: build
 	@echo "installed $(PLUGINS) into $(PLUGINS_DIR)"
 
 ## Run every test: unit, doc, vector and end-to-end tests (which start real nodes), then the npm
-## client tests (tests/npm: wao, hbsig and aoconnect against a real node). Installs what is
-## missing: OpenSSL's headers (the `openssl` crate), Node.js, the pinned npm packages.
+## client tests (tests/npm: wao, hbsig and aoconnect against a real node, and the status page in
+## headless Chromium). Installs what is missing: OpenSSL's headers (the `openssl` crate),
+## Node.js, Debian's chromium, the pinned npm packages.
 NPM_DIR := tests/npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -38,6 +39,9 @@ test:
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "installing Node.js (for the npm client tests)"; \
 		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@command -v chromium >/dev/null || \
+		{ echo "installing chromium (for the status page test)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
 	@# The pinned packages, (re)installed when missing or when the lockfile changed.

@@ -464,6 +464,7 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
             );
         }
         tokio::spawn(reload_on_hangup(node.clone()));
+        tokio::spawn(sample_every_second(node.clone()));
         // Tests and scripts read this line to find the port.
         println!("ferrobeam listening on http://{addr}");
         tracing::info!("listening on http://{addr}");
@@ -493,6 +494,15 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
     // Requests past the shutdown timeout may still hold blocking threads: do not wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
+}
+
+/// The request-rate history of the status page.
+async fn sample_every_second(node: std::sync::Arc<Node>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        node.metrics().sample();
+    }
 }
 
 /// SIGHUP: reload now.

@@ -13,8 +13,13 @@ pub mod family;
 pub mod render;
 pub mod text;
 
-use family::{Family, Kind};
+use family::{Family, Kind, Snapshot};
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
+
+/// How many once-a-second samples of the request count are kept (two minutes).
+pub const HISTORY_LEN: usize = 120;
 
 /// Label value for anything not worth its own series (unknown devices, undeclared keys).
 pub const OTHER: &str = "other";
@@ -43,6 +48,8 @@ pub struct Metrics {
     pub reloads: Family,
     /// Events plugins count through the `metric` host operation.
     pub events: events::Events,
+    /// `(seconds since start, requests to devices so far)`, once a second ([`Metrics::sample`]).
+    history: Mutex<VecDeque<(f64, u64)>>,
 }
 
 impl Default for Metrics {
@@ -111,10 +118,50 @@ impl Metrics {
                 &["result"],
             ),
             events: events::Events::default(),
+            history: Mutex::new(VecDeque::with_capacity(HISTORY_LEN)),
         }
     }
 
-    /// Seconds since the node started.
+    /// Requests to devices (not to the node's own routes such as `/metrics` and `/status`):
+    /// all of them, and those answered with a 5xx status.
+    pub fn device_requests(&self) -> (u64, u64) {
+        let mut total = 0;
+        let mut server_errors = 0;
+        for (labels, snap) in self.http_requests.snapshot() {
+            let Snapshot::Counter(n) = snap else { continue };
+            if labels.first().is_some_and(|d| d == "node") {
+                continue;
+            }
+            total += n;
+            if labels.get(2).is_some_and(|s| s.starts_with('5')) {
+                server_errors += n;
+            }
+        }
+        (total, server_errors)
+    }
+
+    /// Records the request count now (the node calls it once a second), keeping the last
+    /// [`HISTORY_LEN`] samples for the status page's chart.
+    pub fn sample(&self) {
+        let point = (self.uptime_seconds(), self.device_requests().0);
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        if history.len() == HISTORY_LEN {
+            history.pop_front();
+        }
+        history.push_back(point);
+    }
+
+    /// The samples, oldest first.
+    pub fn history(&self) -> Vec<(f64, u64)> {
+        self.history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Seconds since the node started (or since these metrics were made).
     pub fn uptime_seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
     }
@@ -131,5 +178,26 @@ pub fn method_label(method: &str) -> &str {
     match method {
         "GET" | "POST" | "PUT" | "DELETE" | "HEAD" | "PATCH" | "OPTIONS" => method,
         _ => OTHER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_requests_leave_out_the_node_routes_and_history_is_bounded() {
+        let m = Metrics::new();
+        m.http_requests.inc(&["mydev@1.0", "GET", "200"]);
+        m.http_requests.inc(&["mydev@1.0", "GET", "503"]);
+        m.http_requests.inc(&["node", "GET", "200"]);
+        assert_eq!(m.device_requests(), (2, 1));
+        for _ in 0..HISTORY_LEN + 5 {
+            m.sample();
+        }
+        let h = m.history();
+        assert_eq!(h.len(), HISTORY_LEN);
+        assert!(h.iter().all(|(_, n)| *n == 2));
+        assert!(h.windows(2).all(|w| w[0].0 <= w[1].0));
     }
 }

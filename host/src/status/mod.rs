@@ -18,7 +18,8 @@ pub const PAGE: &str = include_str!("page.html");
 pub const MAX_PROCESSES: usize = 50;
 
 /// The status as JSON: node, devices, reloads, request counters (requests to devices, not
-/// to the node's own routes), processes.
+/// to the node's own routes) with their history of the last two minutes (`[seconds since
+/// start, requests so far]`, once a second), processes.
 pub fn data(node: &Node) -> Json {
     let registry = node.registry();
     let (devices, library_errors) = registry.status();
@@ -41,20 +42,8 @@ pub fn data(node: &Node) -> Json {
         .collect();
     let m = node.metrics();
     let reloads = |result: &str| m.reloads.with(&[result]).get();
-    // Requests to devices: the node's own routes (this page's polling, scrapes) are left out.
-    let counted = |keep: &dyn Fn(&[String]) -> bool| -> u64 {
-        m.http_requests
-            .snapshot()
-            .iter()
-            .filter(|(labels, _)| labels.first().is_some_and(|d| d != "node") && keep(labels))
-            .map(|(_, snap)| match snap {
-                crate::metrics::family::Snapshot::Counter(n) => *n,
-                _ => 0,
-            })
-            .sum()
-    };
-    let total = counted(&|_| true);
-    let errors = counted(&|l| l.get(2).is_some_and(|s| s.starts_with('5')));
+    let (total, errors) = m.device_requests();
+    let history: Vec<Json> = m.history().iter().map(|(t, n)| json!([t, n])).collect();
     let (processes, processes_error) = processes(node);
     json!({
         "node": {
@@ -81,6 +70,7 @@ pub fn data(node: &Node) -> Json {
             "server_errors": errors,
             "in_flight": m.http_in_flight.with(&[]).get() as i64,
         },
+        "history": history,
         "device_calls": m.device_calls.total(),
         "device_panics": m.device_panics.total(),
         "store_size_bytes": node.store().size_bytes(),

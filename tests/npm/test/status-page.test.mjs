@@ -36,8 +36,9 @@ test("the status page lists devices, updates live and shows a reload", async t =
   // Some traffic for the chart while the page polls.
   let traffic = true
   const load = (async () => {
-    while (traffic) {
-      const batch = Array.from({ length: 5 }, () =>
+    for (let i = 0; traffic; i++) {
+      const size = 1 + Math.round(4 + 4 * Math.sin(i / 6))
+      const batch = Array.from({ length: size }, () =>
         fetch(`${node.url}/~mydev@1.0/info`).then(r => r.arrayBuffer()))
       await Promise.all(batch)
       await new Promise(r => setTimeout(r, 150))
@@ -71,7 +72,7 @@ test("the status page lists devices, updates live and shows a reload", async t =
 
   // Let the chart draw a few points, then keep a picture of the page.
   await page.waitForFunction(() => document.querySelectorAll("#chart path").length >= 2, null, { timeout: 10000 })
-  await new Promise(r => setTimeout(r, 2500))
+  await new Promise(r => setTimeout(r, 6000))
   mkdirSync(join(SCREENSHOT, ".."), { recursive: true })
   await page.screenshot({ path: SCREENSHOT, fullPage: true })
   console.log(`status page screenshot: ${SCREENSHOT}`)
