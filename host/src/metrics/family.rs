@@ -4,7 +4,9 @@
 //! values `overflow`, so a client choosing label values (keys, device names) can never grow the
 //! node's memory without bound.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -94,7 +96,10 @@ pub struct Family {
     /// Label names.
     pub labels: &'static [&'static str],
     bounds: &'static [f64],
-    series: RwLock<HashMap<Vec<String>, Arc<Series>>>,
+    /// Series by the hash of their label values (a lookup allocates nothing), each bucket
+    /// holding the label sets of that hash.
+    series: RwLock<HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>>,
+    len: AtomicU64,
 }
 
 impl Family {
@@ -116,29 +121,45 @@ impl Family {
                 &[]
             },
             series: RwLock::default(),
+            len: AtomicU64::new(0),
         }
     }
 
     /// The series for `values` (one per label, in order), created on first use.
     pub fn with(&self, values: &[&str]) -> Arc<Series> {
+        let hash = hash_of(values);
         {
             let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = find(&map, values) {
+            if let Some(s) = find(&map, hash, values) {
                 return s;
             }
         }
         let mut map = self.series.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = find(&map, values) {
+        if let Some(s) = find(&map, hash, values) {
             return s;
         }
-        let key: Vec<String> = if map.len() >= MAX_SERIES {
-            values.iter().map(|_| OVERFLOW.to_owned()).collect()
-        } else {
-            values.iter().map(|v| (*v).to_owned()).collect()
-        };
-        map.entry(key)
-            .or_insert_with(|| Arc::new(Series::new(self.bounds.len())))
-            .clone()
+        if self.len.load(Ordering::Relaxed) >= MAX_SERIES as u64 {
+            let overflow: Vec<&str> = values.iter().map(|_| OVERFLOW).collect();
+            let hash = hash_of(&overflow);
+            if let Some(s) = find(&map, hash, &overflow) {
+                return s;
+            }
+            return self.insert(&mut map, hash, &overflow);
+        }
+        self.insert(&mut map, hash, values)
+    }
+
+    fn insert(
+        &self,
+        map: &mut HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>,
+        hash: u64,
+        values: &[&str],
+    ) -> Arc<Series> {
+        let series = Arc::new(Series::new(self.bounds.len()));
+        let key = values.iter().map(|v| (*v).to_owned()).collect();
+        map.entry(hash).or_default().push((key, series.clone()));
+        self.len.fetch_add(1, Ordering::Relaxed);
+        series
     }
 
     /// Counts one event (counter).
@@ -166,7 +187,8 @@ impl Family {
     pub fn snapshot(&self) -> Vec<(Vec<String>, Snapshot)> {
         let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<(Vec<String>, Snapshot)> = map
-            .iter()
+            .values()
+            .flatten()
             .map(|(k, s)| {
                 let snap = match self.kind {
                     Kind::Counter => Snapshot::Counter(s.get()),
@@ -199,15 +221,25 @@ impl Family {
     /// The sum of every series' value (counters), e.g. all requests whatever their labels.
     pub fn total(&self) -> u64 {
         let map = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        map.values().map(|s| s.get()).sum()
+        map.values().flatten().map(|(_, s)| s.get()).sum()
     }
 }
 
-fn find(map: &HashMap<Vec<String>, Arc<Series>>, values: &[&str]) -> Option<Arc<Series>> {
-    // Hashing a `&[&str]` like the `Vec<String>` keys would need a raw-entry API; families are
-    // small, and the common case is a hit on the exact key built below.
-    let key: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
-    map.get(&key).cloned()
+fn hash_of(values: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    values.hash(&mut h);
+    h.finish()
+}
+
+fn find(
+    map: &HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>,
+    hash: u64,
+    values: &[&str],
+) -> Option<Arc<Series>> {
+    map.get(&hash)?
+        .iter()
+        .find(|(k, _)| k.len() == values.len() && k.iter().zip(values).all(|(a, b)| a == b))
+        .map(|(_, s)| s.clone())
 }
 
 /// A series' value at one moment.

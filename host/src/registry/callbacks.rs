@@ -7,7 +7,7 @@ use ferrobeam_device_api::{wire, DeviceError, LogLevel, Message, Value};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// The node operations plugins may call; implemented by the node.
 pub trait HostOps: Send + Sync {
@@ -34,7 +34,7 @@ pub struct Caller<'a> {
 
 thread_local! {
     /// The devices being called on this thread, innermost last (devices call devices).
-    static CURRENT: RefCell<Vec<(String, u64)>> = const { RefCell::new(Vec::new()) };
+    static CURRENT: RefCell<Vec<(Arc<str>, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Marks `device` of `generation` as being called on this thread until dropped.
@@ -42,9 +42,9 @@ thread_local! {
 pub struct CurrentDevice(());
 
 impl CurrentDevice {
-    /// Enters a call of `device`.
-    pub fn enter(device: &str, generation: u64) -> CurrentDevice {
-        CURRENT.with(|c| c.borrow_mut().push((device.to_owned(), generation)));
+    /// Enters a call of `device` (a shared name: entering costs no allocation).
+    pub fn enter(device: &Arc<str>, generation: u64) -> CurrentDevice {
+        CURRENT.with(|c| c.borrow_mut().push((device.clone(), generation)));
         CurrentDevice(())
     }
 }
@@ -58,7 +58,7 @@ impl Drop for CurrentDevice {
 }
 
 /// The device of `generation` being called on this thread, if it is the innermost call.
-fn current_device(generation: u64) -> Option<String> {
+fn current_device(generation: u64) -> Option<Arc<str>> {
     CURRENT.with(|c| {
         c.borrow()
             .last()

@@ -35,19 +35,24 @@ pub struct DeviceHandle {
     pub generation: u64,
     /// Unix seconds when loaded.
     pub loaded_at: u64,
-    /// The methods it declares (`info`), as keys (`_` read as `-`).
+    /// The methods it declares (`info`), as declared and as keys (`_` read as `-`).
     pub methods: BTreeSet<String>,
+    /// `name`, shared with the log and metric callbacks while a call runs.
+    shared_name: Arc<str>,
 }
 
 impl DeviceHandle {
     /// Calls `key` on this device; its log lines and counted events name it meanwhile.
     pub fn call(&self, key: &str, base: &[u8], req: &[u8], opts: &[u8]) -> CallOutcome {
-        let _current = CurrentDevice::enter(&self.name, self.generation);
+        let _current = CurrentDevice::enter(&self.shared_name, self.generation);
         self.library.call(&self.name, key, base, req, opts)
     }
 
     /// `key` if the device declares it, else `None` (bounds metric labels).
     pub fn declared<'k>(&self, key: &'k str) -> Option<&'k str> {
+        if self.methods.contains(key) {
+            return Some(key);
+        }
         let normal = key.to_ascii_lowercase().replace('_', "-");
         self.methods.contains(&normal).then_some(key)
     }
@@ -329,6 +334,7 @@ impl Registry {
                 generation,
                 loaded_at,
                 methods: declared_methods(&library.description, name),
+                shared_name: Arc::from(name.as_str()),
             });
             if state.devices.insert(name.clone(), handle).is_some() {
                 self.retired.fetch_add(1, Ordering::Relaxed);
@@ -422,7 +428,7 @@ fn declared_methods(description: &Message, device: &str) -> BTreeSet<String> {
         .map(|l| {
             l.iter()
                 .filter_map(Value::as_str)
-                .map(|m| m.to_ascii_lowercase().replace('_', "-"))
+                .flat_map(|m| [m.to_owned(), m.to_ascii_lowercase().replace('_', "-")])
                 .collect()
         })
         .unwrap_or_default()
