@@ -111,10 +111,13 @@ impl Events {
     }
 }
 
+/// A `metric` host operation's arguments: the event name, its labels and the amount.
+pub type EventRequest<'a> = (&'a str, Vec<(String, String)>, u64);
+
 /// The arguments of a `metric` host operation: `{name, labels?, by?}`.
 pub fn request(
     payload: &ferrobeam_device_api::Message,
-) -> Result<(&str, Vec<(String, String)>, u64), ferrobeam_device_api::DeviceError> {
+) -> Result<EventRequest<'_>, ferrobeam_device_api::DeviceError> {
     use ferrobeam_device_api::{DeviceError, Value};
     let name = payload
         .get_str("name")

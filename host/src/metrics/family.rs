@@ -21,6 +21,9 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Series by the hash of their label values; each bucket holds the label sets of that hash.
+type SeriesMap = HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>;
+
 /// What a family measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -98,7 +101,7 @@ pub struct Family {
     bounds: &'static [f64],
     /// Series by the hash of their label values (a lookup allocates nothing), each bucket
     /// holding the label sets of that hash.
-    series: RwLock<HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>>,
+    series: RwLock<SeriesMap>,
     len: AtomicU64,
 }
 
@@ -149,12 +152,7 @@ impl Family {
         self.insert(&mut map, hash, values)
     }
 
-    fn insert(
-        &self,
-        map: &mut HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>,
-        hash: u64,
-        values: &[&str],
-    ) -> Arc<Series> {
+    fn insert(&self, map: &mut SeriesMap, hash: u64, values: &[&str]) -> Arc<Series> {
         let series = Arc::new(Series::new(self.bounds.len()));
         let key = values.iter().map(|v| (*v).to_owned()).collect();
         map.entry(hash).or_default().push((key, series.clone()));
@@ -231,11 +229,7 @@ fn hash_of(values: &[&str]) -> u64 {
     h.finish()
 }
 
-fn find(
-    map: &HashMap<u64, Vec<(Vec<String>, Arc<Series>)>>,
-    hash: u64,
-    values: &[&str],
-) -> Option<Arc<Series>> {
+fn find(map: &SeriesMap, hash: u64, values: &[&str]) -> Option<Arc<Series>> {
     map.get(&hash)?
         .iter()
         .find(|(k, _)| k.len() == values.len() && k.iter().zip(values).all(|(a, b)| a == b))
