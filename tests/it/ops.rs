@@ -347,3 +347,23 @@ fn schedules_and_computes_are_counted_per_process_class_and_processes_show_their
         .unwrap_or_else(|| panic!("{pid} listed: {data}"));
     assert_eq!(listed["slots"], 3, "slot 0 (the spawn) and two messages");
 }
+
+#[test]
+fn the_node_routes_work_without_any_device() {
+    let node = NodeProcess::start_in(Scratch::new("bare"), "");
+    assert_eq!(node.get("/~meta@1.0/info").status, 503, "no codec devices");
+    let m = scrape(&node);
+    assert!(m.contains("ferrobeam_uptime_seconds"), "{m}");
+    let data = node.get("/status/data").json();
+    assert_eq!(data["devices"], serde_json::json!([]));
+    assert_eq!(data["processes_error"], "scheduler@1.0 is not loaded");
+    assert_eq!(node.get("/status").status, 200);
+    assert_eq!(
+        sample(
+            &m,
+            "ferrobeam_http_requests_total{device=\"other\",method=\"GET\",status=\"503\"}"
+        ),
+        1.0,
+        "an unknown device is `other`: {m}"
+    );
+}

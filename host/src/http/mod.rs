@@ -12,8 +12,12 @@
 //! codec, is committed by the node wallet before it is encoded (`sign`), shaped exactly as a
 //! real HyperBEAM response and carrying the result's hashpath as `tag`. The exceptions are the
 //! CORS preflight (`OPTIONS`, 204), the `GET /` redirect — both answered before any device, as
-//! HyperBEAM's HTTP server does — and the plain-text 503 of a node whose codec devices are not
-//! loaded, which has nothing to sign with.
+//! HyperBEAM's HTTP server does — the plain-text 503 of a node whose codec devices are not
+//! loaded, which has nothing to sign with, and the node's own routes `/metrics`, `/status` and
+//! `/status/data` ([`ops`]), which are about the node rather than AO-Core messages.
+//!
+//! Every request is counted in the node's metrics (`crate::metrics`) by the device of its path,
+//! its method and its status, with its latency.
 
 mod codec;
 mod error;
