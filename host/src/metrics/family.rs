@@ -5,7 +5,7 @@
 //! node's memory without bound.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -259,9 +259,7 @@ impl Family {
 /// foldhash: several times faster than SipHash on short label values. Collisions only cost a
 /// longer bucket (label sets are compared in full).
 fn hash_of(values: &[&str]) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x6665_7272_6f62).build_hasher();
-    values.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::with_seed(0x6665_7272_6f62).hash_one(values)
 }
 
 fn find_entry<'m>(
