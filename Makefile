@@ -26,9 +26,10 @@ plugins: build
 	@echo "installed $(PLUGINS) into $(PLUGINS_DIR)"
 
 ## Run every test: unit, doc, vector and end-to-end tests (which start real nodes), then the npm
-## client tests (tests/npm: wao, hbsig and aoconnect against a real node). Installs what is
-## missing: OpenSSL's headers (the `openssl` crate), Node.js, the pinned npm packages, and
-## PostgreSQL's server binaries (the tests start their own servers in temp folders).
+## client tests (tests/npm: wao, hbsig and aoconnect against a real node, and the status page in
+## headless Chromium). Installs what is missing: OpenSSL's headers (the `openssl` crate),
+## Node.js, Debian's chromium, the pinned npm packages, and PostgreSQL's server binaries (the
+## tests start their own servers in temp folders).
 NPM_DIR := tests/npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -42,6 +43,9 @@ test:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ echo "installing PostgreSQL (for the several-nodes tests: tests/it/multinode.rs)"; \
 		  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@command -v chromium >/dev/null || \
+		{ echo "installing chromium (for the status page test)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(CARGO) build --workspace
 	FERROBEAM_REQUIRE_PG=1 $(CARGO) test --workspace
 	@# The pinned packages, (re)installed when missing or when the lockfile changed.

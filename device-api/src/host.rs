@@ -49,6 +49,14 @@ pub mod operation {
     pub const STORE_LIST: &str = "store/list";
     /// Call one method of a device directly: `{device, key, base, req}` → the method's value.
     pub const CALL: &str = "call";
+    /// Count an event of the calling device (no capability needed): `{name, labels?: {label:
+    /// text, …}, by?}` → `ok`. The node serves it at `/metrics` as
+    /// `ferrobeam_device_<name>_total{device="<caller>", <labels>}`. `name` and label names are
+    /// lower-case letters, digits and `_` (starting with a letter, at most 64 long; `device` is
+    /// the node's); at most 4 labels; `by` defaults to 1. Keep label values few: the node keeps
+    /// at most 2000 series of events and folds the rest into one. A bad name is a 400 error.
+    /// Prefer [`Host::count`](super::Host::count).
+    pub const METRIC: &str = "metric";
 }
 
 /// Levels for [`Host::log`].
@@ -215,6 +223,42 @@ impl Host {
     /// Logs at [`LogLevel::Debug`].
     pub fn debug(&self, text: &str) {
         self.log(LogLevel::Debug, text)
+    }
+
+    /// Counts one event of this device, served by the node at `/metrics` as
+    /// `ferrobeam_device_<name>_total{device="<this device>", <labels>}` (see
+    /// [`operation::METRIC`] for the rules on names). Counting never fails the caller's work:
+    /// use the result only to notice a bad name while developing.
+    ///
+    /// A Lua device counting exhausted budgets:
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{testing::TestHost, Host};
+    /// let test = TestHost::new();
+    /// let host = Host::new(test.clone());
+    /// host.count("lua_budget_exhausted", &[("budget", "instructions")]).unwrap();
+    /// host.count("lua_budget_exhausted", &[("budget", "instructions")]).unwrap();
+    /// assert_eq!(test.counted("lua_budget_exhausted", &[("budget", "instructions")]), 2);
+    /// // Upper case is refused (Prometheus names are lower case here).
+    /// assert_eq!(host.count("Bad", &[]).unwrap_err().kind().status(), 400);
+    /// ```
+    pub fn count(&self, name: &str, labels: &[(&str, &str)]) -> Result<(), DeviceError> {
+        self.count_by(name, labels, 1)
+    }
+
+    /// [`Host::count`] adding `by` at once.
+    pub fn count_by(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        by: u64,
+    ) -> Result<(), DeviceError> {
+        let labels: Message = labels.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
+        let payload = Message::new()
+            .with("name", name)
+            .with("labels", labels)
+            .with("by", i64::try_from(by).unwrap_or(i64::MAX));
+        self.call(operation::METRIC, &payload).map(|_| ())
     }
 }
 

@@ -201,6 +201,22 @@ fn guarded(what: &str, body: impl FnOnce() -> Result<Option<Value>, DeviceError>
     }
 }
 
+/// How the reason of every error made from a panic starts: the node counts panics by it
+/// (`ferrobeam_device_panics_total`).
+///
+/// ```
+/// use ferrobeam_device_api::runtime::{is_panic, panic_error};
+/// let e = panic_error("boom", &"oops");
+/// assert!(is_panic(&e));
+/// assert_eq!(e.kind().status(), 500);
+/// ```
+pub const PANIC_PREFIX: &str = "device panicked in ";
+
+/// Whether `e` is a caught panic.
+pub fn is_panic(e: &DeviceError) -> bool {
+    e.reason().starts_with(PANIC_PREFIX)
+}
+
 /// The error for a panic in `what`.
 pub fn panic_error(what: &str, panic: &(dyn Any + Send)) -> DeviceError {
     let text = panic
@@ -208,5 +224,5 @@ pub fn panic_error(what: &str, panic: &(dyn Any + Send)) -> DeviceError {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic payload".to_owned());
-    DeviceError::failure(format!("device panicked in `{what}`: {text}"))
+    DeviceError::failure(format!("{PANIC_PREFIX}`{what}`: {text}"))
 }

@@ -47,6 +47,7 @@ type Resolver = dyn Fn(&Message) -> Outcome + Send + Sync;
 struct TestHostState {
     store: Mutex<HashMap<String, Vec<u8>>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
+    counts: Mutex<HashMap<String, u64>>,
     resolver: Option<Box<Resolver>>,
 }
 
@@ -84,6 +85,7 @@ impl TestHost {
             state: Arc::new(TestHostState {
                 store: Mutex::new(store),
                 logs: Mutex::new(Vec::new()),
+                counts: Mutex::new(HashMap::new()),
                 resolver: Some(Box::new(resolver)),
             }),
         }
@@ -98,6 +100,30 @@ impl TestHost {
     pub fn stored(&self, key: &str) -> Option<Vec<u8>> {
         lock(&self.state.store).get(key).cloned()
     }
+
+    /// What the device counted ([`Host::count`](crate::Host::count)) as event `name` with
+    /// exactly `labels` (in any order).
+    pub fn counted(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        lock(&self.state.counts)
+            .get(&count_key(name, labels.iter().map(|(k, v)| (*k, *v))))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// `name{k=v,…}` with the labels sorted.
+fn count_key<'a>(name: &str, labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut labels: Vec<String> = labels.map(|(k, v)| format!("{k}={v}")).collect();
+    labels.sort();
+    format!("{name}{{{}}}", labels.join(","))
+}
+
+/// Whether a metric or label name is `[a-z][a-z0-9_]*`, at most 64 long (as the node checks).
+fn metric_name_ok(s: &str) -> bool {
+    s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -132,6 +158,30 @@ impl HostService for TestHost {
                     .ok_or_else(|| DeviceError::bad_request("store/write needs bytes `value`"))?
                     .to_vec();
                 lock(&self.state.store).insert(key, value);
+                Ok(Value::atom("ok"))
+            }
+            operation::METRIC => {
+                let name = text_arg(payload, "name", op)?;
+                let empty = Message::new();
+                let labels = payload.get_message("labels").unwrap_or(&empty);
+                let pairs: Vec<(&str, &str)> = labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+                    .collect();
+                if !metric_name_ok(name)
+                    || pairs.len() > 4
+                    || pairs
+                        .iter()
+                        .any(|(k, _)| !metric_name_ok(k) || *k == "device")
+                {
+                    return Err(DeviceError::bad_request(format!(
+                        "metric: bad name or labels for `{name}`"
+                    )));
+                }
+                let by = payload.get("by").and_then(Value::as_integer).unwrap_or(1);
+                *lock(&self.state.counts)
+                    .entry(count_key(name, pairs.into_iter()))
+                    .or_insert(0) += u64::try_from(by).unwrap_or(0);
                 Ok(Value::atom("ok"))
             }
             other => Err(DeviceError::new(

@@ -16,18 +16,24 @@
 //! | [`upload`] | `ferrobeam upload`: a file stored on a running node as a signed message |
 //! | [`wallet`] | the node's key: loading, creating, signing, the signature cache |
 //! | [`node`] | the node tying these together |
+//! | [`metrics`] | what the node counts, served at `/metrics` |
+//! | [`status`] | the status page (`/status`) |
+//! | [`logging`] | log format and level |
 //! | [`operator`] | the node's identity, signing and runtime options as host operations |
 #![deny(missing_docs)]
 
 pub mod author;
 pub mod config;
 pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod node;
 pub mod operator;
 pub mod path;
 pub mod registry;
 pub mod reload;
 pub mod resolve;
+pub mod status;
 pub mod store;
 pub mod upload;
 pub mod wallet;

@@ -1,7 +1,8 @@
 //! The `ferrobeam` command.
 
 use clap::{Parser, Subcommand};
-use ferrobeam::config::DevicesFile;
+use ferrobeam::config::{check, overrides, DevicesFile, Override};
+use ferrobeam::logging::{self, LogFormat};
 use ferrobeam::wallet::{self, Origin, Wallet};
 use ferrobeam::{author, http, reload, Node};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,19 @@ use std::process::ExitCode;
     about = "An AO-Core node with plugin devices"
 )]
 struct Cli {
+    /// Log format: `human` (coloured on a terminal) or `json` (one object a line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FERROBEAM_LOG_FORMAT",
+        default_value = "human"
+    )]
+    log_format: LogFormat,
+    /// Log level or filter (`info`, `debug`, `ferrobeam::reload=debug,info`). Default:
+    /// `FERROBEAM_LOG`, else `RUST_LOG`, else `info`.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,27 +39,17 @@ enum Command {
         /// The devices file.
         #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
         config: PathBuf,
-        /// Port to listen on (0: any free port). Overrides `[node] port`.
-        #[arg(long, env = "FERROBEAM_PORT")]
-        port: Option<u16>,
-        /// Address to bind. Overrides `[node] bind`.
-        #[arg(long)]
-        bind: Option<String>,
         /// Do not watch the plugins folder and devices.toml (reload with SIGHUP or
         /// `ferrobeam reload` only).
         #[arg(long)]
         no_watch: bool,
-        /// Folder of the node's store (created on first start). Overrides `[node] data_dir`.
-        #[arg(long, env = "FERROBEAM_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        /// Where the store is: `embedded` (the redb file in the data folder) or a
-        /// `postgres://user@host:port/db` URL. Overrides `[node] store`.
-        #[arg(long, env = "FERROBEAM_STORE")]
-        store: Option<String>,
-        /// The node wallet (an Arweave JWK). Overrides `[node] wallet`; default
-        /// `ferrobeam-wallet.json` next to the devices file. Created (mode 0600) if missing.
-        #[arg(long, env = "FERROBEAM_WALLET")]
-        wallet: Option<PathBuf>,
+        #[command(flatten)]
+        node: NodeFlags,
+    },
+    /// Check a configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Make or inspect the node wallet.
     Wallet {
@@ -96,6 +100,75 @@ enum Command {
     },
 }
 
+/// `[node]` settings on the command line: they beat `FERROBEAM_<KEY>`, which beats the file.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct NodeFlags {
+    /// Port to listen on (0: any free port). `[node] port`, `FERROBEAM_PORT`.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to bind. `[node] bind`, `FERROBEAM_BIND`.
+    #[arg(long)]
+    bind: Option<String>,
+    /// Folder of the node's store (created on first start). `[node] data_dir`,
+    /// `FERROBEAM_DATA_DIR`.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Folder of device libraries. `[node] plugins_dir`, `FERROBEAM_PLUGINS_DIR`.
+    #[arg(long)]
+    plugins_dir: Option<PathBuf>,
+    /// The node wallet (an Arweave JWK). `[node] wallet`, `FERROBEAM_WALLET`; default
+    /// `ferrobeam-wallet.json` next to the devices file. Created (mode 0600) if missing.
+    #[arg(long)]
+    wallet: Option<PathBuf>,
+    /// Where the store is: `embedded` (the default) or a `postgres://…` URL that several nodes
+    /// may share. `[node] store`, `FERROBEAM_STORE`.
+    #[arg(long)]
+    store: Option<String>,
+    /// Any `[node]` setting, e.g. `--set max_body_bytes=1048576` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = overrides::parse_set)]
+    set: Vec<Override>,
+}
+
+impl NodeFlags {
+    /// The flags as overrides, then the environment's.
+    fn overrides(self) -> Vec<Override> {
+        let mut flags = Vec::new();
+        let mut flag = |key: &str, value: Option<String>| {
+            if let Some(v) = value {
+                flags.push(Override::new(
+                    key,
+                    v,
+                    format!("--{}", key.replace('_', "-")),
+                ));
+            }
+        };
+        flag("port", self.port.map(|p| p.to_string()));
+        flag("bind", self.bind);
+        flag("data_dir", self.data_dir.map(|p| p.display().to_string()));
+        flag(
+            "plugins_dir",
+            self.plugins_dir.map(|p| p.display().to_string()),
+        );
+        flag("wallet", self.wallet.map(|p| p.display().to_string()));
+        flag("store", self.store);
+        flags.extend(self.set);
+        overrides::layered(flags, overrides::from_env(|k| std::env::var(k).ok()))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigAction {
+    /// Check a devices file (and the `[node]` settings of the flags and environment): print
+    /// every error with its line; exit 1 if there is any.
+    Check {
+        /// The devices file.
+        #[arg(long, default_value = "devices.toml", env = "FERROBEAM_CONFIG")]
+        config: PathBuf,
+        #[command(flatten)]
+        node: NodeFlags,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum WalletAction {
     /// Generate a new RSA-4096 wallet (mode 0600) and print its address. Never replaces a file.
@@ -116,23 +189,20 @@ struct WalletArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FERROBEAM_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init(cli.log_format, cli.log_level.as_deref()) {
+        eprintln!("ferrobeam: {e}");
+        return ExitCode::FAILURE;
+    }
+    match cli.command {
         Command::Serve {
             config,
-            port,
-            bind,
             no_watch,
-            data_dir,
-            store,
-            wallet,
-        } => serve(config, port, bind, data_dir, store, wallet, !no_watch),
+            node,
+        } => serve(config, node.overrides(), !no_watch),
+        Command::Config {
+            action: ConfigAction::Check { config, node },
+        } => config_check(&config, node.overrides()),
         Command::Wallet { action } => wallet_command(action),
         Command::Reload { config } => reload(&config),
         Command::NewDevice {
@@ -318,39 +388,40 @@ fn reload(config: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve(
-    config: PathBuf,
-    port: Option<u16>,
-    bind: Option<String>,
-    data_dir: Option<PathBuf>,
-    store: Option<String>,
-    wallet: Option<PathBuf>,
-    watch: bool,
-) -> ExitCode {
-    let mut file = match load_config(&config) {
+/// `ferrobeam config check`.
+fn config_check(config: &Path, overrides: Vec<Override>) -> ExitCode {
+    let errors = check::check(config, overrides);
+    if errors.is_empty() {
+        println!("{}: ok", config.display());
+        return ExitCode::SUCCESS;
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    eprintln!(
+        "ferrobeam: {} error{} in {}",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" },
+        config.display()
+    );
+    ExitCode::FAILURE
+}
+
+fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
+    if !config.exists() {
+        tracing::warn!("{} not found: using defaults", config.display());
+    }
+    let mut file = match DevicesFile::load_with(&config, overrides) {
         Ok(f) => f,
-        Err(code) => return code,
+        Err(e) => {
+            eprintln!("ferrobeam: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    let wallet = match node_wallet(&config, wallet.as_deref(), &file) {
+    let wallet = match node_wallet(&config, None, &file) {
         Ok(w) => w,
         Err(code) => return code,
     };
-    if let Some(dir) = data_dir {
-        file.node.data_dir = dir;
-    }
-    if let Some(store) = store {
-        if let Err(why) = ferrobeam::store::StoreLocation::parse(Some(&store)) {
-            eprintln!("ferrobeam: --store: {why}");
-            return ExitCode::FAILURE;
-        }
-        file.node.store = Some(store);
-    }
-    if let Some(port) = port {
-        file.node.port = port;
-    }
-    if let Some(bind) = bind {
-        file.node.bind = bind;
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -361,7 +432,7 @@ fn serve(
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let (bind, port) = (file.node.bind.clone(), file.node.port);
         let (listener, addr) = match http::bind(&bind, port).await {
             Ok(pair) => pair,
@@ -398,13 +469,45 @@ fn serve(
             );
         }
         tokio::spawn(reload_on_hangup(node.clone()));
+        tokio::spawn(sample_every_second(node.clone()));
         // Tests and scripts read this line to find the port.
         println!("ferrobeam listening on http://{addr}");
         tracing::info!("listening on http://{addr}");
-        http::serve(http::Edge::new(node), listener, shutdown_signal()).await;
+        let drained = http::serve(http::Edge::new(node.clone()), listener, shutdown_signal()).await;
+        // Acknowledged writes are already on disk; the flush adds the caches written without a
+        // sync, once the last request is done.
+        let flushed = {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.store().flush()).await
+        };
         let _ = std::fs::remove_file(&pid_path);
-        ExitCode::SUCCESS
-    })
+        match flushed {
+            Ok(Ok(())) => {
+                tracing::info!(?drained, "store flushed; stopped");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => {
+                tracing::error!("store flush failed: {e}");
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                tracing::error!("store flush failed: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    });
+    // Requests past the shutdown timeout may still hold blocking threads: do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+/// The request-rate history of the status page.
+async fn sample_every_second(node: std::sync::Arc<Node>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        node.metrics().sample();
+    }
 }
 
 /// SIGHUP: reload now.
@@ -429,6 +532,7 @@ async fn reload_on_hangup(node: std::sync::Arc<Node>) {
     }
 }
 
+/// SIGTERM or SIGINT.
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -442,8 +546,8 @@ async fn shutdown_signal() {
                 }
             };
         tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
+            _ = ctrl_c => tracing::info!("SIGINT"),
+            _ = term.recv() => tracing::info!("SIGTERM"),
         }
     }
     #[cfg(not(unix))]

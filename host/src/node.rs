@@ -1,9 +1,10 @@
 //! The node: its configuration, devices and store, and the services it offers devices.
 
-use crate::config::{Capability, ConfigError, DevicesFile};
+use crate::config::{ConfigError, DevicesFile};
+use crate::metrics::Metrics;
 use crate::operator::{self, NodeMessage};
 use crate::path;
-use crate::registry::{HostOps, LoadError, Registry};
+use crate::registry::{Caller, HostOps, LoadError, Registry};
 use crate::resolve::{self, RequestKeys};
 use crate::store::{self as store_ops, Store, StoreError, StoreLocation};
 use crate::wallet::{Signer, Wallet};
@@ -28,6 +29,8 @@ pub struct Node {
     signer: Option<Signer>,
     /// The operator's runtime changes to the options (`POST /~meta@1.0/info`).
     node_message: RwLock<NodeMessage>,
+    /// What the node counts (`/metrics`).
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Node {
@@ -74,6 +77,7 @@ impl Node {
                 config_error: RwLock::new(None),
                 signer,
                 node_message: RwLock::new(node_message),
+                metrics: Metrics::new(),
             }
         });
         let errors = node.registry.sync(&node.config());
@@ -93,9 +97,20 @@ impl Node {
     /// error changes nothing and is returned. `[node]` settings other than the devices take
     /// effect at the next start.
     pub fn reload(&self) -> Result<Vec<LoadError>, ConfigError> {
+        let outcome = self.reload_inner();
+        let result = match &outcome {
+            Ok(errors) if errors.is_empty() => "ok",
+            Ok(_) => "failed",
+            Err(_) => "refused",
+        };
+        self.metrics.reloads.inc(&[result]);
+        outcome
+    }
+
+    fn reload_inner(&self) -> Result<Vec<LoadError>, ConfigError> {
         let current = self.config();
         let mut next = if self.config_from_file {
-            match DevicesFile::load(&current.path) {
+            match DevicesFile::load_with(&current.path, current.overrides.clone()) {
                 Ok(next) => next,
                 Err(e) => {
                     *self
@@ -148,6 +163,19 @@ impl Node {
     /// The store.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// What the node counts.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Why the last reload of `devices.toml` was refused, until one succeeds.
+    pub fn config_error(&self) -> Option<String> {
+        self.config_error
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The node's signer (wallet and signature cache), if it has a wallet.
@@ -265,10 +293,11 @@ fn configured_options(config: &DevicesFile) -> Message {
 impl HostOps for Node {
     fn host_call(
         &self,
-        capabilities: &BTreeSet<Capability>,
+        caller: &Caller<'_>,
         op: &str,
         payload: &Message,
     ) -> Result<Value, DeviceError> {
+        let capabilities = caller.capabilities;
         match op {
             operation::NODE_IDENTITY => operator::identity(self.signer.as_ref()),
             operation::SIGN => operator::sign(self.signer.as_ref(), capabilities, payload),
@@ -287,15 +316,18 @@ impl HostOps for Node {
             }
             operation::NODE_DEVICES => {
                 let mut status = self.registry.status_message();
-                if let Some(e) = self
-                    .config_error
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_deref()
-                {
+                if let Some(e) = self.config_error() {
                     status.insert("config-error", e);
                 }
                 Ok(Value::from(status))
+            }
+            operation::METRIC => {
+                let (name, labels, by) = crate::metrics::events::request(payload)?;
+                self.metrics
+                    .events
+                    .count(caller.device, name, &labels, by)
+                    .map_err(|e| DeviceError::bad_request(e.to_string()))?;
+                Ok(Value::atom("ok"))
             }
             operation::STORE_TRANSACT => {
                 let txn = store_ops::transaction(payload)?;

@@ -17,6 +17,7 @@ mod lua;
 mod message_device;
 mod multinode;
 mod mydev;
+mod ops;
 mod paths;
 mod pg_store;
 mod process_client;

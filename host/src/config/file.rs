@@ -1,6 +1,7 @@
 //! Parsing and validating `devices.toml`.
 
 use super::limits::Limits;
+use super::overrides::Override;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,6 +43,25 @@ pub enum Capability {
     Configure,
 }
 
+/// Every `[node]` key: each can also be set by `FERROBEAM_<KEY>` (upper case) and by
+/// `ferrobeam serve --set key=value` (`super::overrides`).
+pub const NODE_KEYS: &[&str] = &[
+    "port",
+    "bind",
+    "plugins_dir",
+    "data_dir",
+    "max_body_bytes",
+    "max_header_bytes",
+    "max_concurrent_calls",
+    "wallet",
+    "store",
+    "shutdown_timeout_secs",
+];
+
+/// The `[node]` keys holding paths: from a file, relative to its folder; from the command line
+/// or the environment, relative to the working directory.
+pub const PATH_KEYS: &[&str] = &["plugins_dir", "data_dir", "wallet"];
+
 /// `[node]`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -67,6 +87,9 @@ pub struct NodeSettings {
     /// `postgres://user@host:port/db` URL for a PostgreSQL database that several nodes may
     /// share (`docs/operations.md`). `--store` overrides it.
     pub store: Option<String>,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish before the node stops
+    /// anyway (seconds).
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for NodeSettings {
@@ -81,6 +104,7 @@ impl Default for NodeSettings {
             max_concurrent_calls: 256,
             wallet: None,
             store: None,
+            shutdown_timeout_secs: 30,
         }
     }
 }
@@ -109,13 +133,13 @@ fn yes() -> bool {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFile {
+pub(super) struct RawFile {
     #[serde(default)]
-    node: NodeSettings,
+    pub(super) node: NodeSettings,
     #[serde(default)]
-    limits: Limits,
+    pub(super) limits: Limits,
     #[serde(default)]
-    devices: BTreeMap<String, DeviceEntry>,
+    pub(super) devices: BTreeMap<String, DeviceEntry>,
 }
 
 /// A parsed and validated `devices.toml`, with paths resolved against its folder.
@@ -129,6 +153,9 @@ pub struct DevicesFile {
     pub limits: Limits,
     /// `[devices.*]` by name.
     pub devices: BTreeMap<String, DeviceEntry>,
+    /// `[node]` settings given by flags and the environment, applied over the file's (a reload
+    /// applies them again).
+    pub overrides: Vec<Override>,
 }
 
 impl DevicesFile {
@@ -142,15 +169,43 @@ impl DevicesFile {
         Self::parse(path, &text)
     }
 
+    /// Reads `path` (defaults when it does not exist) and applies `overrides` over its
+    /// `[node]` settings: flags > environment > file > defaults.
+    pub fn load_with(path: &Path, overrides: Vec<Override>) -> Result<Self, ConfigError> {
+        let text = if path.exists() {
+            std::fs::read_to_string(path).map_err(|e| ConfigError {
+                path: path.to_owned(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            })?
+        } else {
+            String::new()
+        };
+        Self::parse_with(path, &text, overrides)
+    }
+
     /// Parses `text` as the content of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        Self::parse_with(path, text, Vec::new())
+    }
+
+    /// Parses `text` as the content of `path`, then applies `overrides` to `[node]`.
+    pub fn parse_with(
+        path: &Path,
+        text: &str,
+        overrides: Vec<Override>,
+    ) -> Result<Self, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
             path: path.to_owned(),
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut node = raw.node;
+        let mut node = if overrides.is_empty() {
+            raw.node
+        } else {
+            super::overrides::apply(text, &overrides)?
+        };
         node.plugins_dir = base.join(&node.plugins_dir);
         node.data_dir = base.join(&node.data_dir);
         node.wallet = node.wallet.map(|w| base.join(w));
@@ -193,6 +248,7 @@ impl DevicesFile {
             node,
             limits: raw.limits,
             devices,
+            overrides,
         })
     }
 
@@ -207,6 +263,7 @@ impl DevicesFile {
             node,
             limits: Limits::default(),
             devices: BTreeMap::new(),
+            overrides: Vec::new(),
         }
     }
 }
@@ -228,7 +285,7 @@ pub fn validate_device_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset.min(text.len()))
         .map(|s| s.matches('\n').count() + 1)
         .unwrap_or(1)

@@ -17,8 +17,11 @@
 //! an entry pins, configures, disables or points outside the folder. Unknown keys are errors
 //! with their line.
 
+pub mod check;
 mod file;
 mod limits;
+pub mod overrides;
 
-pub use file::{Capability, ConfigError, DeviceEntry, DevicesFile, NodeSettings};
+pub use file::{Capability, ConfigError, DeviceEntry, DevicesFile, NodeSettings, NODE_KEYS};
 pub use limits::Limits;
+pub use overrides::Override;

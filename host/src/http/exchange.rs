@@ -16,12 +16,72 @@ use hyper::{Method, Request, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Handles one request; never fails (errors are responses).
+/// Handles one request; never fails (errors are responses). Counted in the node's metrics by
+/// device, method and status, with its latency.
 pub async fn handle(
     edge: Arc<Edge>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
+    let metrics_method = crate::metrics::method_label(req.method().as_str()).to_owned();
+    let device = if super::ops::is_ops_route(req.method(), req.uri().path()) {
+        "node".to_owned()
+    } else {
+        device_label(&edge.node, req.uri().path())
+    };
+    let in_flight = InFlight::enter(edge.node.metrics().http_in_flight.with(&[]));
+    let resp = respond(edge.clone(), req, peer).await;
+    drop(in_flight);
+    let m = edge.node.metrics();
+    let status = resp.status().as_u16().to_string();
+    m.http_requests
+        .inc(&[&device, &metrics_method, status.as_str()]);
+    m.http_duration
+        .observe(&[&device, &metrics_method], started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Counts a request in flight until dropped (also when the client goes away mid-request).
+struct InFlight(Arc<crate::metrics::family::Series>);
+
+impl InFlight {
+    fn enter(gauge: Arc<crate::metrics::family::Series>) -> InFlight {
+        gauge.shift(1);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.shift(-1);
+    }
+}
+
+/// The device of the path's first `~device` step, if it is loaded (`other` if not, `none`
+/// without one): a label with a bounded set of values.
+fn device_label(node: &Node, path: &str) -> String {
+    let Some(after) = path.split_once('~').map(|(_, a)| a) else {
+        return "none".to_owned();
+    };
+    let name = after
+        .split(['/', '&', '?', '~', '('])
+        .next()
+        .unwrap_or_default();
+    match node.registry().get(name) {
+        Some(handle) => handle.name.clone(),
+        None => crate::metrics::OTHER.to_owned(),
+    }
+}
+
+async fn respond(
+    edge: Arc<Edge>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    if super::ops::is_ops_route(req.method(), req.uri().path()) {
+        return super::ops::answer(&edge, req.uri().path()).await;
+    }
     let cors_request_headers = req.headers().get("access-control-request-headers").cloned();
     if req.method() == Method::OPTIONS {
         return response::preflight();

@@ -12,13 +12,18 @@
 //! codec, is committed by the node wallet before it is encoded (`sign`), shaped exactly as a
 //! real HyperBEAM response and carrying the result's hashpath as `tag`. The exceptions are the
 //! CORS preflight (`OPTIONS`, 204), the `GET /` redirect — both answered before any device, as
-//! HyperBEAM's HTTP server does — and the plain-text 503 of a node whose codec devices are not
-//! loaded, which has nothing to sign with.
+//! HyperBEAM's HTTP server does — the plain-text 503 of a node whose codec devices are not
+//! loaded, which has nothing to sign with, and the node's own routes `/metrics`, `/status` and
+//! `/status/data` ([`ops`]), which are about the node rather than AO-Core messages.
+//!
+//! Every request is counted in the node's metrics (`crate::metrics`) by the device of its path,
+//! its method and its status, with its latency.
 
 mod codec;
 mod error;
 mod exchange;
 mod limits;
+mod ops;
 mod response;
 mod sign;
 
@@ -56,10 +61,27 @@ impl Edge {
     }
 }
 
-/// Serves `listener` until `shutdown` completes, then lets open connections finish.
-pub async fn serve(edge: Arc<Edge>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// How a graceful shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every open request finished.
+    All,
+    /// Some were still running when the timeout (`[node] shutdown_timeout_secs`) ran out.
+    TimedOut,
+}
+
+/// Serves `listener` until `shutdown` completes; then stops accepting (the listening socket is
+/// closed), lets the requests in flight finish within `[node] shutdown_timeout_secs` and closes
+/// idle connections.
+pub async fn serve(
+    edge: Arc<Edge>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Drained {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let max_headers = edge.node.config().node.max_header_bytes.max(8192);
+    let config = edge.node.config();
+    let max_headers = config.node.max_header_bytes.max(8192);
+    let timeout = std::time::Duration::from_secs(config.node.shutdown_timeout_secs);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -89,8 +111,23 @@ pub async fn serve(edge: Arc<Edge>, listener: TcpListener, shutdown: impl Future
             }
         });
     }
-    tracing::info!("shutting down: waiting for open requests");
-    graceful.shutdown().await;
+    drop(listener);
+    let in_flight = edge.node.metrics().http_in_flight.with(&[]).get() as i64;
+    tracing::info!(
+        in_flight,
+        timeout_secs = timeout.as_secs(),
+        "shutting down: no longer accepting; waiting for requests in flight"
+    );
+    match tokio::time::timeout(timeout, graceful.shutdown()).await {
+        Ok(()) => Drained::All,
+        Err(_) => {
+            tracing::warn!(
+                "requests still running after {} s; stopping anyway",
+                timeout.as_secs()
+            );
+            Drained::TimedOut
+        }
+    }
 }
 
 /// Binds `bind:port`.

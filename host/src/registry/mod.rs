@@ -9,7 +9,7 @@ mod elf;
 mod library;
 mod options;
 
-pub use callbacks::HostOps;
+pub use callbacks::{Caller, CurrentDevice, HostOps};
 pub use library::{hex, CallOutcome, Library, LoadError};
 
 use crate::config::{Capability, DevicesFile};
@@ -35,12 +35,26 @@ pub struct DeviceHandle {
     pub generation: u64,
     /// Unix seconds when loaded.
     pub loaded_at: u64,
+    /// The methods it declares (`info`), as declared and as keys (`_` read as `-`).
+    pub methods: BTreeSet<String>,
+    /// `name`, shared with the log and metric callbacks while a call runs.
+    shared_name: Arc<str>,
 }
 
 impl DeviceHandle {
-    /// Calls `key` on this device.
+    /// Calls `key` on this device; its log lines and counted events name it meanwhile.
     pub fn call(&self, key: &str, base: &[u8], req: &[u8], opts: &[u8]) -> CallOutcome {
+        let _current = CurrentDevice::enter(&self.shared_name, self.generation);
         self.library.call(&self.name, key, base, req, opts)
+    }
+
+    /// `key` if the device declares it, else `None` (bounds metric labels).
+    pub fn declared<'k>(&self, key: &'k str) -> Option<&'k str> {
+        if self.methods.contains(key) {
+            return Some(key);
+        }
+        let normal = key.to_ascii_lowercase().replace('_', "-");
+        self.methods.contains(&normal).then_some(key)
     }
 }
 
@@ -109,6 +123,7 @@ pub struct Registry {
     syncing: Mutex<()>,
     retired: AtomicU64,
     failed_loads: AtomicU64,
+    loads: AtomicU64,
     private_dir: PathBuf,
     node: Weak<dyn HostOps>,
 }
@@ -130,6 +145,7 @@ impl Registry {
             syncing: Mutex::new(()),
             retired: AtomicU64::new(0),
             failed_loads: AtomicU64::new(0),
+            loads: AtomicU64::new(0),
             private_dir,
             node,
         }
@@ -173,6 +189,11 @@ impl Registry {
     /// Loads that failed so far.
     pub fn failed_loads(&self) -> u64 {
         self.failed_loads.load(Ordering::Relaxed)
+    }
+
+    /// Library generations loaded so far (at start and by reloads).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
     /// The status listing as a message (for `/~meta@1.0/devices`).
@@ -234,8 +255,7 @@ impl Registry {
             }
         }
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
-        let (callbacks, ctx) =
-            callbacks::callbacks_for(self.node.clone(), path.display().to_string());
+        let (callbacks, ctx) = callbacks::callbacks_for(self.node.clone(), path, generation);
         let library = Library::load(
             path,
             &bytes,
@@ -253,6 +273,7 @@ impl Registry {
             self.record_failure(path, &named, e)
         })?;
         ctx.grant(granted_capabilities(config, &library.devices));
+        self.loads.fetch_add(1, Ordering::Relaxed);
         self.install(path, Arc::new(library), generation, config, settings);
         Ok(())
     }
@@ -312,6 +333,8 @@ impl Registry {
                 library: library.clone(),
                 generation,
                 loaded_at,
+                methods: declared_methods(&library.description, name),
+                shared_name: Arc::from(name.as_str()),
             });
             if state.devices.insert(name.clone(), handle).is_some() {
                 self.retired.fetch_add(1, Ordering::Relaxed);
@@ -394,6 +417,21 @@ impl Registry {
         }
         e
     }
+}
+
+/// The methods `description` (a library's `info`) lists for `device`, as keys.
+fn declared_methods(description: &Message, device: &str) -> BTreeSet<String> {
+    description
+        .get_message(device)
+        .and_then(|d| d.get("methods"))
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .flat_map(|m| [m.to_owned(), m.to_ascii_lowercase().replace('_', "-")])
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Removes a device from service; true if it was serving.

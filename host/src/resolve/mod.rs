@@ -201,12 +201,20 @@ pub fn call_with(
     let base_bytes = wire::encode_message(base);
     let req_bytes = wire::encode_message(req);
     let opts = node.opts_wire();
-    let outcome = call_device(node, device, key, &base_bytes, &req_bytes, &opts)?;
+    let class = crate::metrics::calls::process_class(node, device, key, base);
+    let args = Args {
+        key,
+        base: &base_bytes,
+        req: &req_bytes,
+        opts: &opts,
+        class,
+    };
+    let outcome = call_device(node, device, &args)?;
     match outcome {
         CallOutcome::Value(v) => Ok(v),
         CallOutcome::Error(e) => Err(e),
         CallOutcome::Unhandled if device != DEFAULT_DEVICE => {
-            match call_device(node, DEFAULT_DEVICE, key, &base_bytes, &req_bytes, &opts)? {
+            match call_device(node, DEFAULT_DEVICE, &args)? {
                 CallOutcome::Value(v) => Ok(v),
                 CallOutcome::Error(e) => Err(e),
                 CallOutcome::Unhandled => Err(not_found(device, key)),
@@ -222,19 +230,31 @@ fn not_found(device: &str, key: &str) -> DeviceError {
         .with_detail("key", key)
 }
 
-fn call_device(
-    node: &Node,
-    device: &str,
-    key: &str,
-    base: &[u8],
-    req: &[u8],
-    opts: &[u8],
-) -> Result<CallOutcome, DeviceError> {
+/// The wire-encoded arguments of one call, and the process class it is counted under.
+struct Args<'a> {
+    key: &'a str,
+    base: &'a [u8],
+    req: &'a [u8],
+    opts: &'a [u8],
+    class: Option<&'a str>,
+}
+
+fn call_device(node: &Node, device: &str, args: &Args<'_>) -> Result<CallOutcome, DeviceError> {
     let handle = node.registry().get(device).ok_or_else(|| {
         DeviceError::not_found(format!("device {device} is not loaded on this node"))
             .with_detail("device", device)
     })?;
-    Ok(handle.call(key, base, req, opts))
+    let started = std::time::Instant::now();
+    let outcome = handle.call(args.key, args.base, args.req, args.opts);
+    crate::metrics::calls::record(
+        node.metrics(),
+        &handle,
+        args.key,
+        args.class,
+        &outcome,
+        started.elapsed(),
+    );
+    Ok(outcome)
 }
 
 /// Loads a stored message (`/<ID>`).

@@ -121,6 +121,17 @@ pub trait Store: Send + Sync {
     fn write_message(&self, id: &str, message: &Message) -> Result<(), DeviceError> {
         Ok(self.write(&message_key(id), &wire::encode_message(message))?)
     }
+
+    /// Puts every write acknowledged so far on disk, those made without a sync (caches)
+    /// included; the node calls it when it stops. Backends without such writes need nothing.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The store's size in bytes, when the backend knows it (`ferrobeam_store_size_bytes`).
+    fn size_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where the node keeps its store: `[node] store` or `--store`.

@@ -11,7 +11,8 @@ const PLUGINS = ["libferrobeam_codecs.so", "libferrobeam_message.so", "libferrob
 
 /**
  * Starts a node. `config` is the devices.toml text; the node wallet is test wallet
- * `wallet` (1 by default). Resolves to `{ url, stop, log }`.
+ * `wallet` (1 by default). Resolves to `{ url, stop, log, child, dir }` (`dir` holds
+ * devices.toml and the plugins folder).
  */
 export async function startNode({ config = "", wallet = 1 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "ferrobeam-npm-"))
@@ -46,5 +47,5 @@ export async function startNode({ config = "", wallet = 1 } = {}) {
     child.kill("SIGTERM")
     rmSync(dir, { recursive: true, force: true })
   }
-  return { url, stop, log }
+  return { url, stop, log, child, dir }
 }
