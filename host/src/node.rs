@@ -31,6 +31,8 @@ pub struct Node {
     node_message: RwLock<NodeMessage>,
     /// What the node counts (`/metrics`).
     metrics: Metrics,
+    /// Calls running per device, bounded (`max_calls_per_device`).
+    gate: crate::resolve::gate::DeviceGate,
 }
 
 impl std::fmt::Debug for Node {
@@ -66,6 +68,7 @@ impl Node {
             &node_message,
         )));
         let config_from_file = config.path.is_file();
+        let max_calls_per_device = config.node.max_calls_per_device;
         let node = Arc::new_cyclic(|weak: &std::sync::Weak<Node>| {
             let weak: std::sync::Weak<dyn HostOps> = weak.clone();
             Node {
@@ -78,6 +81,7 @@ impl Node {
                 signer,
                 node_message: RwLock::new(node_message),
                 metrics: Metrics::new(),
+                gate: crate::resolve::gate::DeviceGate::new(max_calls_per_device),
             }
         });
         let errors = node.registry.sync(&node.config());
@@ -163,6 +167,11 @@ impl Node {
     /// The store.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// What the node counts.
+    pub fn gate(&self) -> &crate::resolve::gate::DeviceGate {
+        &self.gate
     }
 
     /// What the node counts.

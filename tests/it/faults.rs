@@ -1,6 +1,8 @@
 //! Device faults under load (`tests/fixtures/faulty`): a device that panics on every call and
 //! one that answers with bytes that are not a wire frame get clear 500s, while other devices —
-//! and the faulty device's healthy method — keep answering every request.
+//! and the faulty device's healthy method — keep answering every request; a device that never
+//! returns gets 504s (`call_timeout_secs`) and, once it holds `max_calls_per_device` threads,
+//! 503s, while the rest of the node serves on. `/metrics` counts every fault.
 
 use ferrobeam_tests::{http, NodeProcess, Scratch, FIRST_PARTY};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -64,4 +66,70 @@ fn panics_and_garbage_are_500s_and_every_other_request_is_served() {
     }
     assert_eq!(healthy_failures.load(Ordering::Relaxed), 0);
     assert!(healthy_ok.load(Ordering::Relaxed) > 30);
+    // The faults are counted.
+    let metrics = node.get("/metrics").text();
+    let count = |prefix: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        count("ferrobeam_device_panics_total{device=\"faulty@1.0\"}") >= 2,
+        "{metrics}"
+    );
+    assert!(
+        count(
+            "ferrobeam_device_calls_total{device=\"faulty@1.0\",key=\"garbage\",outcome=\"error\"}"
+        ) >= 2,
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_device_that_never_returns_gets_504s_and_cannot_take_the_node() {
+    let node = start_with_faulty("[node]\ncall_timeout_secs = 1\nmax_calls_per_device = 2\n");
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let addr = node.addr.clone();
+            std::thread::spawn(move || http::request(&addr, "GET", "/~faulty@1.0/spin", &[], b""))
+        })
+        .collect();
+    for s in spinners {
+        let r = s.join().unwrap();
+        assert_eq!(r.status, 504, "{}", r.text());
+        assert!(r.text().contains("call_timeout_secs"), "{}", r.text());
+    }
+    // Both calls still spin on their threads: the device is at its limit and refused at once,
+    // while every other device answers.
+    let r = node.get("/~faulty@1.0/spin");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("max_calls_per_device"), "{}", r.text());
+    for _ in 0..20 {
+        assert_eq!(node.get("/~meta@1.0/info").status, 200);
+        assert_eq!(node.get("/~mydev@1.0/info").status, 200);
+    }
+    let _ = node.get("/~faulty@1.0/panic");
+    let _ = node.get("/~faulty@1.0/garbage");
+    let metrics = node.get("/metrics").text();
+    for line in [
+        "ferrobeam_calls_past_timeout 2",
+        "ferrobeam_device_calls_running{device=\"faulty@1.0\"} 2",
+    ] {
+        assert!(metrics.contains(line), "missing `{line}` in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains(
+            "ferrobeam_http_requests_total{device=\"faulty@1.0\",method=\"GET\",status=\"504\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "ferrobeam_http_requests_total{device=\"faulty@1.0\",method=\"GET\",status=\"503\"}"
+        ),
+        "{metrics}"
+    );
 }

@@ -56,6 +56,8 @@ pub const NODE_KEYS: &[&str] = &[
     "wallet",
     "store",
     "shutdown_timeout_secs",
+    "call_timeout_secs",
+    "max_calls_per_device",
 ];
 
 /// The `[node]` keys holding paths: from a file, relative to its folder; from the command line
@@ -90,6 +92,12 @@ pub struct NodeSettings {
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish before the node stops
     /// anyway (seconds).
     pub shutdown_timeout_secs: u64,
+    /// How long a request may take before it is answered 504 (seconds). A device call that
+    /// never returns keeps its thread and its call slot; see `max_calls_per_device`.
+    pub call_timeout_secs: u64,
+    /// How many calls one device may have running at once (503 above), so that a stuck device
+    /// cannot take every call slot of the node.
+    pub max_calls_per_device: usize,
 }
 
 impl Default for NodeSettings {
@@ -105,6 +113,8 @@ impl Default for NodeSettings {
             wallet: None,
             store: None,
             shutdown_timeout_secs: 30,
+            call_timeout_secs: 60,
+            max_calls_per_device: 64,
         }
     }
 }
@@ -228,6 +238,18 @@ impl DevicesFile {
                 line: find_line(text, "store"),
                 message: why,
             });
+        }
+        for (key, zero) in [
+            ("call_timeout_secs", node.call_timeout_secs == 0),
+            ("max_calls_per_device", node.max_calls_per_device == 0),
+        ] {
+            if zero {
+                return Err(ConfigError {
+                    path: path.to_owned(),
+                    line: find_line(text, key),
+                    message: format!("{key} must be at least 1"),
+                });
+            }
         }
         if node.max_concurrent_calls == 0 {
             return Err(ConfigError {

@@ -21,6 +21,11 @@ pub enum EdgeError {
     Limit(LimitExceeded),
     /// Every device call slot stayed busy.
     Overloaded,
+    /// The request ran longer than `call_timeout_secs`.
+    Timeout {
+        /// The timeout.
+        secs: u64,
+    },
 }
 
 /// Which limit a request exceeded, and by how much.
@@ -47,6 +52,7 @@ impl EdgeError {
             EdgeError::Device(e) => e.kind().status(),
             EdgeError::Limit(l) => l.status,
             EdgeError::Overloaded => 503,
+            EdgeError::Timeout { .. } => 504,
         }
     }
 
@@ -79,6 +85,10 @@ impl fmt::Display for EdgeError {
                 l.what, l.found, l.max, l.name
             ),
             EdgeError::Overloaded => f.write_str("the node is overloaded; retry shortly"),
+            EdgeError::Timeout { secs } => write!(
+                f,
+                "the request did not finish within {secs} s (`call_timeout_secs`); the device call goes on until it returns"
+            ),
         }
     }
 }

@@ -188,7 +188,7 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
     };
     let node = edge.node.clone();
     let limits = edge.limits.clone();
-    let joined = tokio::task::spawn_blocking(move || {
+    let mut joined = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let mut codec = codec::response_codec(&http);
         match run(&node, &limits, &method, &target, &http, &mut codec) {
@@ -198,9 +198,28 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
             },
             Err(e) => Reply::Error(e, codec),
         }
-    })
-    .await;
-    joined.unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
+    });
+    match tokio::time::timeout(edge.call_timeout, &mut joined).await {
+        Ok(done) => {
+            done.unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
+        }
+        Err(_) => {
+            // The blocking thread cannot be stopped: it keeps its call slot (and its device's
+            // place, `max_calls_per_device`) until it returns, and is counted until then.
+            let past = edge.node.metrics().calls_past_timeout.with(&[]);
+            past.shift(1);
+            tokio::spawn(async move {
+                let _ = joined.await;
+                past.shift(-1);
+            });
+            Reply::Error(
+                EdgeError::Timeout {
+                    secs: edge.call_timeout.as_secs(),
+                },
+                ResponseCodec::Httpsig,
+            )
+        }
+    }
 }
 
 /// Decode → parse → resolve, giving the result message to encode (§10.1).

@@ -46,6 +46,7 @@ pub struct Edge {
     calls: Arc<Semaphore>,
     max_body: usize,
     limits: crate::config::Limits,
+    call_timeout: std::time::Duration,
 }
 
 impl Edge {
@@ -56,6 +57,7 @@ impl Edge {
             calls: Arc::new(Semaphore::new(config.node.max_concurrent_calls)),
             max_body: config.node.max_body_bytes,
             limits: config.limits.clone(),
+            call_timeout: std::time::Duration::from_secs(config.node.call_timeout_secs),
             node,
         })
     }

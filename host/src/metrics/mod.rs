@@ -46,6 +46,8 @@ pub struct Metrics {
     pub process_duration: Family,
     /// Reloads after start (watcher, SIGHUP, `ferrobeam reload`) by result.
     pub reloads: Family,
+    /// Blocking calls still running after their request was answered 504.
+    pub calls_past_timeout: Family,
     /// Events plugins count through the `metric` host operation.
     pub events: events::Events,
     /// `(seconds since start, requests to devices so far)`, once a second ([`Metrics::sample`]).
@@ -116,6 +118,12 @@ impl Metrics {
                 "Reloads after start, by result: ok, failed (a library refused; its previous generation keeps serving) or refused (devices.toml has an error; nothing changed).",
                 Kind::Counter,
                 &["result"],
+            ),
+            calls_past_timeout: Family::new(
+                "ferrobeam_calls_past_timeout",
+                "Device calls still running on a blocking thread after their request was answered 504 (call_timeout_secs): each holds a call slot until it returns.",
+                Kind::Gauge,
+                &[],
             ),
             events: events::Events::default(),
             history: Mutex::new(VecDeque::with_capacity(HISTORY_LEN)),

@@ -17,6 +17,7 @@ pub fn render(node: &Node) -> String {
         &m.process_calls,
         &m.process_duration,
         &m.reloads,
+        &m.calls_past_timeout,
     ] {
         text::encode(&mut out, family);
     }
@@ -64,6 +65,19 @@ pub fn render(node: &Node) -> String {
         "1 when the device is serving, 0 when it is known but not serving.",
         &["device"],
         &loaded,
+    );
+    let running: Vec<(Vec<String>, i64)> = node
+        .gate()
+        .running()
+        .into_iter()
+        .map(|(d, n)| (vec![d], n as i64))
+        .collect();
+    gauge_family(
+        &mut out,
+        "ferrobeam_device_calls_running",
+        "Calls running now per device (at most max_calls_per_device; a stuck device stays at it).",
+        &["device"],
+        &running,
     );
     if let Some(size) = node.store().size_bytes() {
         gauge(

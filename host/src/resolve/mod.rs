@@ -5,6 +5,7 @@
 //! the ABI. A device that resolves another path through its `Host` re-enters here on the same
 //! thread; the depth of such nesting is bounded.
 
+pub mod gate;
 pub mod hashpath;
 mod request;
 
@@ -244,6 +245,7 @@ fn call_device(node: &Node, device: &str, args: &Args<'_>) -> Result<CallOutcome
         DeviceError::not_found(format!("device {device} is not loaded on this node"))
             .with_detail("device", device)
     })?;
+    let _running = node.gate().enter(device)?;
     let started = std::time::Instant::now();
     let outcome = handle.call(args.key, args.base, args.req, args.opts);
     crate::metrics::calls::record(
