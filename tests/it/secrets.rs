@@ -1,7 +1,7 @@
 //! The node's private key never leaves it: no response of any endpoint — successes, errors,
 //! `forward`'s `opts`, `meta@1.0/info`, `commit`, JSON and httpsig codecs, every captured client
-//! request replayed — contains `d`, `p`, `q`, `dp`, `dq`, `qi` or the JWK, in any encoding we
-//! know of.
+//! request replayed — and no line of the node's trace-level log contains `d`, `p`, `q`, `dp`,
+//! `dq`, `qi` or the JWK, in any encoding we know of.
 
 use base64::Engine as _;
 use ferrobeam_device_api::Value;
@@ -51,8 +51,15 @@ fn assert_no_secret(what: &str, r: &Response, secrets: &[(String, String)]) {
 #[test]
 fn no_endpoint_ever_returns_the_private_key() {
     let secrets = secrets();
-    let node = NodeProcess::start(
+    // The most verbose log the node writes: it is checked too.
+    let scratch = ferrobeam_tests::Scratch::new("secrets");
+    for p in ferrobeam_tests::FIRST_PARTY {
+        scratch.install(p);
+    }
+    let node = NodeProcess::start_with(
+        scratch,
         "[devices.\"message@1.0\"]\ncapabilities = [\"sign\"]\n[devices.\"meta@1.0\"]\ncapabilities = [\"configure\"]\n",
+        &["--log-level", "trace"],
     );
     let gets = [
         "/",
@@ -108,4 +115,11 @@ fn no_endpoint_ever_returns_the_private_key() {
         replayed += 1;
     }
     assert!(replayed >= 37, "{replayed}");
+    // Nor any line of the node's log, errors included.
+    let log = node.log();
+    assert!(log.len() > 1000, "the trace log was captured");
+    for (name, value) in &secrets {
+        assert!(!log.contains(value.as_str()), "the log contains {name}");
+    }
+    assert!(!log.contains("\"kty\""), "the log contains a JWK");
 }
