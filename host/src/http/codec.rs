@@ -128,7 +128,6 @@ pub fn encode_response(
     result: &Message,
 ) -> Result<Message, DeviceError> {
     require(node, HTTPSIG)?;
-    let signed = sign::signed_tabm(node, result)?;
     // A document (a body in its own content type, e.g. JSON a device wrote) already is what the
     // client asked for: it goes out as it is, signed in the headers.
     let codec = if is_document(result) {
@@ -136,6 +135,25 @@ pub fn encode_response(
     } else {
         codec
     };
+    // In a body codec the signature travels inside the message, and the client's decoder drops
+    // what structured@1.0 drops (`data: ""` and the other default-TX values, at any depth):
+    // sign what it will see.
+    let normalized;
+    let result = match codec {
+        ResponseCodec::Httpsig => result,
+        ResponseCodec::Other(_) => {
+            let tabm = expect_message(
+                call_with(node, STRUCTURED, "from", result, &Message::new())?,
+                STRUCTURED,
+            )?;
+            normalized = expect_message(
+                call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
+                STRUCTURED,
+            )?;
+            &normalized
+        }
+    };
+    let signed = sign::signed_tabm(node, result)?;
     match codec {
         ResponseCodec::Httpsig => expect_message(
             call_with(node, HTTPSIG, "to", &signed, &Message::new())?,

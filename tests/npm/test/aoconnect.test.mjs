@@ -139,5 +139,5 @@ test("aoconnect drives the guide's token on aos@2.0, and the guide's AOProcessCl
   const supply = await reader.getDynamicResult(script, "calculate")
   assert.equal(supply.circulatingsupply, "1000")
   assert.equal(supply.holdercount, "2")
-  takeResponses()
+  assertAllSignedBy(operator, assert)
 })
