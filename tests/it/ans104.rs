@@ -34,13 +34,7 @@ fn key(n: usize) -> PKey<Private> {
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(n, v)| Tag {
-            name: n.as_bytes().to_vec(),
-            value: v.as_bytes().to_vec(),
-        })
-        .collect()
+    pairs.iter().map(|(n, v)| Tag::new(*n, *v)).collect()
 }
 
 /// A data item signed by test wallet `signer`, as aoconnect builds it.

@@ -7,13 +7,12 @@
 use crate::process_client::{Client, CONFIG};
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::IdMode;
+use ferrobeam_tests::http::try_request;
 use ferrobeam_tests::pg::PgServer;
 use ferrobeam_tests::signatures::sign_request;
 use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,39 +25,6 @@ fn start_node(url: &str) -> NodeProcess {
         scratch.install(p);
     }
     NodeProcess::start_with(scratch, CONFIG, &["--store", url])
-}
-
-/// One request that may fail (the node died under it): the status, the `slot` header and
-/// the body.
-fn try_request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Option<(u16, Option<u64>, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .ok()?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: pg\r\nconnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body).ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text.split_once("\r\n\r\n")?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let slot = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("slot"))
-        .and_then(|(_, v)| v.trim().parse().ok());
-    Some((status, slot, rest.to_owned()))
 }
 
 /// A signed `schedule` request for `m` to `pid`: (path, headers, body).

@@ -7,11 +7,10 @@ use crate::process_client::{Client, CONFIG};
 use ferrobeam::store::{EmbeddedStore, Store, Transaction};
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::IdMode;
+use ferrobeam_tests::http::try_request;
 use ferrobeam_tests::signatures::sign_request;
 use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,38 +24,6 @@ pub(crate) fn start_on(data: &Path) -> NodeProcess {
     }
     let data = data.to_string_lossy().into_owned();
     NodeProcess::start_with(scratch, CONFIG, &["--data-dir", &data])
-}
-
-/// One request that may fail (the node dies under it): the status and the `slot` header.
-pub(crate) fn try_request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Option<(u16, Option<u64>)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: crash\r\nconnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(body).ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, _) = text.split_once("\r\n\r\n")?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let slot = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("slot"))
-        .and_then(|(_, v)| v.trim().parse().ok());
-    Some((status, slot))
 }
 
 /// Slot → message ID of a process's whole schedule, from the legacy view (pages of 1000).
@@ -198,7 +165,7 @@ impl Writers {
                         let outer = Message::new().with("path", path.as_str()).with("body", m);
                         let (headers, body) = sign_request(&client.wallet, &outer);
                         match try_request(&addr, "POST", &path, &headers, &body) {
-                            Some((200, Some(slot))) => {
+                            Some((200, Some(slot), _)) => {
                                 acknowledged.lock().unwrap().push((slot, id));
                                 total.fetch_add(1, Ordering::SeqCst);
                             }

@@ -34,6 +34,21 @@ pub struct Tag {
     pub value: Vec<u8>,
 }
 
+impl Tag {
+    /// A tag from its name and value.
+    ///
+    /// ```
+    /// let tag = ferrobeam_ans104::Tag::new("Action", "Transfer");
+    /// assert_eq!(tag.name, b"Action");
+    /// ```
+    pub fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Tag {
+        Tag {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// A data item. Signed items carry a 512-byte `signature` and `owner`; an item being built
 /// carries zeros until [`DataItem::sign`].
 #[derive(Debug, Clone, PartialEq, Eq)]

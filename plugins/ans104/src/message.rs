@@ -427,10 +427,7 @@ mod tests {
     use super::*;
 
     fn tag(n: &str, v: &str) -> Tag {
-        Tag {
-            name: n.into(),
-            value: v.into(),
-        }
+        Tag::new(n, v)
     }
 
     #[test]

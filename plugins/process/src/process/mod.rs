@@ -110,10 +110,7 @@ impl Process {
                 self.assigned(opts, &p, slot)?;
                 engine.compute_at(slot)?
             }
-            None => match engine.latest_cached()? {
-                Some(latest) => latest,
-                None => engine.compute_at(self.current(opts, &p)?)?,
-            },
+            None => self.latest(opts, &p)?,
         };
         Ok(Value::Message(public(&computed.state)))
     }
@@ -134,13 +131,7 @@ impl Process {
                     .state
             }
             None if base.contains_key("at-slot") => Arc::new(base.clone()),
-            None => {
-                let engine = Engine::new(opts.host(), &self.shared, &p);
-                match engine.latest_cached()? {
-                    Some(latest) => latest.state,
-                    None => engine.compute_at(self.current(opts, &p)?)?.state,
-                }
-            }
+            None => self.latest(opts, &p)?.state,
         };
         let results = public(&state)
             .remove("results")
@@ -173,6 +164,15 @@ impl Process {
     pub fn push(&self, base: &Message, req: &Message, opts: &Opts) -> Result<Message, DeviceError> {
         let p = ProcessDef::of(base)?;
         push::push(opts.host(), &self.shared, &p, req)
+    }
+
+    /// The latest state computed so far; everything assigned when nothing is (`§9.7`).
+    fn latest(&self, opts: &Opts, p: &ProcessDef) -> Result<states::Computed, DeviceError> {
+        let engine = Engine::new(opts.host(), &self.shared, p);
+        match engine.latest_cached()? {
+            Some(latest) => Ok(latest),
+            None => engine.compute_at(self.current(opts, p)?),
+        }
     }
 
     /// The process's last assigned slot.
