@@ -461,6 +461,16 @@ fn sandbox_escapes_and_runaway_code_are_clear_errors_and_leave_the_state_unchang
         text(&node, &format!("/{pid}~process@1.0/now/counter")),
         "42"
     );
+    // Every spent budget is counted in the node's metrics, by device and budget.
+    let metrics = node.get("/metrics").text();
+    for series in [
+        "ferrobeam_device_lua_budget_exhausted_total{device=\"aos@2.0\",budget=\"instructions\"}",
+        "ferrobeam_device_lua_budget_exhausted_total{device=\"aos@2.0\",budget=\"memory\"}",
+        "ferrobeam_device_lua_budget_exhausted_total{device=\"lua@5.3a\",budget=\"instructions\"}",
+        "ferrobeam_device_lua_budget_exhausted_total{device=\"lua@5.3a\",budget=\"memory\"}",
+    ] {
+        assert!(metrics.contains(series), "missing {series} in:\n{metrics}");
+    }
 }
 
 const PLAIN_MODULE: &str = r#"

@@ -283,6 +283,9 @@ pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, D
         Some(vm) => handle(vm, req, &process, &pid),
         None => Err(LuaError::Snapshot("no VM".into())),
     };
+    if let Err(e) = &outcome {
+        rt.count_exhaustion(e);
+    }
     if req.contains_key("dry-run") {
         // A dry run (process@1.0 `as=execution`): its effects on the VM are discarded — the
         // next slot rebuilds the VM at the state's slot (checkpoint and replay, or snapshot).

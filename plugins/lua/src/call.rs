@@ -89,6 +89,7 @@ pub fn call_key(
                 Ok(v)
             }
             Err(e) => {
+                rt.count_exhaustion(&e);
                 g.drop_vm();
                 Err(e.into())
             }
@@ -100,7 +101,10 @@ pub fn call_key(
             0,
             base.get("module"),
         )?;
-        Ok(run(&vm, &name, params.as_ref(), base, req)?)
+        run(&vm, &name, params.as_ref(), base, req).map_err(|e| {
+            rt.count_exhaustion(&e);
+            e.into()
+        })
     }
 }
 

@@ -95,6 +95,20 @@ fn number(m: &Message, key: &str) -> Option<u64> {
 }
 
 impl Runtime {
+    /// Counts a spent instruction budget or memory limit in the node's metrics
+    /// (`ferrobeam_device_lua_budget_exhausted_total{device, budget}`); other errors pass.
+    pub fn count_exhaustion(&self, e: &LuaError) {
+        let budget = match e {
+            LuaError::Budget(_) => "instructions",
+            LuaError::Memory(_) => "memory",
+            _ => return,
+        };
+        // Counting is best effort: a node without the metric operation still answers.
+        let _ = self
+            .host
+            .count("lua_budget_exhausted", &[("budget", budget)]);
+    }
+
     /// A runtime over `host`, configured by the device options.
     pub fn new(host: Host, config: &Message) -> Runtime {
         let mut defaults = Limits::default();
