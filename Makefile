@@ -78,7 +78,7 @@ soak: plugins
 ## missing. libFuzzer's instrumentation needs `-Z` flags: the stable toolchain accepts them with
 ## RUSTC_BOOTSTRAP=1 (this machine has no other toolchain).
 FUZZ_SECS ?= 60
-FUZZ_TARGETS := path_parse flat_deserialize structured_decode ans104_decode json_decode httpsig_decode
+FUZZ_TARGETS := path_parse flat_deserialize structured_decode ans104_decode json_decode httpsig_decode httpsig_verify
 CARGO_FUZZ := target/tools/bin/cargo-fuzz
 fuzz:
 	@[ -x $(CARGO_FUZZ) ] || $(CARGO) install cargo-fuzz --locked --root target/tools

@@ -32,6 +32,7 @@ for name in sorted(os.listdir(reqdir)):
         put("ans104_decode", body)
     else:
         put("httpsig_decode", http_input(headers, body))
+        put("httpsig_verify", http_input(headers, body))
         for k, val in headers:
             if k == "ao-types":
                 put("structured_decode", val.encode())

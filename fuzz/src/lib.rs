@@ -14,6 +14,7 @@ pub type Target = fn(&[u8]);
 /// The fuzz targets by name, as `fuzz/libfuzzer/Cargo.toml` names its binaries.
 pub const TARGETS: &[(&str, Target)] = &[
     ("httpsig_decode", httpsig_decode),
+    ("httpsig_verify", httpsig_verify),
     ("structured_decode", structured_decode),
     ("flat_deserialize", flat_deserialize),
     ("path_parse", path_parse),
@@ -54,17 +55,25 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// httpsig@1.0 decode of a request (headers + multipart bodies) with signature checking, as the
-/// edge runs it; then structured@1.0 typing. A decoded message must encode again.
+/// httpsig@1.0 decode of a request (headers, multipart bodies, signature inputs and
+/// commitments), then structured@1.0 typing; a decoded message must encode again. Signatures are
+/// parsed but not checked here (RSA arithmetic is not what fuzzing finds bugs in, and it would
+/// slow each run a hundredfold): `httpsig_verify` checks them.
 pub fn httpsig_decode(data: &[u8]) {
     let http = http_message(data);
-    let derived = Message::new().with("method", "POST").with("path", "/x");
-    if let Ok(tabm) = ferrobeam_httpsig::from_request(&http, &derived) {
+    if let Ok(tabm) = ferrobeam_httpsig::from_message(&http) {
         if let Ok(typed) = ferrobeam_structured::to(&tabm) {
             let _ = ferrobeam_structured::from(&typed);
         }
         let _ = ferrobeam_httpsig::to(&tabm.without_private());
     }
+}
+
+/// The edge's whole request decode, signature checks included (`from_request`).
+pub fn httpsig_verify(data: &[u8]) {
+    let http = http_message(data);
+    let derived = Message::new().with("method", "POST").with("path", "/x");
+    let _ = ferrobeam_httpsig::from_request(&http, &derived);
 }
 
 /// structured@1.0: `ao-types` and structured-field lists/dictionaries/items, and typing a TABM
