@@ -23,9 +23,11 @@ struct Job {
 }
 
 /// The store's page cache. redb's default (1 GiB) lets a long-running node's memory grow with
-/// its data; 64 MiB keeps the working set of recent schedules and states in memory while the
-/// resident size stays flat (`make soak`).
-pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// its data for as long as it runs. The working set is small — the latest state of each process
+/// is kept in memory by `process@1.0`, schedules are appended — so 16 MiB serves it, and the
+/// node's resident size is flat once the cache has filled (`make soak`, docs/reliability.md:
+/// with 64 MiB it took eight minutes of writes to fill).
+pub const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// A [`Store`] in a redb file.
 pub struct EmbeddedStore {
