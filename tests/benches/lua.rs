@@ -16,15 +16,14 @@
 //!   calculate/serialize~json@1.0` latency (p50, p99) on that state.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use ferrobeam::wallet::Wallet;
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig as httpsig;
+use ferrobeam_tests::bench::{parallel, percentile, send, signed, wallet};
 use ferrobeam_tests::http;
-use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
+use ferrobeam_tests::signatures::{sign_request, test_wallet_address};
 use ferrobeam_tests::NodeProcess;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 const TOKEN: &str = include_str!("../fixtures/lua/token.lua");
 const SUPPLY: &str = include_str!("../fixtures/lua/circulating-supply.lua");
@@ -51,63 +50,11 @@ fn config(sign_assignments: bool) -> String {
     out
 }
 
-type Prepared = (String, Vec<(String, String)>, Vec<u8>);
-
-fn wallet(n: usize) -> &'static Wallet {
-    static WALLETS: OnceLock<[Wallet; 2]> = OnceLock::new();
-    &WALLETS.get_or_init(|| [test_wallet(1), test_wallet(2)])[n - 1]
-}
-
 fn commit(n: usize, msg: &Message) -> Message {
     let w = wallet(n);
     let prepared = httpsig::prepare_commit(msg, w.modulus()).unwrap();
     let signature = w.sign(&prepared.base).unwrap();
     httpsig::finish_commit(msg, &prepared, &signature).unwrap()
-}
-
-fn signed(n: usize, path: &str, msg: Message) -> Prepared {
-    let body = commit(n, &msg);
-    let outer = Message::new().with("path", path).with("body", body);
-    let (headers, bytes) = sign_request(wallet(n), &outer);
-    (path.to_owned(), headers, bytes)
-}
-
-fn send(addr: &str, (path, headers, body): &Prepared) -> http::Response {
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    http::request(addr, "POST", path, &headers, body)
-}
-
-fn parallel<T: Send + 'static>(
-    n: usize,
-    threads: usize,
-    f: impl Fn(usize) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let f = Arc::new(f);
-    let next = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (f, next) = (f.clone(), next.clone());
-            std::thread::spawn(move || {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return out;
-                    }
-                    out.push((i, f(i)));
-                }
-            })
-        })
-        .collect();
-    let mut all: Vec<(usize, T)> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, t)| t).collect()
 }
 
 fn message(pid: &str, fields: &[(&str, Value)]) -> Message {
@@ -229,10 +176,6 @@ fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
         evaluations: N as f64 / computed.as_secs_f64(),
     };
     (node, pid, figures)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn dynamic_read(node: &NodeProcess, pid: &str) {

@@ -22,15 +22,14 @@
 //!   server from Debian's `postgresql` package (`tests/support/pg.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use ferrobeam::wallet::Wallet;
 use ferrobeam_device_api::Message;
 use ferrobeam_httpsig as httpsig;
+use ferrobeam_tests::bench::{parallel, percentile, send, signed, Prepared};
 use ferrobeam_tests::http::{self, KeepAlive};
 use ferrobeam_tests::pg::PgServer;
-use ferrobeam_tests::signatures::{sign_request, test_wallet, test_wallet_address};
+use ferrobeam_tests::signatures::test_wallet_address;
 use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DEVICES: [&str; 5] = [
@@ -55,34 +54,6 @@ fn config(unsigned: bool, sign_assignments: bool) -> String {
         }
     }
     out
-}
-
-/// A prepared request: path, headers, body.
-type Prepared = (String, Vec<(String, String)>, Vec<u8>);
-
-fn send(addr: &str, (path, headers, body): &Prepared) -> http::Response {
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    http::request(addr, "POST", path, &headers, body)
-}
-
-/// Test wallets 1 and 2, loaded once (loading checks the key, which takes a while).
-fn wallet(n: usize) -> &'static Wallet {
-    static WALLETS: OnceLock<[Wallet; 2]> = OnceLock::new();
-    &WALLETS.get_or_init(|| [test_wallet(1), test_wallet(2)])[n - 1]
-}
-
-/// `msg` signed by test wallet `n` and carried in a request it signs too (as wao sends it).
-fn signed(n: usize, path: &str, msg: Message) -> Prepared {
-    let wallet = wallet(n);
-    let prepared = httpsig::prepare_commit(&msg, wallet.modulus()).unwrap();
-    let signature = wallet.sign(&prepared.base).unwrap();
-    let body = httpsig::finish_commit(&msg, &prepared, &signature).unwrap();
-    let outer = Message::new().with("path", path).with("body", body);
-    let (headers, bytes) = sign_request(wallet, &outer);
-    (path.to_owned(), headers, bytes)
 }
 
 /// `msg` unsigned, in an unsigned request.
@@ -112,41 +83,6 @@ fn spawn(node: &NodeProcess, request: &Prepared) -> String {
     let r = send(&node.addr, request);
     assert_eq!(r.status, 200, "spawn: {}", r.text());
     r.header("process").unwrap().to_owned()
-}
-
-/// Runs `f(i)` for i in 0..n on `threads` threads.
-fn parallel<T: Send + 'static>(
-    n: usize,
-    threads: usize,
-    f: impl Fn(usize) -> T + Send + Sync + 'static,
-) -> Vec<T> {
-    let f = Arc::new(f);
-    let next = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (f, next) = (f.clone(), next.clone());
-            std::thread::spawn(move || {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return out;
-                    }
-                    out.push((i, f(i)));
-                }
-            })
-        })
-        .collect();
-    let mut all: Vec<(usize, T)> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, t)| t).collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// Schedules the prepared requests with [`CLIENTS`] clients; messages per second and the
@@ -391,21 +327,10 @@ fn bench_now() {
     }
 }
 
-/// The node's resident set size in KiB (from `/proc`).
-fn rss_kib(node: &NodeProcess) -> u64 {
-    let pid = std::fs::read_to_string(node.scratch.dir.join(".ferrobeam.pid")).unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 fn bench_rss() {
     let node = NodeProcess::start(&config(true, false));
     let n = 10_000;
-    let before = rss_kib(&node);
+    let before = node.rss_kib().unwrap();
     let addr = node.addr.clone();
     let start = Instant::now();
     let pids = parallel(n, CLIENTS, move |i| {
@@ -416,7 +341,7 @@ fn bench_rss() {
         assert_eq!(r.status, 200, "{}", r.text());
         r.header("process").unwrap().to_owned()
     });
-    let spawned = rss_kib(&node);
+    let spawned = node.rss_kib().unwrap();
     println!(
         "rss: {} MiB at start; {} MiB with {n} idle processes ({:.1} KiB each; spawning took {:.1?})",
         before / 1024,
@@ -436,7 +361,7 @@ fn bench_rss() {
         );
         assert_eq!(r.status, 200, "{}", r.text());
     });
-    let computed = rss_kib(&node);
+    let computed = node.rss_kib().unwrap();
     println!(
         "rss: {} MiB once each of the {n} processes was computed ({:.1} KiB each over the start)",
         computed / 1024,

@@ -2,6 +2,7 @@
 //! built libraries, start a real `ferrobeam` process on a free port, and talk HTTP to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod bench;
 pub mod http;
 pub mod pg;
 pub mod signatures;
