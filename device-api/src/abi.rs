@@ -30,7 +30,7 @@ use abi_stable::StableAbi;
 /// ```
 /// assert!(ferrobeam_device_api::abi::ABI_VERSION >= 1);
 /// ```
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The first eight bytes of every [`DeviceHeader`].
 ///
@@ -231,10 +231,16 @@ unsafe impl Sync for HostCallbacks {}
 /// The entry points of a device library, checked by `abi_stable` when loaded.
 ///
 /// * `info()` — a wire message describing the library's devices and their methods;
-/// * `init(host, config)` — called once per load, before any call; `config` is a wire message
-///   `{ "<device name>": { options… } }`; returns an error text to refuse loading;
-/// * `call(device, key, base, req, opts)` — runs one method; all three messages are wire frames;
-/// * `shutdown()` — the library is being retired; no call follows.
+/// * `init(instance, host, config)` — starts the devices as *instance* `instance` (a number the
+///   node chooses, unique for the node's life), before any call to it; `config` is a wire message
+///   `{ "<device name>": { options… } }`; returns an error text to refuse loading. One mapped
+///   library can run several instances at once: a hot reload that only changes the options
+///   initialises a new instance of the library already mapped, and requests in flight finish on
+///   the old one;
+/// * `call(instance, device, key, base, req, opts)` — runs one method of the devices of
+///   `instance`; all three messages are wire frames;
+/// * `shutdown(instance)` — the instance is retired: no call to it follows, and the library drops
+///   its devices (and so frees their memory) once the calls it is still running return.
 ///
 /// Every entry point catches panics and returns them as errors.
 #[repr(C)]
@@ -244,19 +250,21 @@ unsafe impl Sync for HostCallbacks {}
 pub struct DeviceModule {
     /// Describes the library's devices.
     pub info: extern "C" fn() -> RVec<u8>,
-    /// Starts the library's devices.
-    pub init: extern "C" fn(host: HostCallbacks, config: RSlice<'_, u8>) -> CallResult,
-    /// Calls one method of one device.
+    /// Starts the library's devices as one instance.
+    pub init:
+        extern "C" fn(instance: u64, host: HostCallbacks, config: RSlice<'_, u8>) -> CallResult,
+    /// Calls one method of one device of one instance.
     pub call: extern "C" fn(
+        instance: u64,
         device: RStr<'_>,
         key: RStr<'_>,
         base: RSlice<'_, u8>,
         req: RSlice<'_, u8>,
         opts: RSlice<'_, u8>,
     ) -> CallResult,
-    /// Retires the library.
+    /// Retires one instance.
     #[sabi(last_prefix_field)]
-    pub shutdown: extern "C" fn(),
+    pub shutdown: extern "C" fn(instance: u64),
 }
 
 impl RootModule for DeviceModuleRef {

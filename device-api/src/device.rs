@@ -138,8 +138,7 @@ macro_rules! export_devices {
 
             struct __Library;
 
-            static __STATE: ::std::sync::OnceLock<$crate::runtime::LibraryState> =
-                ::std::sync::OnceLock::new();
+            static __INSTANCES: $crate::runtime::Instances = $crate::runtime::Instances::new();
 
             static __NAMES: &[$crate::abi::RawStr] = &[
                 $($crate::abi::RawStr::from_static(<$device as $crate::Device>::NAME)),+
@@ -148,8 +147,8 @@ macro_rules! export_devices {
             static __HEADER: $crate::abi::DeviceHeader = $crate::abi::DeviceHeader::new(__NAMES);
 
             impl $crate::runtime::Library for __Library {
-                fn state() -> &'static ::std::sync::OnceLock<$crate::runtime::LibraryState> {
-                    &__STATE
+                fn instances() -> &'static $crate::runtime::Instances {
+                    &__INSTANCES
                 }
                 fn devices() -> ::std::vec::Vec<$crate::runtime::DeviceEntry> {
                     ::std::vec![$($crate::runtime::DeviceEntry::of::<$device>()),+]

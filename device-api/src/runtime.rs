@@ -3,6 +3,10 @@
 //!
 //! Every entry point runs its body under `catch_unwind`: a panicking device becomes an error
 //! result (HTTP 500), never an abort of the node.
+//!
+//! A library holds one [`LibraryState`] per *instance* the node started ([`Instances`]): a hot
+//! reload that only changes options starts a new instance in the library already mapped, calls
+//! in flight finish on the old one, and `shutdown` drops the old devices once those calls return.
 
 use crate::abi::{CallResult, CallStatus, DeviceModule, DeviceModuleRef, HostCallbacks};
 use crate::device::{Device, InitContext, Outcome};
@@ -14,7 +18,7 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RSlice, RStr, RVec};
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// A device once the library is initialised, with its type erased.
 pub trait ErasedDevice: Send + Sync {
@@ -65,10 +69,72 @@ impl std::fmt::Debug for LibraryState {
     }
 }
 
+/// The running instances of a library's devices, by instance number: what `init` adds and
+/// `shutdown` removes. [`export_devices!`](crate::export_devices) declares one per library.
+///
+/// ```
+/// use ferrobeam_device_api::runtime::Instances;
+/// static INSTANCES: Instances = Instances::new();
+/// assert_eq!(INSTANCES.len(), 0);
+/// ```
+#[derive(Debug, Default)]
+pub struct Instances {
+    running: RwLock<Vec<(u64, Arc<LibraryState>)>>,
+}
+
+impl Instances {
+    /// No instance yet.
+    pub const fn new() -> Self {
+        Instances {
+            running: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// How many instances are running.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether no instance is running.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The state of `instance`, shared with the call that asks (a `shutdown` meanwhile drops
+    /// it only when that call is done).
+    fn get(&self, instance: u64) -> Option<Arc<LibraryState>> {
+        self.read()
+            .iter()
+            .find(|(n, _)| *n == instance)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// Adds `instance`; false if it is already running.
+    fn start(&self, instance: u64, state: LibraryState) -> bool {
+        let mut running = self.running.write().unwrap_or_else(PoisonError::into_inner);
+        if running.iter().any(|(n, _)| *n == instance) {
+            return false;
+        }
+        running.push((instance, Arc::new(state)));
+        true
+    }
+
+    /// Removes `instance`, returning its state (dropped by the caller, outside the lock).
+    fn stop(&self, instance: u64) -> Option<Arc<LibraryState>> {
+        let mut running = self.running.write().unwrap_or_else(PoisonError::into_inner);
+        let at = running.iter().position(|(n, _)| *n == instance)?;
+        Some(running.swap_remove(at).1)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<(u64, Arc<LibraryState>)>> {
+        self.running.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// One plugin library, as [`export_devices!`](crate::export_devices) describes it.
 pub trait Library: 'static {
-    /// The library's state, set by `init`.
-    fn state() -> &'static OnceLock<LibraryState>;
+    /// The library's running instances.
+    fn instances() -> &'static Instances;
     /// The library's devices.
     fn devices() -> Vec<DeviceEntry>;
 }
@@ -101,7 +167,11 @@ extern "C" fn info<L: Library>() -> RVec<u8> {
         .into()
 }
 
-extern "C" fn init<L: Library>(host: HostCallbacks, config: RSlice<'_, u8>) -> CallResult {
+extern "C" fn init<L: Library>(
+    instance: u64,
+    host: HostCallbacks,
+    config: RSlice<'_, u8>,
+) -> CallResult {
     guarded("init", || {
         let config = wire::decode_message(config.as_slice())
             .map_err(|e| DeviceError::bad_request(format!("device configuration: {e}")))?;
@@ -120,14 +190,17 @@ extern "C" fn init<L: Library>(host: HostCallbacks, config: RSlice<'_, u8>) -> C
             })?;
             devices.push((entry.name, device));
         }
-        L::state()
-            .set(LibraryState { host, devices })
-            .map_err(|_| DeviceError::failure("the library was initialised twice"))?;
+        if !L::instances().start(instance, LibraryState { host, devices }) {
+            return Err(DeviceError::failure(format!(
+                "instance {instance} of this library is already running"
+            )));
+        }
         Ok(Some(Value::atom("ok")))
     })
 }
 
 extern "C" fn call<L: Library>(
+    instance: u64,
     device: RStr<'_>,
     key: RStr<'_>,
     base: RSlice<'_, u8>,
@@ -136,9 +209,11 @@ extern "C" fn call<L: Library>(
 ) -> CallResult {
     let (device, key) = (device.as_str(), key.as_str());
     guarded(key, || {
-        let state = L::state()
-            .get()
-            .ok_or_else(|| DeviceError::failure("the library was called before init"))?;
+        let state = L::instances().get(instance).ok_or_else(|| {
+            DeviceError::failure(format!(
+                "instance {instance} of this library is not running"
+            ))
+        })?;
         let dev = state
             .devices
             .iter()
@@ -154,9 +229,10 @@ extern "C" fn call<L: Library>(
     })
 }
 
-extern "C" fn shutdown<L: Library>() {
-    // Libraries are never unloaded (PLUGIN-PITFALLS.md); the devices stay valid for calls
-    // already in flight, so there is nothing to tear down.
+extern "C" fn shutdown<L: Library>(instance: u64) {
+    // The library stays mapped (never unloaded, PLUGIN-PITFALLS.md); the instance's devices are
+    // dropped here, or by the last call still holding them. A panicking `Drop` stays inside.
+    let _ = catch_unwind(|| drop(L::instances().stop(instance)));
 }
 
 /// Runs `key` on `device`, mapping a path key's `-` to the `_` of a Rust method name.

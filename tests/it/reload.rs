@@ -103,6 +103,53 @@ fn a_panicking_init_on_reconfigure_keeps_the_old_generation() {
     );
 }
 
+/// A reload that changes only options starts a new instance of the library already mapped (no
+/// second copy in memory), requests see the new options, and the retired instance's devices are
+/// dropped once nothing uses them — so a node reconfigured all day does not grow.
+#[test]
+fn changing_options_reuses_the_mapping_and_frees_the_old_instance() {
+    let scratch = Scratch::new("options-reload");
+    for p in ferrobeam_tests::FIRST_PARTY {
+        scratch.install(p);
+    }
+    scratch.install("fixture-panicky");
+    let options = |label: &str| format!("[devices.\"panicky@1.0\".options]\nlabel = \"{label}\"\n");
+    let node = NodeProcess::start_in(scratch, &options("first"));
+    assert_eq!(node.get("/~panicky@1.0/label").text(), "first");
+    let copies = || {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", node.pid().unwrap())).unwrap();
+        let mut files: Vec<&str> = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .filter(|f| f.contains("fixture_panicky"))
+            .collect();
+        files.sort();
+        files.dedup();
+        files.len()
+    };
+    assert_eq!(copies(), 1);
+    for (i, label) in ["second", "third", "fourth"].iter().enumerate() {
+        node.scratch.write_config(&options(label));
+        eventually(WAIT, "the new options served", || {
+            (node.get("/~panicky@1.0/label").text() == *label).then_some(())
+        });
+        let previous = if i == 0 {
+            "first"
+        } else {
+            ["second", "third"][i - 1]
+        };
+        let dropped = format!("panicky@1.0 {previous} dropped");
+        eventually(WAIT, "the retired instance dropped", || {
+            node.log().contains(&dropped).then_some(())
+        });
+    }
+    assert_eq!(copies(), 1, "options reloads map no new copy");
+    assert!(
+        !node.log().contains("fourth dropped"),
+        "the current instance serves"
+    );
+}
+
 #[test]
 fn a_broken_devices_toml_changes_nothing_and_says_where() {
     let node = node_with_mydev();

@@ -240,17 +240,22 @@ impl NodeProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// The node's device status (`/~meta@1.0/devices`) as JSON.
+    /// The node's process ID, from the pid file it writes when it starts serving.
+    pub fn pid(&self) -> Option<u32> {
+        let pid = std::fs::read_to_string(self.scratch.dir.join(".ferrobeam.pid")).ok()?;
+        pid.trim().parse().ok()
+    }
+
     /// The node's resident set size in KiB (from `/proc`), while it runs.
     pub fn rss_kib(&self) -> Option<u64> {
-        let pid = std::fs::read_to_string(self.scratch.dir.join(".ferrobeam.pid")).ok()?;
-        let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The node's device status (`/~meta@1.0/devices`) as JSON.
     pub fn devices(&self) -> serde_json::Value {
         let r = self.get("/~meta@1.0/devices/serialize~json@1.0");
         assert_eq!(r.status, 200, "{}", r.text());

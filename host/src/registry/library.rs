@@ -4,6 +4,12 @@
 //! (dlopen caches by path and inode, and the original may be replaced while we run), our own
 //! small header is read before `abi_stable` looks at anything (so a mismatch is one clear line,
 //! not a 190-line layout report), and libraries are never unloaded.
+//!
+//! A [`Library`] is one *instance* of a mapped library: its devices as one `init` started them.
+//! A reload that changes only options starts another instance of the same mapping
+//! ([`Library::restart`]) instead of mapping a new copy, and dropping a `Library` (when the last
+//! request using it is done) shuts its instance down, so the library frees its devices: retired
+//! generations cost no memory beyond the code of a mapping that was replaced.
 
 use super::elf;
 use abi_stable::library::{lib_header_from_path, LibraryError};
@@ -56,7 +62,8 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// A loaded, initialised library. Never unloaded.
+/// One running instance of a loaded library (never unloaded); dropping it shuts the instance
+/// down.
 pub struct Library {
     /// The file it was loaded from.
     pub path: PathBuf,
@@ -69,6 +76,8 @@ pub struct Library {
     /// `{device: {methods: [...]}}` from its `info` entry point.
     pub description: Message,
     module: DeviceModuleRef,
+    /// The instance number (the load generation that started it).
+    instance: u64,
 }
 
 impl fmt::Debug for Library {
@@ -126,7 +135,7 @@ impl Library {
             .and_then(|_| std::fs::write(&partial, bytes))
             .and_then(|_| std::fs::rename(&partial, &copy))
             .map_err(|e| refuse(&[], format!("cannot copy it to {}: {e}", copy.display())))?;
-        let loaded = Self::load_copy(path, &copy, sha256, callbacks, config);
+        let loaded = Self::load_copy(path, &copy, sha256, generation, callbacks, config);
         // Once mapped (or refused) the copy is not needed: the mapping outlives the file, and
         // removing it now means no copy is left behind, whatever way the node ends.
         let _ = std::fs::remove_file(&copy);
@@ -138,6 +147,7 @@ impl Library {
         path: &Path,
         copy: &Path,
         sha256: String,
+        generation: u64,
         callbacks: HostCallbacks,
         config: &Message,
     ) -> Result<Library, LoadError> {
@@ -209,23 +219,57 @@ impl Library {
 
         let description = wire::decode_message(&(module.info())())
             .map_err(|e| refuse(names, format!("its info entry point is malformed: {e}")))?;
-        let config_bytes = wire::encode_message(config);
-        let init = (module.init())(callbacks, RSlice::from_slice(&config_bytes));
-        if init.status != CallStatus::Ok {
-            let why = match wire::decode_message(&init.payload) {
-                Ok(m) => DeviceError::from_message(&m).reason().to_owned(),
-                Err(e) => format!("init failed with an undecodable error: {e}"),
-            };
-            return Err(refuse(names, format!("init failed: {why}")));
-        }
-        Ok(Library {
+        let library = Library {
             path: path.to_owned(),
             loaded_from: copy.to_owned(),
             sha256,
             devices,
             description,
             module,
-        })
+            instance: generation,
+        };
+        library.start(callbacks, config)?;
+        Ok(library)
+    }
+
+    /// A new instance of this (already mapped) library, numbered `generation`, with its devices
+    /// started on `config`: a reload that changes options and not the file.
+    pub fn restart(
+        &self,
+        generation: u64,
+        callbacks: HostCallbacks,
+        config: &Message,
+    ) -> Result<Library, LoadError> {
+        let library = Library {
+            path: self.path.clone(),
+            loaded_from: self.loaded_from.clone(),
+            sha256: self.sha256.clone(),
+            devices: self.devices.clone(),
+            description: self.description.clone(),
+            module: self.module,
+            instance: generation,
+        };
+        library.start(callbacks, config)?;
+        Ok(library)
+    }
+
+    /// Runs the library's `init` for this instance.
+    fn start(&self, callbacks: HostCallbacks, config: &Message) -> Result<(), LoadError> {
+        let config_bytes = wire::encode_message(config);
+        let init =
+            (self.module.init())(self.instance, callbacks, RSlice::from_slice(&config_bytes));
+        if init.status != CallStatus::Ok {
+            let why = match wire::decode_message(&init.payload) {
+                Ok(m) => DeviceError::from_message(&m).reason().to_owned(),
+                Err(e) => format!("init failed with an undecodable error: {e}"),
+            };
+            return Err(LoadError::new(
+                &self.path,
+                &self.devices,
+                format!("init failed: {why}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Calls `key` of `device` with wire-encoded arguments.
@@ -238,6 +282,7 @@ impl Library {
         opts: &[u8],
     ) -> CallOutcome {
         let result = (self.module.call())(
+            self.instance,
             RStr::from_str(device),
             RStr::from_str(key),
             RSlice::from_slice(base),
@@ -260,10 +305,14 @@ impl Library {
             },
         }
     }
+}
 
-    /// Tells the library it is retired.
-    pub fn shutdown(&self) {
-        (self.module.shutdown())()
+impl Drop for Library {
+    /// The instance is retired and no request uses it any more: the library drops its devices.
+    /// A failed `init` left nothing running, and stopping an instance that is not running is a
+    /// no-op.
+    fn drop(&mut self) {
+        (self.module.shutdown())(self.instance);
     }
 }
 

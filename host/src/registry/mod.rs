@@ -2,7 +2,10 @@
 //!
 //! A lookup hands out an `Arc<DeviceHandle>`: a request keeps the generation it started with
 //! to its end, whatever is loaded meanwhile. Libraries are never unloaded (glibc cannot unload
-//! Rust libraries safely); retired generations are counted.
+//! Rust libraries safely), but a retired generation's devices are dropped once its last request
+//! is done (the library's `shutdown`), and a reload that changes only options starts a new
+//! instance of the mapped library rather than mapping another copy. Retired generations are
+//! counted.
 
 mod callbacks;
 mod elf;
@@ -110,6 +113,8 @@ struct State {
 
 /// A library file as last loaded.
 struct Loaded {
+    /// The current instance (the one new requests get).
+    library: Arc<Library>,
     sha256: String,
     /// The options its devices were initialised with, and whether each was enabled.
     settings: Message,
@@ -244,28 +249,34 @@ impl Registry {
         settings: &Message,
     ) -> Result<(), LoadError> {
         let (bytes, sha256) = Library::read(path).map_err(|e| self.record_failure(path, &[], e))?;
-        {
+        let same_file = {
             let state = self.read();
-            if let Some(loaded) = state.libraries.get(path) {
-                if loaded.sha256 == sha256
-                    && loaded.settings == settings_of(settings, config, &loaded.devices)
-                {
-                    return Ok(());
+            match state.libraries.get(path) {
+                Some(loaded) if loaded.sha256 == sha256 => {
+                    if loaded.settings == settings_of(settings, config, &loaded.devices) {
+                        return Ok(());
+                    }
+                    Some(loaded.library.clone())
                 }
+                _ => None,
             }
-        }
+        };
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let (callbacks, ctx) = callbacks::callbacks_for(self.node.clone(), path, generation);
-        let library = Library::load(
-            path,
-            &bytes,
-            sha256,
-            &self.private_dir,
-            generation,
-            callbacks,
-            settings,
-        )
-        .map_err(|e| {
+        // The same file with other settings: a new instance of the mapped library, not a copy.
+        let loaded = match &same_file {
+            Some(current) => current.restart(generation, callbacks, settings),
+            None => Library::load(
+                path,
+                &bytes,
+                sha256,
+                &self.private_dir,
+                generation,
+                callbacks,
+                settings,
+            ),
+        };
+        let library = loaded.map_err(|e| {
             let mut named = devices_naming(config, path);
             named.extend(e.devices.iter().cloned());
             named.sort();
@@ -295,16 +306,23 @@ impl Registry {
         let previous = state.libraries.insert(
             path.to_owned(),
             Loaded {
+                library: library.clone(),
                 sha256: library.sha256.clone(),
                 settings: settings_of(settings, config, &library.devices),
                 devices: library.devices.clone(),
             },
         );
         state.library_errors.remove(&path.display().to_string());
+        // What this replaces; its instances shut down when dropped, which must happen outside
+        // the registry's lock (a device's `Drop` may call the node).
+        let mut replaced = Vec::new();
         // Devices the previous generation had and this one does not.
         for gone in previous.iter().flat_map(|p| p.devices.iter()) {
-            if !library.devices.contains(gone) && retire(&mut state, gone) {
-                self.retired.fetch_add(1, Ordering::Relaxed);
+            if !library.devices.contains(gone) {
+                if let Some(handle) = retire(&mut state, gone) {
+                    self.retired.fetch_add(1, Ordering::Relaxed);
+                    replaced.push(handle);
+                }
             }
         }
         for name in &library.devices {
@@ -323,8 +341,9 @@ impl Registry {
                 },
             );
             if !enabled {
-                if state.devices.remove(name).is_some() {
+                if let Some(handle) = state.devices.remove(name) {
                     self.retired.fetch_add(1, Ordering::Relaxed);
+                    replaced.push(handle);
                 }
                 continue;
             }
@@ -336,8 +355,9 @@ impl Registry {
                 methods: declared_methods(&library.description, name),
                 shared_name: Arc::from(name.as_str()),
             });
-            if state.devices.insert(name.clone(), handle).is_some() {
+            if let Some(old) = state.devices.insert(name.clone(), handle) {
                 self.retired.fetch_add(1, Ordering::Relaxed);
+                replaced.push(old);
             }
             tracing::info!(
                 device = %name,
@@ -347,11 +367,15 @@ impl Registry {
                 "device loaded"
             );
         }
+        drop(state);
+        drop((previous, replaced));
     }
 
     /// Retires the devices of libraries that are no longer candidates.
     fn retire_missing(&self, candidates: &[PathBuf], config: &DevicesFile) {
         let mut state = self.write();
+        // Dropped once the lock is released (see `install`).
+        let (mut removed, mut unloaded) = (Vec::new(), Vec::new());
         let gone: Vec<PathBuf> = state
             .libraries
             .keys()
@@ -363,12 +387,16 @@ impl Registry {
                 continue;
             };
             for name in &loaded.devices {
-                if retire(&mut state, name) {
+                if let Some(handle) = retire(&mut state, name) {
                     self.retired.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(device = %name, library = %path.display(), "device removed");
+                    removed.push(handle);
                 }
             }
+            unloaded.push(loaded);
         }
+        drop(state);
+        drop((removed, unloaded));
         let _ = config;
     }
 
@@ -434,12 +462,13 @@ fn declared_methods(description: &Message, device: &str) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Removes a device from service; true if it was serving.
-fn retire(state: &mut State, name: &str) -> bool {
+/// Removes a device from service, returning its handle if it was serving (to be dropped once
+/// the registry's lock is released).
+fn retire(state: &mut State, name: &str) -> Option<Arc<DeviceHandle>> {
     if let Some(status) = state.status.get_mut(name) {
         status.loaded = false;
     }
-    state.devices.remove(name).is_some()
+    state.devices.remove(name)
 }
 
 /// The part of the settings that concerns `devices`: their options and enabled flags.

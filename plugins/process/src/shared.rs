@@ -1,10 +1,13 @@
-//! What the devices of one library generation share: the slot sequencer and the in-memory
-//! states. A hot reload loads a new copy of the library with fresh ones; the store (and its
-//! compare-and-swap on each schedule head) keeps generations that overlap consistent.
+//! What the devices of one mapped library share: the slot sequencer and the in-memory states.
+//! A reload that changes only options starts a new instance of the devices in the same mapping,
+//! and they share these with the old instance while its calls finish; a reload of a new file
+//! maps a new copy with fresh ones, and the store (its compare-and-swap on each schedule head)
+//! keeps generations that overlap consistent. The devices hold the shared state; once the last
+//! instance is shut down it is freed.
 
 use crate::process::states::StateCache;
 use crate::scheduler::sequencer::Sequencer;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// How many process logs the sequencer keeps in memory.
 pub const MEMORY_LOGS: usize = 65_536;
@@ -30,11 +33,15 @@ impl Shared {
     }
 }
 
-static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+static SHARED: Mutex<Weak<Shared>> = Mutex::new(Weak::new());
 
-/// This library generation's shared state.
+/// The shared state of the running devices of this mapping (fresh if none is running).
 pub fn shared() -> Arc<Shared> {
-    SHARED
-        .get_or_init(|| Arc::new(Shared::new(MEMORY_LOGS, MEMORY_STATES)))
-        .clone()
+    let mut current = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(shared) = current.upgrade() {
+        return shared;
+    }
+    let shared = Arc::new(Shared::new(MEMORY_LOGS, MEMORY_STATES));
+    *current = Arc::downgrade(&shared);
+    shared
 }
