@@ -137,7 +137,7 @@ fn the_status_data_lists_devices_with_generation_hash_and_abi() {
         .expect("panicky@1.0 listed");
     assert!(panicky["generation"].as_u64().unwrap() > 0);
     assert_eq!(panicky["sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(panicky["abi"], 1);
+    assert_eq!(panicky["abi"], ferrobeam_device_api::abi::ABI_VERSION);
     assert_eq!(panicky["loaded"], true);
     assert!(data["processes"].is_array());
     let page = node.get("/status");
