@@ -25,9 +25,13 @@ mod exchange;
 mod limits;
 mod ops;
 mod response;
+pub mod response_cache;
 mod sign;
 
+pub use codec::{encode_response, ResponseCodec};
 pub use error::EdgeError;
+pub use response::Prepared;
+pub use response_cache::ResponseCache;
 
 use crate::node::Node;
 use hyper::server::conn::http1;
@@ -47,6 +51,7 @@ pub struct Edge {
     max_body: usize,
     limits: crate::config::Limits,
     call_timeout: std::time::Duration,
+    responses: ResponseCache,
 }
 
 impl Edge {
@@ -58,8 +63,17 @@ impl Edge {
             max_body: config.node.max_body_bytes,
             limits: config.limits.clone(),
             call_timeout: std::time::Duration::from_secs(config.node.call_timeout_secs),
+            responses: ResponseCache::new(
+                response_cache::DEFAULT_ENTRIES,
+                response_cache::DEFAULT_BYTES,
+            ),
             node,
         })
+    }
+
+    /// The cache of encoded responses (for its statistics).
+    pub fn responses(&self) -> &ResponseCache {
+        &self.responses
     }
 }
 
