@@ -1,5 +1,6 @@
 //! One request, end to end.
 
+use super::call_pool;
 use super::codec::{self, ResponseCodec};
 use super::error::{is_server_error, EdgeError};
 use super::limits;
@@ -219,13 +220,14 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
     Ok(http)
 }
 
-/// Decodes, resolves and encodes on a blocking thread, holding one of the node's call slots.
+/// Decodes, resolves and encodes on a call thread ([`super::call_pool`]), holding one of the
+/// node's call slots.
 async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Message) -> Reply {
     let Ok(permit) = edge.calls.clone().acquire_owned().await else {
         return Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig);
     };
     let shared = edge.clone();
-    let mut joined = tokio::task::spawn_blocking(move || {
+    let mut answer = edge.pool.run(move || {
         let _permit = permit;
         let edge = shared;
         let node = &edge.node;
@@ -238,27 +240,38 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
             Err(e) => Reply::Error(e, codec),
         }
     });
-    match tokio::time::timeout(edge.call_timeout, &mut joined).await {
-        Ok(done) => {
-            done.unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
-        }
-        Err(_) => {
-            // The blocking thread cannot be stopped: it keeps its call slot (and its device's
-            // place, `max_calls_per_device`) until it returns, and is counted until then.
-            let past = edge.node.metrics().calls_past_timeout.with(&[]);
-            past.shift(1);
-            tokio::spawn(async move {
-                let _ = joined.await;
-                past.shift(-1);
-            });
-            Reply::Error(
-                EdgeError::Timeout {
-                    secs: edge.call_timeout.as_secs(),
-                },
-                ResponseCodec::Httpsig,
-            )
+    let deadline = tokio::time::Instant::now() + edge.call_timeout;
+    // While the call waits or runs, look again now and then whether the calls ahead of it
+    // have all become slow: the pool then starts another thread.
+    let mut tick = call_pool::SLOW_AFTER;
+    loop {
+        let wake = (tokio::time::Instant::now() + tick).min(deadline);
+        match tokio::time::timeout_at(wake, &mut answer).await {
+            Ok(done) => {
+                return done
+                    .unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
+            }
+            Err(_) if wake < deadline => {
+                edge.pool.unstick();
+                tick = (tick * 2).min(std::time::Duration::from_secs(1));
+            }
+            Err(_) => break,
         }
     }
+    // The call thread cannot be stopped: the call keeps its slot (and its device's place,
+    // `max_calls_per_device`) until it returns, and is counted until then.
+    let past = edge.node.metrics().calls_past_timeout.with(&[]);
+    past.shift(1);
+    tokio::spawn(async move {
+        let _ = answer.await;
+        past.shift(-1);
+    });
+    Reply::Error(
+        EdgeError::Timeout {
+            secs: edge.call_timeout.as_secs(),
+        },
+        ResponseCodec::Httpsig,
+    )
 }
 
 /// Decode → parse → resolve, giving the result message to encode (§10.1).
