@@ -45,6 +45,16 @@ pub struct ResponseCache {
     half_bytes: usize,
     hits: AtomicU64,
     misses: AtomicU64,
+    fixed: Mutex<Option<Fixed>>,
+}
+
+/// sha256 of the inputs that change rarely (the options, the signer), remembered with the
+/// options it was computed from: the options are replaced, never changed in place, and holding
+/// them keeps their address from being reused, so pointer equality means the same options.
+#[derive(Debug)]
+struct Fixed {
+    opts: Arc<Vec<u8>>,
+    digest: [u8; 32],
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +73,7 @@ impl ResponseCache {
             half_bytes: bytes / 2,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            fixed: Mutex::new(None),
         }
     }
 
@@ -81,7 +92,7 @@ impl ResponseCache {
         if self.half_entries == 0 {
             return uncached();
         }
-        let Some(key) = key_of(node, response_codec, result) else {
+        let Some(key) = key_of(node, &self.fixed_digest(node), response_codec, result) else {
             return uncached();
         };
         if let Some(hit) = self.get(&key) {
@@ -114,6 +125,28 @@ impl ResponseCache {
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The digest of the options and the signer, computed again only when the options change.
+    fn fixed_digest(&self, node: &Node) -> [u8; 32] {
+        let opts = node.opts_wire();
+        let mut fixed = self.fixed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = fixed.as_ref().filter(|f| Arc::ptr_eq(&f.opts, &opts)) {
+            return f.digest;
+        }
+        let mut h = Sha256::new();
+        h.update((opts.len() as u64).to_le_bytes());
+        h.update(opts.as_slice());
+        match node.signer() {
+            Some(signer) => {
+                h.update([1u8]);
+                h.update(signer.wallet().modulus());
+            }
+            None => h.update([0u8]),
+        }
+        let digest = h.finalize().into();
+        *fixed = Some(Fixed { opts, digest });
+        digest
     }
 
     fn get(&self, key: &Key) -> Option<Arc<Prepared>> {
@@ -149,12 +182,19 @@ impl ResponseCache {
     }
 }
 
-/// sha256 over every input of the encoding; `None` when a codec device it needs is not loaded
-/// (the uncached path then answers with the right error).
-fn key_of(node: &Node, response_codec: &ResponseCodec, result: &Message) -> Option<Key> {
+/// sha256 over every input of the encoding (`fixed`: the options and the signer, see
+/// [`ResponseCache::fixed_digest`]); `None` when a codec device it needs is not loaded (the
+/// uncached path then answers with the right error).
+fn key_of(
+    node: &Node,
+    fixed: &[u8; 32],
+    response_codec: &ResponseCodec,
+    result: &Message,
+) -> Option<Key> {
     let registry = node.registry();
     let mut h = Sha256::new();
     h.update(b"ferrobeam response v1\0");
+    h.update(fixed);
     for device in [HTTPSIG, STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());
     }
@@ -167,16 +207,6 @@ fn key_of(node: &Node, response_codec: &ResponseCodec, result: &Message) -> Opti
             h.update(registry.get(device)?.generation.to_le_bytes());
         }
     }
-    match node.signer() {
-        Some(signer) => {
-            h.update([1u8]);
-            h.update(signer.wallet().modulus());
-        }
-        None => h.update([0u8]),
-    }
-    let opts = node.opts_wire();
-    h.update((opts.len() as u64).to_le_bytes());
-    h.update(opts.as_slice());
     h.update(wire::encode_message(result));
     Some(h.finalize().into())
 }
