@@ -53,8 +53,7 @@ fn a_cached_response_is_byte_identical_to_encoding_again() {
             let again = cache.encode(&node, &codec, &result).unwrap();
             // The signature cache holds the signature of this base now, so the uncached path
             // gives the very same bytes.
-            let uncached =
-                Prepared::from_message(encode_response(&node, &codec, &result).unwrap());
+            let uncached = Prepared::from_message(encode_response(&node, &codec, &result).unwrap());
             assert_eq!(*first, uncached, "{codec:?} {result:?}");
             assert_eq!(*again, uncached, "{codec:?} {result:?}");
         }

@@ -139,8 +139,7 @@ impl Shared {
 
     /// Starts one thread when fewer than `fresh_target` are fresh and the bound allows.
     fn grow(self: &Arc<Self>, state: &mut State) {
-        if state.threads() >= self.max_threads || state.fresh(Instant::now()) >= self.fresh_target
-        {
+        if state.threads() >= self.max_threads || state.fresh(Instant::now()) >= self.fresh_target {
             return;
         }
         let slot = match state.free.pop() {
@@ -184,8 +183,7 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner);
             state = next;
             state.idle -= 1;
-            if waited.timed_out() && state.queue.is_empty() && state.threads() > self.fresh_target
-            {
+            if waited.timed_out() && state.queue.is_empty() && state.threads() > self.fresh_target {
                 state.free.push(slot);
                 return;
             }

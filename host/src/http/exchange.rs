@@ -248,8 +248,9 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
         let wake = (tokio::time::Instant::now() + tick).min(deadline);
         match tokio::time::timeout_at(wake, &mut answer).await {
             Ok(done) => {
-                return done
-                    .unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
+                return done.unwrap_or_else(|_| {
+                    Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig)
+                })
             }
             Err(_) if wake < deadline => {
                 edge.pool.unstick();
