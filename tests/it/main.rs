@@ -24,6 +24,7 @@ mod process_client;
 mod process_crash;
 mod processes;
 mod reload;
+mod response_cache;
 mod secrets;
 mod trust;
 mod upload;

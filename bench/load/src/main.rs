@@ -9,7 +9,8 @@
 //! ferrobeam-load [--duration SECS] [--connections N] [--threads N]
 //! ```
 //! Expects `make plugins` to have built `target/release/ferrobeam` and installed the plugins in
-//! `target/plugins`, and `wrk` on the PATH (`make load` does both).
+//! `target/plugins` (under `CARGO_TARGET_DIR` when it is set), and `wrk` on the PATH (`make load`
+//! does both).
 #![allow(clippy::expect_used)] // a command-line tool: failing loudly with the reason is right
 
 use std::io::{BufRead, BufReader};
@@ -54,12 +55,13 @@ fn main() {
         threads: arg("--threads").and_then(|v| v.parse().ok()).unwrap_or(2),
     };
     let root = workspace_root();
-    let release = root.join("target/release");
+    let target = target_dir(&root);
+    let release = target.join("release");
     let work = std::env::temp_dir().join(format!("ferrobeam-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("plugins")).expect("scratch folder");
     for entry in
-        std::fs::read_dir(root.join("target/plugins")).expect("target/plugins (run `make plugins`)")
+        std::fs::read_dir(target.join("plugins")).expect("target/plugins (run `make plugins`)")
     {
         let path = entry.expect("plugin entry").path();
         if path.extension().is_some_and(|e| e == "so") {
@@ -298,6 +300,14 @@ fn supports(binary: &Path, flag: &str) -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
         .unwrap_or(false)
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (as `make` passes it on), else
+/// `target/` of the workspace.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 fn workspace_root() -> PathBuf {

@@ -1,5 +1,6 @@
 //! One request, end to end.
 
+use super::call_pool;
 use super::codec::{self, ResponseCodec};
 use super::error::{is_server_error, EdgeError};
 use super::limits;
@@ -24,9 +25,9 @@ pub async fn handle(
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let started = std::time::Instant::now();
-    let metrics_method = crate::metrics::method_label(req.method().as_str()).to_owned();
+    let metrics_method = static_method_label(req.method());
     let device = if super::ops::is_ops_route(req.method(), req.uri().path()) {
-        "node".to_owned()
+        DeviceLabel::Named("node")
     } else {
         device_label(&edge.node, req.uri().path())
     };
@@ -34,12 +35,29 @@ pub async fn handle(
     let resp = respond(edge.clone(), req, peer).await;
     drop(in_flight);
     let m = edge.node.metrics();
-    let status = resp.status().as_u16().to_string();
+    let status = resp.status();
     m.http_requests
-        .inc(&[&device, &metrics_method, status.as_str()]);
-    m.http_duration
-        .observe(&[&device, &metrics_method], started.elapsed().as_secs_f64());
+        .inc(&[device.as_str(), metrics_method, status.as_str()]);
+    m.http_duration.observe(
+        &[device.as_str(), metrics_method],
+        started.elapsed().as_secs_f64(),
+    );
     resp
+}
+
+/// The method label ([`crate::metrics::method_label`]) without copying it: the standard methods
+/// are constants.
+fn static_method_label(method: &Method) -> &'static str {
+    match crate::metrics::method_label(method.as_str()) {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        _ => crate::metrics::OTHER,
+    }
 }
 
 /// Counts a request in flight until dropped (also when the client goes away mid-request).
@@ -58,19 +76,35 @@ impl Drop for InFlight {
     }
 }
 
+/// A request's device label: a fixed word, or a loaded device's name (borrowed from its
+/// handle, so counting a request copies no string).
+enum DeviceLabel {
+    Named(&'static str),
+    Device(Arc<crate::registry::DeviceHandle>),
+}
+
+impl DeviceLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            DeviceLabel::Named(n) => n,
+            DeviceLabel::Device(handle) => &handle.name,
+        }
+    }
+}
+
 /// The device of the path's first `~device` step, if it is loaded (`other` if not, `none`
 /// without one): a label with a bounded set of values.
-fn device_label(node: &Node, path: &str) -> String {
+fn device_label(node: &Node, path: &str) -> DeviceLabel {
     let Some(after) = path.split_once('~').map(|(_, a)| a) else {
-        return "none".to_owned();
+        return DeviceLabel::Named("none");
     };
     let name = after
         .split(['/', '&', '?', '~', '('])
         .next()
         .unwrap_or_default();
     match node.registry().get(name) {
-        Some(handle) => handle.name.clone(),
-        None => crate::metrics::OTHER.to_owned(),
+        Some(handle) => DeviceLabel::Device(handle),
+        None => DeviceLabel::Named(crate::metrics::OTHER),
     }
 }
 
@@ -120,9 +154,11 @@ async fn respond(
             } else {
                 tracing::debug!(%peer, %method, %target, status = e.status(), "{e}");
             }
-            let node = edge.node.clone();
+            let edge = edge.clone();
             let encoded = tokio::task::spawn_blocking(move || {
-                codec::encode_response(&node, &codec, &e.to_message()).map_err(|_| e)
+                edge.responses
+                    .encode(&edge.node, &codec, &e.to_message())
+                    .map_err(|_| e)
             })
             .await;
             match encoded {
@@ -151,11 +187,14 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
     }
     let mut http = Message::with_capacity(parts.headers.len() + 1);
     for name in parts.headers.keys() {
-        let mut joined: Vec<u8> = Vec::new();
-        for (i, value) in parts.headers.get_all(name).iter().enumerate() {
-            if i > 0 {
-                joined.extend_from_slice(b", ");
-            }
+        let mut values = parts.headers.get_all(name).iter();
+        let mut joined = values
+            .next()
+            .map(|first| first.as_bytes().to_vec())
+            .unwrap_or_default();
+        // Repeated headers are one field, joined with ", " (RFC 9110 §5.3).
+        for value in values {
+            joined.extend_from_slice(b", ");
             joined.extend_from_slice(value.as_bytes());
         }
         http.insert(name.as_str(), joined);
@@ -181,45 +220,59 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
     Ok(http)
 }
 
-/// Decodes, resolves and encodes on a blocking thread, holding one of the node's call slots.
+/// Decodes, resolves and encodes on a call thread ([`super::call_pool`]), holding one of the
+/// node's call slots.
 async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Message) -> Reply {
     let Ok(permit) = edge.calls.clone().acquire_owned().await else {
         return Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig);
     };
-    let node = edge.node.clone();
-    let limits = edge.limits.clone();
-    let mut joined = tokio::task::spawn_blocking(move || {
+    let shared = edge.clone();
+    let mut answer = edge.pool.run(move || {
         let _permit = permit;
+        let edge = shared;
+        let node = &edge.node;
         let mut codec = codec::response_codec(&http);
-        match run(&node, &limits, &method, &target, &http, &mut codec) {
-            Ok(result) => match codec::encode_response(&node, &codec, &result) {
+        match run(node, &edge.limits, &method, &target, &http, &mut codec) {
+            Ok(result) => match edge.responses.encode(node, &codec, &result) {
                 Ok(encoded) => Reply::Encoded(encoded),
                 Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
             },
             Err(e) => Reply::Error(e, codec),
         }
     });
-    match tokio::time::timeout(edge.call_timeout, &mut joined).await {
-        Ok(done) => {
-            done.unwrap_or_else(|_| Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig))
-        }
-        Err(_) => {
-            // The blocking thread cannot be stopped: it keeps its call slot (and its device's
-            // place, `max_calls_per_device`) until it returns, and is counted until then.
-            let past = edge.node.metrics().calls_past_timeout.with(&[]);
-            past.shift(1);
-            tokio::spawn(async move {
-                let _ = joined.await;
-                past.shift(-1);
-            });
-            Reply::Error(
-                EdgeError::Timeout {
-                    secs: edge.call_timeout.as_secs(),
-                },
-                ResponseCodec::Httpsig,
-            )
+    let deadline = tokio::time::Instant::now() + edge.call_timeout;
+    // While the call waits or runs, look again now and then whether the calls ahead of it
+    // have all become slow: the pool then starts another thread.
+    let mut tick = call_pool::SLOW_AFTER;
+    loop {
+        let wake = (tokio::time::Instant::now() + tick).min(deadline);
+        match tokio::time::timeout_at(wake, &mut answer).await {
+            Ok(done) => {
+                return done.unwrap_or_else(|_| {
+                    Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig)
+                })
+            }
+            Err(_) if wake < deadline => {
+                edge.pool.unstick();
+                tick = (tick * 2).min(std::time::Duration::from_secs(1));
+            }
+            Err(_) => break,
         }
     }
+    // The call thread cannot be stopped: the call keeps its slot (and its device's place,
+    // `max_calls_per_device`) until it returns, and is counted until then.
+    let past = edge.node.metrics().calls_past_timeout.with(&[]);
+    past.shift(1);
+    tokio::spawn(async move {
+        let _ = answer.await;
+        past.shift(-1);
+    });
+    Reply::Error(
+        EdgeError::Timeout {
+            secs: edge.call_timeout.as_secs(),
+        },
+        ResponseCodec::Httpsig,
+    )
 }
 
 /// Decode → parse → resolve, giving the result message to encode (§10.1).

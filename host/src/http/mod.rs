@@ -1,7 +1,7 @@
 //! The HTTP edge (`spec/codecs.md` §10): hyper 1 on tokio.
 //!
 //! One request: limits → HTTP message → `httpsig@1.0` + `structured@1.0` decode → path steps →
-//! resolution on a blocking thread (bounded) → response codec → HTTP response. Errors become
+//! resolution on a call thread ([`call_pool`], bounded) → response codec → HTTP response. Errors become
 //! messages with the right status in one place ([`error`]), never a dropped connection.
 //!
 //! **Identity.** `httpsig@1.0` `from` checks the request's signatures as received (then over
@@ -19,15 +19,20 @@
 //! Every request is counted in the node's metrics (`crate::metrics`) by the device of its path,
 //! its method and its status, with its latency.
 
+pub mod call_pool;
 mod codec;
 mod error;
 mod exchange;
 mod limits;
 mod ops;
 mod response;
+pub mod response_cache;
 mod sign;
 
+pub use codec::{encode_response, ResponseCodec};
 pub use error::EdgeError;
+pub use response::Prepared;
+pub use response_cache::ResponseCache;
 
 use crate::node::Node;
 use hyper::server::conn::http1;
@@ -47,6 +52,8 @@ pub struct Edge {
     max_body: usize,
     limits: crate::config::Limits,
     call_timeout: std::time::Duration,
+    responses: ResponseCache,
+    pool: call_pool::CallPool,
 }
 
 impl Edge {
@@ -58,8 +65,18 @@ impl Edge {
             max_body: config.node.max_body_bytes,
             limits: config.limits.clone(),
             call_timeout: std::time::Duration::from_secs(config.node.call_timeout_secs),
+            pool: call_pool::CallPool::for_this_machine(config.node.max_concurrent_calls),
+            responses: ResponseCache::new(
+                response_cache::DEFAULT_ENTRIES,
+                response_cache::DEFAULT_BYTES,
+            ),
             node,
         })
+    }
+
+    /// The cache of encoded responses (for its statistics).
+    pub fn responses(&self) -> &ResponseCache {
+        &self.responses
     }
 }
 

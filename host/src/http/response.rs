@@ -5,14 +5,15 @@ use super::error::EdgeError;
 use bytes::Bytes;
 use ferrobeam_device_api::{Message, Value};
 use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
+use std::sync::Arc;
 
 /// What the exchange produced.
 #[derive(Debug)]
 pub enum Reply {
-    /// An encoded HTTP message: header keys and an optional `body`.
-    Encoded(Message),
+    /// An encoded HTTP message, ready to send (possibly shared with the response cache).
+    Encoded(Arc<Prepared>),
     /// An error still to be encoded with the codec the request asked for.
     Error(EdgeError, ResponseCodec),
     /// An error that could not be encoded (no codec device): plain text.
@@ -22,7 +23,7 @@ pub enum Reply {
 /// Builds the response, adding CORS headers the message does not set (§10.2).
 pub fn build(reply: Reply, cors_request_headers: Option<HeaderValue>) -> Response<Full<Bytes>> {
     let mut resp = match reply {
-        Reply::Encoded(http) => from_message(http),
+        Reply::Encoded(prepared) => prepared.to_response(),
         Reply::Error(e, _) | Reply::Plain(e) => plain(e.status(), &e.to_string()),
     };
     let headers = resp.headers_mut();
@@ -40,45 +41,75 @@ pub fn build(reply: Reply, cors_request_headers: Option<HeaderValue>) -> Respons
     resp
 }
 
-fn from_message(http: Message) -> Response<Full<Bytes>> {
-    let status = match http.get("status") {
-        Some(Value::Integer(i)) => u16::try_from(*i).ok(),
-        Some(v) => v.as_str().and_then(|s| s.parse().ok()),
-        None => None,
-    }
-    .and_then(|s| StatusCode::from_u16(s).ok())
-    .unwrap_or(StatusCode::OK);
-    let mut body = Bytes::new();
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    for (k, v) in http {
-        if k.as_str() == "body" {
-            if let Value::Binary(b) = v {
-                body = Bytes::from(b);
-            }
-            continue;
+/// An encoded HTTP message in hyper's terms: status, headers and body. Building it checks every
+/// header once; sending it again (a cached response) is a clone of shared bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Prepared {
+    /// From an encoded HTTP message (header keys and an optional `body`; `status` sets the
+    /// status and is sent as a header too, as HyperBEAM does). A field that is not a valid
+    /// header is dropped with a warning.
+    pub fn from_message(http: Message) -> Prepared {
+        let status = match http.get("status") {
+            Some(Value::Integer(i)) => u16::try_from(*i).ok(),
+            Some(v) => v.as_str().and_then(|s| s.parse().ok()),
+            None => None,
         }
-        let bytes = match &v {
-            Value::Binary(b) => b.clone(),
-            Value::Integer(i) => i.to_string().into_bytes(),
-            Value::Atom(a) => a.clone().into_bytes(),
-            Value::Float(f) => f.to_string().into_bytes(),
-            Value::List(_) | Value::Message(_) => continue,
-        };
-        match (
-            HeaderName::from_bytes(k.as_str().as_bytes()),
-            HeaderValue::from_bytes(&bytes),
-        ) {
-            (Ok(name), Ok(value)) => {
-                resp.headers_mut().append(name, value);
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+        let mut body = Bytes::new();
+        let mut headers = HeaderMap::with_capacity(http.len());
+        for (k, v) in http {
+            if k.as_str() == "body" {
+                if let Value::Binary(b) = v {
+                    body = Bytes::from(b);
+                }
+                continue;
             }
-            _ => {
-                tracing::warn!(header = %k, "dropping a response field that is not a valid HTTP header")
+            let value = match v {
+                Value::Binary(b) => HeaderValue::from_maybe_shared(Bytes::from(b)),
+                Value::Integer(i) => HeaderValue::from_str(&i.to_string()),
+                Value::Atom(a) => HeaderValue::from_maybe_shared(Bytes::from(a.into_bytes())),
+                Value::Float(f) => HeaderValue::from_str(&f.to_string()),
+                Value::List(_) | Value::Message(_) => continue,
+            };
+            match (HeaderName::from_bytes(k.as_str().as_bytes()), value) {
+                (Ok(name), Ok(value)) => {
+                    headers.append(name, value);
+                }
+                _ => {
+                    tracing::warn!(header = %k, "dropping a response field that is not a valid HTTP header")
+                }
             }
         }
+        Prepared {
+            status,
+            headers,
+            body,
+        }
     }
-    *resp.status_mut() = status;
-    *resp.body_mut() = Full::new(body);
-    resp
+
+    /// About how many bytes it holds (header names and values, body).
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 16)
+                .sum::<usize>()
+    }
+
+    fn to_response(&self) -> Response<Full<Bytes>> {
+        let mut resp = Response::new(Full::new(self.body.clone()));
+        *resp.status_mut() = self.status;
+        *resp.headers_mut() = self.headers.clone();
+        resp
+    }
 }
 
 /// A plain-text response, for errors no codec could encode.

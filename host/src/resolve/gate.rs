@@ -8,13 +8,18 @@
 
 use ferrobeam_device_api::{DeviceError, ErrorKind};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Running calls per device, bounded.
+///
+/// One counter per device, made on its first call and kept: a call takes the map's read lock
+/// only to find its counter, so calls to devices never wait for each other and allocate nothing
+/// (this runs for every device call).
 #[derive(Debug)]
 pub struct DeviceGate {
     limit: usize,
-    running: Mutex<HashMap<String, usize>>,
+    running: RwLock<HashMap<String, Arc<AtomicUsize>>>,
 }
 
 impl DeviceGate {
@@ -22,60 +27,66 @@ impl DeviceGate {
     pub fn new(limit: usize) -> DeviceGate {
         DeviceGate {
             limit: limit.max(1),
-            running: Mutex::new(HashMap::new()),
+            running: RwLock::new(HashMap::new()),
         }
     }
 
     /// Admits one call to `device`, or refuses it (503) when the device already runs `limit`.
-    pub fn enter<'a>(&'a self, device: &str) -> Result<GateGuard<'a>, DeviceError> {
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = running.entry(device.to_owned()).or_insert(0);
-        if *n >= self.limit {
+    pub fn enter(&self, device: &str) -> Result<GateGuard, DeviceError> {
+        let counter = self.counter(device);
+        let before = counter.fetch_add(1, Ordering::AcqRel);
+        if before >= self.limit {
+            counter.fetch_sub(1, Ordering::AcqRel);
             return Err(DeviceError::new(
                 ErrorKind::Unavailable,
                 format!(
-                    "{device} already has {n} calls running (`max_calls_per_device`); it may be stuck — retry later"
+                    "{device} already has {before} calls running (`max_calls_per_device`); it may be stuck — retry later"
                 ),
             )
             .with_detail("device", device));
         }
-        *n += 1;
-        Ok(GateGuard {
-            gate: self,
-            device: device.to_owned(),
-        })
+        Ok(GateGuard { counter })
     }
 
     /// Calls running now, by device.
     pub fn running(&self) -> Vec<(String, usize)> {
-        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let running = self.running.read().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<(String, usize)> = running
             .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(d, n)| (d.clone(), *n))
+            .map(|(d, n)| (d.clone(), n.load(Ordering::Acquire)))
+            .filter(|(_, n)| *n > 0)
             .collect();
         out.sort();
         out
+    }
+
+    fn counter(&self, device: &str) -> Arc<AtomicUsize> {
+        if let Some(c) = self
+            .running
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(device)
+        {
+            return c.clone();
+        }
+        self.running
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(device.to_owned())
+            .or_default()
+            .clone()
     }
 }
 
 /// One admitted call; leaving frees its place.
 #[derive(Debug)]
-pub struct GateGuard<'a> {
-    gate: &'a DeviceGate,
-    device: String,
+pub struct GateGuard {
+    counter: Arc<AtomicUsize>,
 }
 
-impl Drop for GateGuard<'_> {
+impl Drop for GateGuard {
     fn drop(&mut self) {
-        let mut running = self
-            .gate
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = running.get_mut(&self.device) {
-            *n = n.saturating_sub(1);
-        }
+        self.counter.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

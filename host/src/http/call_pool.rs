@@ -1,0 +1,233 @@
+//! The threads that run the edge's device calls.
+//!
+//! Device calls are synchronous and may be slow (a Lua computation) or never return (a broken
+//! device), so they cannot run on the runtime's workers. tokio's blocking pool starts a thread
+//! for every call that finds no idle one: under load (32 connections on 2 cores) the node ran
+//! ~120 threads, each request paid a thread wake-up on the way in and out, and the kernel's
+//! scheduling and glibc's per-thread arenas took more CPU than the calls themselves (measured
+//! in BENCHMARKS.md, "The load command").
+//!
+//! This pool keeps as many *fresh* threads as the machine has cores: threads that are idle or
+//! whose current call started less than [`SLOW_AFTER`] ago. Calls queue for them; a thread
+//! takes the next call without sleeping while the queue is not empty, so a loaded node wakes
+//! nobody. A call that runs longer than [`SLOW_AFTER`] no longer counts as fresh, and the pool
+//! starts another thread (up to `max_threads`, the node's `max_concurrent_calls`), so slow and
+//! stuck calls never hold back the others. Threads beyond the core count end after
+//! [`KEEP_ALIVE`] without work.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A call running longer than this no longer holds back the calls queued behind it.
+pub const SLOW_AFTER: Duration = Duration::from_millis(20);
+/// How long a thread beyond the core count waits for work before it ends.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A pool of call threads (see the module docs).
+#[derive(Debug)]
+pub struct CallPool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    fresh_target: usize,
+    max_threads: usize,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("fresh_target", &self.fresh_target)
+            .field("max_threads", &self.max_threads)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Job>,
+    /// When each thread's current call started (`None`: waiting for work), by slot.
+    started: Vec<Option<Instant>>,
+    /// Free slots in `started` (threads that ended).
+    free: Vec<usize>,
+    idle: usize,
+}
+
+impl State {
+    fn threads(&self) -> usize {
+        self.started.len() - self.free.len()
+    }
+
+    /// Threads that are idle or whose call is not slow yet.
+    fn fresh(&self, now: Instant) -> usize {
+        self.threads()
+            - self
+                .started
+                .iter()
+                .flatten()
+                .filter(|t| now.duration_since(**t) >= SLOW_AFTER)
+                .count()
+    }
+}
+
+impl CallPool {
+    /// A pool keeping `fresh_target` fresh threads (at least 1), with at most `max_threads`.
+    pub fn new(fresh_target: usize, max_threads: usize) -> CallPool {
+        let fresh_target = fresh_target.max(1);
+        CallPool {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                work: Condvar::new(),
+                fresh_target,
+                max_threads: max_threads.max(fresh_target),
+            }),
+        }
+    }
+
+    /// A pool with one fresh thread per core.
+    pub fn for_this_machine(max_threads: usize) -> CallPool {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        CallPool::new(cores, max_threads)
+    }
+
+    /// Runs `f` on a call thread; the answer arrives on the returned channel (closed without
+    /// one if `f` panicked).
+    pub fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let mut state = self.shared.lock();
+        state.queue.push_back(job);
+        if state.idle > 0 {
+            drop(state);
+            self.shared.work.notify_one();
+        } else {
+            self.shared.grow(&mut state);
+        }
+        rx
+    }
+
+    /// Starts a thread if the calls running have all become slow (a caller whose call has not
+    /// started after [`SLOW_AFTER`] asks).
+    pub fn unstick(&self) {
+        let mut state = self.shared.lock();
+        if !state.queue.is_empty() && state.idle == 0 {
+            self.shared.grow(&mut state);
+        }
+    }
+
+    /// Threads running now.
+    pub fn threads(&self) -> usize {
+        self.shared.lock().threads()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts one thread when fewer than `fresh_target` are fresh and the bound allows.
+    fn grow(self: &Arc<Self>, state: &mut State) {
+        if state.threads() >= self.max_threads || state.fresh(Instant::now()) >= self.fresh_target {
+            return;
+        }
+        let slot = match state.free.pop() {
+            Some(slot) => slot,
+            None => {
+                state.started.push(None);
+                state.started.len() - 1
+            }
+        };
+        let shared = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ferrobeam-call".to_owned())
+            .spawn(move || shared.work_loop(slot));
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a call thread: {e}");
+            state.free.push(slot);
+        }
+    }
+
+    fn work_loop(self: Arc<Self>, slot: usize) {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                if let Some(s) = state.started.get_mut(slot) {
+                    *s = Some(Instant::now());
+                }
+                drop(state);
+                // A panic in host code ends this call (its caller sees a closed channel), not
+                // the thread.
+                let _ = catch_unwind(AssertUnwindSafe(job));
+                state = self.lock();
+                if let Some(s) = state.started.get_mut(slot) {
+                    *s = None;
+                }
+                continue;
+            }
+            state.idle += 1;
+            let (next, waited) = self
+                .work
+                .wait_timeout(state, KEEP_ALIVE)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            state.idle -= 1;
+            if waited.timed_out() && state.queue.is_empty() && state.threads() > self.fresh_target {
+                state.free.push(slot);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_calls_and_returns_their_answers() {
+        let pool = CallPool::new(2, 8);
+        let answers: Vec<_> = (0..10).map(|i| pool.run(move || i * 2)).collect();
+        for (i, rx) in answers.into_iter().enumerate() {
+            assert_eq!(rx.await.ok(), Some(i * 2));
+        }
+        assert!(pool.threads() <= 2, "{} threads", pool.threads());
+    }
+
+    #[tokio::test]
+    async fn a_stuck_call_does_not_hold_back_the_others() {
+        let pool = CallPool::new(1, 4);
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let first = pool.run(move || stuck.recv().is_ok());
+        tokio::time::sleep(SLOW_AFTER * 2).await;
+        let second = pool.run(|| 7);
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(5), second)
+                .await
+                .ok()
+                .and_then(Result::ok),
+            Some(7)
+        );
+        let _ = release.send(());
+        assert_eq!(first.await.ok(), Some(true));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_call_closes_its_channel_and_the_pool_keeps_serving() {
+        let pool = CallPool::new(1, 1);
+        let panicked = pool.run(|| -> u8 { panic!("host bug") });
+        assert!(panicked.await.is_err());
+        assert_eq!(pool.run(|| 1).await.ok(), Some(1));
+    }
+}

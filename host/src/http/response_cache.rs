@@ -1,0 +1,212 @@
+//! A bounded cache of whole encoded responses.
+//!
+//! Encoding a result (`structured@1.0`, `httpsig@1.0` `prepare_commit`, the node's signature,
+//! `finish_commit`, `to`) is a pure function of the result message, the response codec, the
+//! codec libraries that run it, the options they are given and the node's key. The same result
+//! — the same answer of a device to the same request, e.g. `GET /~meta@1.0/info` — is therefore
+//! served from here without those four codec calls. Device methods still run on every request:
+//! only the encoding of what they returned is reused.
+//!
+//! The key is sha256 over all of those inputs: the result's wire bytes, the codec's name, the
+//! load generation of every codec device involved (a reloaded codec library gets a new one, so
+//! its entries are simply never found again), the options' wire bytes and the signer's modulus.
+//! The signature inside a cached response is the one the signature cache
+//! ([`crate::wallet::SignatureCache`]) holds for the same signature base, so a hit is
+//! byte-identical to encoding again.
+//!
+//! Bounded by entries and by bytes, with the two-generation scheme of the signature cache: new
+//! entries go to the *hot* map; when it holds half the entries or half the bytes it becomes the
+//! *cold* map and the previous cold map is dropped; a hit in the cold map moves the entry back.
+//! Responses larger than [`MAX_ENTRY_BYTES`] are not kept.
+
+use super::codec::{self, ResponseCodec, HTTPSIG, STRUCTURED};
+use super::response::Prepared;
+use crate::node::Node;
+use ferrobeam_device_api::{wire, DeviceError, Message};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Entries the edge keeps by default.
+pub const DEFAULT_ENTRIES: usize = 1024;
+/// Bytes the edge keeps by default (keys, header names and values, bodies).
+pub const DEFAULT_BYTES: usize = 8 << 20;
+/// The largest response kept.
+pub const MAX_ENTRY_BYTES: usize = 64 << 10;
+
+type Key = [u8; 32];
+
+/// Encoded responses by their inputs, bounded.
+#[derive(Debug)]
+pub struct ResponseCache {
+    generations: Mutex<Generations>,
+    half_entries: usize,
+    half_bytes: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    fixed: Mutex<Option<Fixed>>,
+}
+
+/// sha256 of the inputs that change rarely (the options, the signer), remembered with the
+/// options it was computed from: the options are replaced, never changed in place, and holding
+/// them keeps their address from being reused, so pointer equality means the same options.
+#[derive(Debug)]
+struct Fixed {
+    opts: Arc<Vec<u8>>,
+    digest: [u8; 32],
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    hot: HashMap<Key, Arc<Prepared>>,
+    hot_bytes: usize,
+    cold: HashMap<Key, Arc<Prepared>>,
+}
+
+impl ResponseCache {
+    /// A cache of at most `entries` responses and about `bytes` bytes (0 entries: no cache).
+    pub fn new(entries: usize, bytes: usize) -> ResponseCache {
+        ResponseCache {
+            generations: Mutex::new(Generations::default()),
+            half_entries: entries / 2,
+            half_bytes: bytes / 2,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            fixed: Mutex::new(None),
+        }
+    }
+
+    /// `result` encoded for `codec` ([`codec::encode_response`]), from the cache when the same
+    /// inputs were encoded before.
+    pub fn encode(
+        &self,
+        node: &Node,
+        response_codec: &ResponseCodec,
+        result: &Message,
+    ) -> Result<Arc<Prepared>, DeviceError> {
+        let uncached = || {
+            codec::encode_response(node, response_codec, result)
+                .map(|http| Arc::new(Prepared::from_message(http)))
+        };
+        if self.half_entries == 0 {
+            return uncached();
+        }
+        let Some(key) = key_of(node, &self.fixed_digest(node), response_codec, result) else {
+            return uncached();
+        };
+        if let Some(hit) = self.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(hit);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let encoded = uncached()?;
+        let size = encoded.size();
+        if size <= MAX_ENTRY_BYTES.min(self.half_bytes) {
+            self.insert(key, encoded.clone(), size);
+        }
+        Ok(encoded)
+    }
+
+    /// Lookups answered from the cache and lookups that were not, so far.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// How many responses are held.
+    pub fn len(&self) -> usize {
+        let g = self.lock();
+        g.hot.len() + g.cold.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The digest of the options and the signer, computed again only when the options change.
+    fn fixed_digest(&self, node: &Node) -> [u8; 32] {
+        let opts = node.opts_wire();
+        let mut fixed = self.fixed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = fixed.as_ref().filter(|f| Arc::ptr_eq(&f.opts, &opts)) {
+            return f.digest;
+        }
+        let mut h = Sha256::new();
+        h.update((opts.len() as u64).to_le_bytes());
+        h.update(opts.as_slice());
+        match node.signer() {
+            Some(signer) => {
+                h.update([1u8]);
+                h.update(signer.wallet().modulus());
+            }
+            None => h.update([0u8]),
+        }
+        let digest = h.finalize().into();
+        *fixed = Some(Fixed { opts, digest });
+        digest
+    }
+
+    fn get(&self, key: &Key) -> Option<Arc<Prepared>> {
+        let mut g = self.lock();
+        if let Some(found) = g.hot.get(key) {
+            return Some(found.clone());
+        }
+        let found = g.cold.remove(key)?;
+        let size = found.size();
+        self.promote(&mut g, *key, found.clone(), size);
+        Some(found)
+    }
+
+    fn insert(&self, key: Key, encoded: Arc<Prepared>, size: usize) {
+        let mut g = self.lock();
+        self.promote(&mut g, key, encoded, size);
+    }
+
+    fn promote(&self, g: &mut Generations, key: Key, encoded: Arc<Prepared>, size: usize) {
+        if g.hot.len() >= self.half_entries || g.hot_bytes + size > self.half_bytes {
+            g.cold = std::mem::take(&mut g.hot);
+            g.hot_bytes = 0;
+        }
+        if g.hot.insert(key, encoded).is_none() {
+            g.hot_bytes += size;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// sha256 over every input of the encoding (`fixed`: the options and the signer, see
+/// [`ResponseCache::fixed_digest`]); `None` when a codec device it needs is not loaded (the
+/// uncached path then answers with the right error).
+fn key_of(
+    node: &Node,
+    fixed: &[u8; 32],
+    response_codec: &ResponseCodec,
+    result: &Message,
+) -> Option<Key> {
+    let registry = node.registry();
+    let mut h = Sha256::new();
+    h.update(b"ferrobeam response v1\0");
+    h.update(fixed);
+    for device in [HTTPSIG, STRUCTURED] {
+        h.update(registry.get(device)?.generation.to_le_bytes());
+    }
+    match response_codec {
+        ResponseCodec::Httpsig => h.update([0u8]),
+        ResponseCodec::Other(device) => {
+            h.update([1u8]);
+            h.update((device.len() as u64).to_le_bytes());
+            h.update(device.as_bytes());
+            h.update(registry.get(device)?.generation.to_le_bytes());
+        }
+    }
+    h.update(wire::encode_message(result));
+    Some(h.finalize().into())
+}
