@@ -91,12 +91,8 @@ fn a_library_whose_init_panics_is_refused_and_named_in_status() {
 
 #[test]
 fn over_http_a_wrong_abi_plugin_is_logged_and_the_others_serve() {
-    let mut scratch = Scratch::new("abi-http");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
-    scratch.install("fixture-wrong-abi");
-    scratch.install("fixture-panicky");
+    let mut scratch =
+        Scratch::with_first_party("abi-http", &["fixture-wrong-abi", "fixture-panicky"]);
     let mut node =
         NodeProcess::start_in(std::mem::replace(&mut scratch, Scratch::new("unused")), "");
     let r = node.get("/~mydev@1.0/info");

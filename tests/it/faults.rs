@@ -4,18 +4,14 @@
 //! returns gets 504s (`call_timeout_secs`) and, once it holds `max_calls_per_device` threads,
 //! 503s, while the rest of the node serves on. `/metrics` counts every fault.
 
-use ferrobeam_tests::{http, NodeProcess, Scratch, FIRST_PARTY};
+use ferrobeam_tests::{http, NodeProcess, Scratch};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// A node with the first-party plugins and `faulty@1.0`.
 pub fn start_with_faulty(config: &str) -> NodeProcess {
-    let scratch = Scratch::new("faults");
-    for p in FIRST_PARTY {
-        scratch.install(p);
-    }
-    scratch.install("fixture-faulty");
+    let scratch = Scratch::with_first_party("faults", &["fixture-faulty"]);
     NodeProcess::start_in(scratch, config)
 }
 

@@ -264,10 +264,7 @@ fn identical_requests_reuse_the_cached_signature_and_others_are_signed_afresh() 
 #[test]
 fn the_wallet_comes_from_devices_toml_and_may_hold_only_n_e_d() {
     // `[node] wallet` (no FERROBEAM_WALLET in the environment).
-    let scratch = ferrobeam_tests::Scratch::new("wallet-config");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = ferrobeam_tests::Scratch::with_first_party("wallet-config", &[]);
     let config = format!("[node]\nwallet = {:?}\n", test_wallet_path(2));
     let node = NodeProcess::start_with_wallet(scratch, &config, &[], None);
     assert_eq!(
@@ -278,10 +275,7 @@ fn the_wallet_comes_from_devices_toml_and_may_hold_only_n_e_d() {
     let full: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(test_wallet_path(2)).unwrap()).unwrap();
     let short = serde_json::json!({"kty": "RSA", "n": full["n"], "e": full["e"], "d": full["d"]});
-    let scratch = ferrobeam_tests::Scratch::new("wallet-short");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = ferrobeam_tests::Scratch::with_first_party("wallet-short", &[]);
     let file = scratch.dir.join("short.json");
     std::fs::write(&file, short.to_string()).unwrap();
     let args = ["--wallet", file.to_str().unwrap()];
@@ -318,10 +312,7 @@ fn wallet_address_prints_the_address_and_new_never_replaces_a_wallet() {
 /// first start and `ferrobeam wallet new`.
 #[test]
 fn a_first_start_creates_an_owner_only_wallet_and_wallet_new_makes_one() {
-    let scratch = ferrobeam_tests::Scratch::new("wallet-create");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = ferrobeam_tests::Scratch::with_first_party("wallet-create", &[]);
     let created = scratch.dir.join(ferrobeam::wallet::DEFAULT_FILE);
     let node = NodeProcess::start_with_wallet(scratch, "", &[], None);
     let address = node.get("/~meta@1.0/info/address").text();

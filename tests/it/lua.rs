@@ -516,10 +516,7 @@ fn a_restarted_node_resumes_a_lua_process_from_its_snapshot() {
     let data = std::env::temp_dir().join(format!("ferrobeam-lua-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let start_on = || {
-        let scratch = ferrobeam_tests::Scratch::new("lua-restart");
-        for p in ferrobeam_tests::FIRST_PARTY {
-            scratch.install(p);
-        }
+        let scratch = ferrobeam_tests::Scratch::with_first_party("lua-restart", &[]);
         let d = data.to_string_lossy().into_owned();
         NodeProcess::start_with(
             scratch,

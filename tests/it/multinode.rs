@@ -10,7 +10,7 @@ use ferrobeam_httpsig::IdMode;
 use ferrobeam_tests::http::try_request;
 use ferrobeam_tests::pg::PgServer;
 use ferrobeam_tests::signatures::sign_request;
-use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
+use ferrobeam_tests::{NodeProcess, Scratch};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,10 +20,7 @@ use std::time::{Duration, Instant};
 /// A node on the PostgreSQL store at `url` (its wallet: test wallet 1, the scheduler identity
 /// every node shares).
 fn start_node(url: &str) -> NodeProcess {
-    let scratch = Scratch::new("pg-node");
-    for p in FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = Scratch::with_first_party("pg-node", &[]);
     NodeProcess::start_with(scratch, CONFIG, &["--store", url])
 }
 

@@ -2,18 +2,14 @@
 //! data; JSON logs carrying device names and generations; `ferrobeam config check`; `[node]`
 //! flags; graceful shutdown with a request in flight and the store flushed.
 
-use ferrobeam_tests::{eventually, ferrobeam_bin, NodeProcess, Scratch, FIRST_PARTY};
+use ferrobeam_tests::{eventually, ferrobeam_bin, NodeProcess, Scratch};
 use std::process::Command;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn node_with_panicky(config: &str, args: &[&str]) -> NodeProcess {
-    let scratch = Scratch::new("ops");
-    for p in FIRST_PARTY {
-        scratch.install(p);
-    }
-    scratch.install("fixture-panicky");
+    let scratch = Scratch::with_first_party("ops", &["fixture-panicky"]);
     NodeProcess::start_with(scratch, config, args)
 }
 

@@ -9,7 +9,7 @@ use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::IdMode;
 use ferrobeam_tests::http::try_request;
 use ferrobeam_tests::signatures::sign_request;
-use ferrobeam_tests::{NodeProcess, Scratch, FIRST_PARTY};
+use ferrobeam_tests::{NodeProcess, Scratch};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,10 +18,7 @@ use std::time::{Duration, Instant};
 
 /// A node on an existing data folder.
 pub(crate) fn start_on(data: &Path) -> NodeProcess {
-    let scratch = Scratch::new("crash");
-    for p in FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = Scratch::with_first_party("crash", &[]);
     let data = data.to_string_lossy().into_owned();
     NodeProcess::start_with(scratch, CONFIG, &["--data-dir", &data])
 }

@@ -74,11 +74,7 @@ fn a_wrong_abi_replacement_keeps_the_old_generation_serving() {
 
 #[test]
 fn a_panicking_init_on_reconfigure_keeps_the_old_generation() {
-    let scratch = Scratch::new("init-reload");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
-    scratch.install("fixture-panicky");
+    let scratch = Scratch::with_first_party("init-reload", &["fixture-panicky"]);
     let node = NodeProcess::start_in(
         scratch,
         "[devices.\"panicky@1.0\".options]\npanic_in_init = false\n",
@@ -108,11 +104,7 @@ fn a_panicking_init_on_reconfigure_keeps_the_old_generation() {
 /// dropped once nothing uses them — so a node reconfigured all day does not grow.
 #[test]
 fn changing_options_reuses_the_mapping_and_frees_the_old_instance() {
-    let scratch = Scratch::new("options-reload");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
-    scratch.install("fixture-panicky");
+    let scratch = Scratch::with_first_party("options-reload", &["fixture-panicky"]);
     let options = |label: &str| format!("[devices.\"panicky@1.0\".options]\nlabel = \"{label}\"\n");
     let node = NodeProcess::start_in(scratch, &options("first"));
     assert_eq!(node.get("/~panicky@1.0/label").text(), "first");

@@ -52,10 +52,7 @@ fn assert_no_secret(what: &str, r: &Response, secrets: &[(String, String)]) {
 fn no_endpoint_ever_returns_the_private_key() {
     let secrets = secrets();
     // The most verbose log the node writes: it is checked too.
-    let scratch = ferrobeam_tests::Scratch::new("secrets");
-    for p in ferrobeam_tests::FIRST_PARTY {
-        scratch.install(p);
-    }
+    let scratch = ferrobeam_tests::Scratch::with_first_party("secrets", &[]);
     let node = NodeProcess::start_with(
         scratch,
         "[devices.\"message@1.0\"]\ncapabilities = [\"sign\"]\n[devices.\"meta@1.0\"]\ncapabilities = [\"configure\"]\n",

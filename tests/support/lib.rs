@@ -71,6 +71,16 @@ impl Scratch {
         Scratch { dir }
     }
 
+    /// A scratch folder with every first-party plugin and the built libraries `extra` (test
+    /// fixtures, by crate name) installed.
+    pub fn with_first_party(tag: &str, extra: &[&str]) -> Scratch {
+        let scratch = Scratch::new(tag);
+        for p in FIRST_PARTY.iter().chain(extra) {
+            scratch.install(p);
+        }
+        scratch
+    }
+
     pub fn plugins(&self) -> PathBuf {
         self.dir.join("plugins")
     }
