@@ -15,6 +15,7 @@
 //! | [`store`] | where messages are kept |
 //! | [`upload`] | `ferrobeam upload`: a file stored on a running node as a signed message |
 //! | [`wallet`] | the node's key: loading, creating, signing, the signature cache |
+//! | [`cache`] | the bounded memo of pure results (signatures, encoded responses, IDs) |
 //! | [`node`] | the node tying these together |
 //! | [`metrics`] | what the node counts, served at `/metrics` |
 //! | [`status`] | the status page (`/status`) |
@@ -23,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod author;
+pub mod cache;
 pub mod config;
 pub mod http;
 pub mod logging;

@@ -33,6 +33,8 @@ pub struct Node {
     metrics: Metrics,
     /// Calls running per device, bounded (`max_calls_per_device`).
     gate: crate::resolve::gate::DeviceGate,
+    /// Message IDs already computed for hashpaths ([`crate::resolve::hashpath`]).
+    ids: crate::resolve::hashpath::IdCache,
 }
 
 impl std::fmt::Debug for Node {
@@ -82,6 +84,7 @@ impl Node {
                 node_message: RwLock::new(node_message),
                 metrics: Metrics::new(),
                 gate: crate::resolve::gate::DeviceGate::new(max_calls_per_device),
+                ids: crate::resolve::hashpath::IdCache::default(),
             }
         });
         let errors = node.registry.sync(&node.config());
@@ -177,6 +180,11 @@ impl Node {
     /// What the node counts.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The IDs the node computed for hashpaths, by message.
+    pub fn ids(&self) -> &crate::resolve::hashpath::IdCache {
+        &self.ids
     }
 
     /// Why the last reload of `devices.toml` was refused, until one succeeds.

@@ -1,5 +1,6 @@
 //! The edge's cache of encoded responses (`ferrobeam::http::ResponseCache`): a hit is
-//! byte-identical to encoding again, and nothing it keys on can be stale.
+//! byte-identical to encoding again, and nothing it keys on can be stale; and the node's memo of
+//! hashpath IDs.
 
 use ferrobeam::config::DevicesFile;
 use ferrobeam::http::{encode_response, Prepared, ResponseCache, ResponseCodec};
@@ -89,4 +90,41 @@ fn the_cache_stays_within_its_entries() {
         cache.encode(&node, &ResponseCodec::Httpsig, &m).unwrap();
         assert!(cache.len() <= 8, "{} entries", cache.len());
     }
+}
+
+/// Hashpath IDs (`ferrobeam::resolve::hashpath::id`) are remembered by the node: the remembered
+/// ID is the one `httpsig@1.0` computes, different messages get different IDs, and a repeated
+/// message is a hit.
+#[test]
+fn remembered_ids_are_the_codec_s_ids() {
+    let scratch = Scratch::new("id-cache");
+    let node = node_with_codecs(&scratch);
+    let fresh = |msg: &Message| {
+        ferrobeam::resolve::call_with(&node, "httpsig@1.0", "id", msg, &Message::new())
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let messages = results();
+    let before = node.ids().stats();
+    let first: Vec<String> = messages
+        .iter()
+        .map(|m| ferrobeam::resolve::hashpath::id(&node, m).unwrap())
+        .collect();
+    let again: Vec<String> = messages
+        .iter()
+        .map(|m| ferrobeam::resolve::hashpath::id(&node, m).unwrap())
+        .collect();
+    assert_eq!(first, again);
+    for (m, id) in messages.iter().zip(&first) {
+        assert_eq!(*id, fresh(m), "{m:?}");
+    }
+    let mut distinct = first.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), messages.len());
+    let after = node.ids().stats();
+    assert_eq!(after.misses - before.misses, messages.len() as u64);
+    assert_eq!(after.hits - before.hits, messages.len() as u64);
 }

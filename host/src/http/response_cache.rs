@@ -14,18 +14,15 @@
 //! ([`crate::wallet::SignatureCache`]) holds for the same signature base, so a hit is
 //! byte-identical to encoding again.
 //!
-//! Bounded by entries and by bytes, with the two-generation scheme of the signature cache: new
-//! entries go to the *hot* map; when it holds half the entries or half the bytes it becomes the
-//! *cold* map and the previous cold map is dropped; a hit in the cold map moves the entry back.
-//! Responses larger than [`MAX_ENTRY_BYTES`] are not kept.
+//! Bounded by entries and by bytes ([`Recent`]'s two generations). Responses larger than
+//! [`MAX_ENTRY_BYTES`] are not kept.
 
 use super::codec::{self, ResponseCodec, HTTPSIG, STRUCTURED};
 use super::response::Prepared;
+use crate::cache::Recent;
 use crate::node::Node;
 use ferrobeam_device_api::{wire, DeviceError, Message};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Entries the edge keeps by default.
@@ -35,16 +32,12 @@ pub const DEFAULT_BYTES: usize = 8 << 20;
 /// The largest response kept.
 pub const MAX_ENTRY_BYTES: usize = 64 << 10;
 
-type Key = [u8; 32];
+use crate::cache::Digest as Key;
 
 /// Encoded responses by their inputs, bounded.
 #[derive(Debug)]
 pub struct ResponseCache {
-    generations: Mutex<Generations>,
-    half_entries: usize,
-    half_bytes: usize,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    responses: Recent<Arc<Prepared>>,
     fixed: Mutex<Option<Fixed>>,
 }
 
@@ -57,22 +50,11 @@ struct Fixed {
     digest: [u8; 32],
 }
 
-#[derive(Debug, Default)]
-struct Generations {
-    hot: HashMap<Key, Arc<Prepared>>,
-    hot_bytes: usize,
-    cold: HashMap<Key, Arc<Prepared>>,
-}
-
 impl ResponseCache {
     /// A cache of at most `entries` responses and about `bytes` bytes (0 entries: no cache).
     pub fn new(entries: usize, bytes: usize) -> ResponseCache {
         ResponseCache {
-            generations: Mutex::new(Generations::default()),
-            half_entries: entries / 2,
-            half_bytes: bytes / 2,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            responses: Recent::new(entries, bytes),
             fixed: Mutex::new(None),
         }
     }
@@ -89,37 +71,32 @@ impl ResponseCache {
             codec::encode_response(node, response_codec, result)
                 .map(|http| Arc::new(Prepared::from_message(http)))
         };
-        if self.half_entries == 0 {
+        if !self.responses.enabled() {
             return uncached();
         }
         let Some(key) = key_of(node, &self.fixed_digest(node), response_codec, result) else {
             return uncached();
         };
-        if let Some(hit) = self.get(&key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(hit) = self.responses.get(&key) {
             return Ok(hit);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let encoded = uncached()?;
         let size = encoded.size();
-        if size <= MAX_ENTRY_BYTES.min(self.half_bytes) {
-            self.insert(key, encoded.clone(), size);
+        if size <= MAX_ENTRY_BYTES {
+            self.responses.insert(key, encoded.clone(), size);
         }
         Ok(encoded)
     }
 
     /// Lookups answered from the cache and lookups that were not, so far.
     pub fn stats(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        let stats = self.responses.stats();
+        (stats.hits, stats.misses)
     }
 
     /// How many responses are held.
     pub fn len(&self) -> usize {
-        let g = self.lock();
-        g.hot.len() + g.cold.len()
+        self.responses.len()
     }
 
     /// Whether nothing is held.
@@ -147,38 +124,6 @@ impl ResponseCache {
         let digest = h.finalize().into();
         *fixed = Some(Fixed { opts, digest });
         digest
-    }
-
-    fn get(&self, key: &Key) -> Option<Arc<Prepared>> {
-        let mut g = self.lock();
-        if let Some(found) = g.hot.get(key) {
-            return Some(found.clone());
-        }
-        let found = g.cold.remove(key)?;
-        let size = found.size();
-        self.promote(&mut g, *key, found.clone(), size);
-        Some(found)
-    }
-
-    fn insert(&self, key: Key, encoded: Arc<Prepared>, size: usize) {
-        let mut g = self.lock();
-        self.promote(&mut g, key, encoded, size);
-    }
-
-    fn promote(&self, g: &mut Generations, key: Key, encoded: Arc<Prepared>, size: usize) {
-        if g.hot.len() >= self.half_entries || g.hot_bytes + size > self.half_bytes {
-            g.cold = std::mem::take(&mut g.hot);
-            g.hot_bytes = 0;
-        }
-        if g.hot.insert(key, encoded).is_none() {
-            g.hot_bytes += size;
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
-        self.generations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -4,17 +4,42 @@
 //! the `tag` parameter.
 //!
 //! IDs are the `httpsig@1.0` device's (`id`, §7.1, with all commitments), so the node holds no
-//! codec logic here: only the chaining.
+//! codec logic here: only the chaining. An ID is a pure function of the message and of the
+//! codec library computing it, so the node remembers the IDs it computed ([`IdCache`]): the same
+//! base message — a process, read again and again at `/<process>~process@1.0/…` — is identified
+//! once, not on every request.
 
 use super::call_with;
+use crate::cache::Recent;
 use crate::node::Node;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ferrobeam_device_api::{Message, Value};
+use ferrobeam_device_api::{wire, Message, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The device computing IDs (HyperBEAM's default commitment device).
 const ID_DEVICE: &str = "httpsig@1.0";
+
+/// How many message IDs the node remembers.
+pub const ID_CACHE_ENTRIES: usize = 4096;
+
+/// IDs by sha256 of (the `httpsig@1.0` load generation, the message's wire encoding).
+#[derive(Debug)]
+pub struct IdCache(Recent<Arc<str>>);
+
+impl Default for IdCache {
+    fn default() -> Self {
+        IdCache(Recent::new(ID_CACHE_ENTRIES, usize::MAX))
+    }
+}
+
+impl IdCache {
+    /// Hits and misses so far.
+    pub fn stats(&self) -> crate::cache::CacheStats {
+        self.0.stats()
+    }
+}
 
 /// Keys that do not make a request step a message of its own: a step holding only these is
 /// identified by its key (`compute`), not by an ID.
@@ -83,9 +108,26 @@ fn raw_id(segment: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
-fn id(node: &Node, msg: &Message) -> Option<String> {
+/// The ID of `msg`, remembered by the node ([`IdCache`]).
+pub fn id(node: &Node, msg: &Message) -> Option<String> {
+    // Without the device there is no ID (and `call_with` says why below).
+    let key = node.registry().get(ID_DEVICE).map(|device| {
+        let mut h = Sha256::new();
+        h.update(device.generation.to_le_bytes());
+        h.update(wire::encode_message(msg));
+        <[u8; 32]>::from(h.finalize())
+    });
+    if let Some(known) = key.as_ref().and_then(|k| node.ids().0.get(k)) {
+        return Some(known.to_string());
+    }
     match call_with(node, ID_DEVICE, "id", msg, &Message::new()) {
-        Ok(v) => v.as_str().map(str::to_owned),
+        Ok(v) => {
+            let id = v.as_str()?.to_owned();
+            if let Some(key) = key {
+                node.ids().0.insert(key, Arc::from(id.as_str()), 0);
+            }
+            Some(id)
+        }
         Err(e) => {
             tracing::debug!("no hashpath: {ID_DEVICE} could not identify a step: {e}");
             None
