@@ -3,7 +3,9 @@
 //! Starts the release node with the first-party devices and a bare hyper server, drives both with
 //! the same `wrk` settings, and prints one table: req/s, p50, p99, errors, node RSS, and each
 //! node figure as a ratio of the baseline measured in the same run (machines here are shared and
-//! noisy; ratios travel, absolute numbers do not).
+//! noisy; ratios travel, absolute numbers do not). It also measures the *bound*: the bare
+//! server sending the headers of the node's signed `mydev@1.0/info` response with no work
+//! behind them, which is as fast as a node could answer that request on this machine.
 //!
 //! ```text
 //! ferrobeam-load [--duration SECS] [--connections N] [--threads N]
@@ -13,7 +15,7 @@
 //! does both).
 #![allow(clippy::expect_used)] // a command-line tool: failing loudly with the reason is right
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -111,6 +113,37 @@ fn main() {
         base.clone(),
         None,
     )];
+    // The bound: the same server sending the node's signed response headers.
+    let signed_headers = work.join("signed-headers.txt");
+    std::fs::write(
+        &signed_headers,
+        response_headers(&node.addr, "/~mydev@1.0/info"),
+    )
+    .expect("signed headers file");
+    let mut bound_server = Started::spawn(
+        Command::new(release.join("hello-baseline"))
+            .args(["--port", "0", "--headers"])
+            .arg(&signed_headers),
+        "hello-baseline listening on http://",
+    );
+    let bound = run_wrk(
+        &settings,
+        &work,
+        &bound_server.addr,
+        &Scenario {
+            name: "bound: bare hyper sending the node's signed mydev@1.0/info headers",
+            method: "GET",
+            path: "/".to_owned(),
+            headers: vec![],
+            body: vec![],
+        },
+    );
+    bound_server.stop();
+    rows.push((
+        "bound: bare hyper `hello` with the signed `mydev@1.0/info` headers".to_owned(),
+        bound,
+        None,
+    ));
     for scenario in scenarios(&root) {
         let m = run_wrk(&settings, &work, &node.addr, &scenario);
         let rss = rss_kib(node.child.id());
@@ -140,6 +173,19 @@ fn main() {
                 .unwrap_or_else(|| "-".to_owned())
         );
     }
+    let rps_of = |prefix: &str| {
+        rows.iter()
+            .find(|(name, _, _)| name.starts_with(prefix))
+            .map(|(_, m, _)| m.rps)
+    };
+    if let (Some(node_rps), Some(bound_rps)) = (rps_of("signed GET"), rps_of("bound:")) {
+        if bound_rps > 0.0 {
+            println!(
+                "\nsigned GET /~mydev@1.0/info against the bound: {:.2}",
+                node_rps / bound_rps
+            );
+        }
+    }
     println!(
         "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
         idle_rss as f64 / 1024.0
@@ -147,6 +193,30 @@ fn main() {
     node.stop();
     baseline.stop();
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// The header lines (`name: value`) of the node's answer to `GET path`, fetched once.
+fn response_headers(addr: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the node");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send a request to the node");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("read the node's answer");
+    let text = String::from_utf8_lossy(&answer);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    head.lines()
+        .skip(1) // the status line
+        .filter(|l| {
+            let name = l.split(':').next().unwrap_or_default().to_ascii_lowercase();
+            !["content-length", "date", "connection", "transfer-encoding"].contains(&name.as_str())
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The node scenarios of the performance issue that exist so far.
