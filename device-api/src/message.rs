@@ -8,6 +8,7 @@
 //! Entries keep the order they were inserted in; codecs that need HyperBEAM's map order sort
 //! for themselves.
 
+use compact_str::CompactString;
 use indexmap::IndexMap;
 use std::borrow::Borrow;
 use std::fmt;
@@ -26,16 +27,16 @@ use std::fmt;
 /// assert!(Key::new("priv_wallet").is_private());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key(String);
+pub struct Key(CompactString);
 
 impl Key {
     /// Normalises `text` into a key.
     pub fn new(text: impl AsRef<str>) -> Self {
         let text = text.as_ref();
         if needs_normalising(text) {
-            Key(text.to_lowercase())
+            Key(CompactString::from(text.to_lowercase()))
         } else {
-            Key(text.to_owned())
+            Key(CompactString::from(text))
         }
     }
 
@@ -80,7 +81,7 @@ impl Key {
     /// assert_eq!(text, "a");
     /// ```
     pub fn into_string(self) -> String {
-        self.0
+        self.0.into_string()
     }
 }
 
@@ -128,9 +129,9 @@ impl From<&str> for Key {
 impl From<String> for Key {
     fn from(text: String) -> Self {
         if needs_normalising(&text) {
-            Key(text.to_lowercase())
+            Key::new(text)
         } else {
-            Key(text)
+            Key(CompactString::from(text))
         }
     }
 }
