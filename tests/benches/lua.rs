@@ -181,16 +181,7 @@ fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
 fn dynamic_read(node: &NodeProcess, pid: &str) {
     let file = node.scratch.dir.join("circulating-supply.lua");
     std::fs::write(&file, SUPPLY).unwrap();
-    let out = std::process::Command::new(ferrobeam_tests::ferrobeam_bin())
-        .arg("upload")
-        .arg(&file)
-        .args(["--node", &format!("http://{}", node.addr)])
-        .arg("--wallet")
-        .arg(ferrobeam_tests::test_wallet(1))
-        .arg("--config")
-        .arg(node.scratch.dir.join("devices.toml"))
-        .output()
-        .unwrap();
+    let out = node.upload(1, &file, &[]);
     assert!(
         out.status.success(),
         "{}",

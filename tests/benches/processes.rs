@@ -91,6 +91,19 @@ fn throughput(node: &NodeProcess, requests: Vec<Prepared>) -> (f64, Duration, Du
     throughput_on(std::slice::from_ref(node), requests)
 }
 
+/// `n` signed messages, message `i` to process `i % pids.len()`, signed by the two client
+/// wallets in turn.
+fn messages_to(pids: Vec<String>, n: usize) -> Vec<Prepared> {
+    parallel(n, 2, move |i| {
+        let pid = &pids[i % pids.len()];
+        let m = Message::new()
+            .with("type", "Message")
+            .with("target", pid.as_str())
+            .with("n", i.to_string());
+        signed(1 + i % 2, &format!("/{pid}/schedule"), m)
+    })
+}
+
 /// [`throughput`] with request `i` sent to node `i % nodes.len()`.
 fn throughput_on(nodes: &[NodeProcess], requests: Vec<Prepared>) -> (f64, Duration, Duration) {
     let n = requests.len();
@@ -131,14 +144,7 @@ fn bench_schedule_with(sign_assignments: bool) {
         &node,
         &signed(2, "/~process@1.0/schedule", process_fields(0)),
     );
-    let path = format!("/{pid}/schedule");
-    let requests = parallel(n, 2, move |i| {
-        let m = Message::new()
-            .with("type", "Message")
-            .with("target", pid.as_str())
-            .with("n", i.to_string());
-        signed(1 + i % 2, &path, m)
-    });
+    let requests = messages_to(vec![pid], n);
     let (rate, p50, p99) = throughput(&node, requests);
     println!("schedule ({what}), 1 process, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
     // 100 processes.
@@ -150,15 +156,7 @@ fn bench_schedule_with(sign_assignments: bool) {
             )
         })
         .collect();
-    let pids = Arc::new(pids);
-    let requests = parallel(n, 2, move |i| {
-        let pid = &pids[i % pids.len()];
-        let m = Message::new()
-            .with("type", "Message")
-            .with("target", pid.as_str())
-            .with("n", i.to_string());
-        signed(1 + i % 2, &format!("/{pid}/schedule"), m)
-    });
+    let requests = messages_to(pids, n);
     let (rate, p50, p99) = throughput(&node, requests);
     println!("schedule ({what}), 100 processes, {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
 }
@@ -212,15 +210,7 @@ fn bench_pg() {
                         )
                     })
                     .collect();
-                let pids = Arc::new(pids);
-                let requests = parallel(n, 2, move |i| {
-                    let pid = &pids[i % pids.len()];
-                    let m = Message::new()
-                        .with("type", "Message")
-                        .with("target", pid.as_str())
-                        .with("n", i.to_string());
-                    signed(1 + i % 2, &format!("/{pid}/schedule"), m)
-                });
+                let requests = messages_to(pids, n);
                 let (rate, p50, p99) = throughput_on(&nodes, requests);
                 println!("pg: schedule ({what}), {name}, {processes} process(es), {n} signed messages, {CLIENTS} clients: {rate:.0} msg/s (p50 {p50:.1?}, p99 {p99:.1?})");
             }

@@ -3,7 +3,6 @@
 //! and X* vectors, and the sandbox.
 
 use crate::process_client::{json, Client, CONFIG};
-use crate::upload::upload;
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_tests::signatures::test_wallet_address;
 use ferrobeam_tests::NodeProcess;
@@ -24,7 +23,7 @@ pub(crate) fn start() -> NodeProcess {
 pub(crate) fn upload_lua(node: &NodeProcess, name: &str, source: &str) -> String {
     let file = node.scratch.dir.join(name);
     std::fs::write(&file, source).unwrap();
-    let out = upload(node, 1, &file, &[]);
+    let out = node.upload(1, &file, &[]);
     assert!(
         out.status.success(),
         "upload: {}",

@@ -5,6 +5,7 @@
 //! away answers 503 with the reason, keeps serving what needs no store, and recovers.
 
 use crate::process_client::{Client, CONFIG};
+use crate::process_crash::{now, schedule_edges};
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::IdMode;
 use ferrobeam_tests::http::try_request;
@@ -40,16 +41,9 @@ fn schedule_request(
 
 /// Slot → (message ID, hash chain) of a process's whole schedule as `node` serves it.
 fn schedule(node: &NodeProcess, pid: &str) -> BTreeMap<u64, (String, String)> {
-    let mut out = BTreeMap::new();
-    let mut from = 0;
-    loop {
-        let r = node.get(&format!(
-            "/~scheduler@1.0/schedule?target={pid}&from={from}&accept=application/aos-2"
-        ));
-        assert_eq!(r.status, 200, "{}", r.text());
-        let page = r.json();
-        for edge in page["edges"].as_array().unwrap() {
-            let slot = edge["cursor"].as_u64().unwrap();
+    schedule_edges(node, pid)
+        .into_iter()
+        .map(|(slot, edge)| {
             let chain = edge["node"]["assignment"]["Tags"]
                 .as_array()
                 .unwrap()
@@ -59,20 +53,9 @@ fn schedule(node: &NodeProcess, pid: &str) -> BTreeMap<u64, (String, String)> {
                 .unwrap_or_else(|| panic!("slot {slot} has no Hash-Chain tag: {edge}"))
                 .to_owned();
             let id = edge["node"]["message"]["Id"].as_str().unwrap().to_owned();
-            out.insert(slot, (id, chain));
-            from = slot + 1;
-        }
-        if page["page_info"]["has_next_page"] != true {
-            return out;
-        }
-    }
-}
-
-/// The state after every assigned slot, as JSON.
-fn now(node: &NodeProcess, pid: &str) -> serde_json::Value {
-    let r = node.get(&format!("/{pid}~process@1.0/now/~json@1.0/serialize"));
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+            (slot, (id, chain))
+        })
+        .collect()
 }
 
 /// Checks the schedule is gap-free from slot 0 and one hash chain: each link is SHA-256 of the

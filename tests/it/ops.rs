@@ -2,7 +2,7 @@
 //! data; JSON logs carrying device names and generations; `ferrobeam config check`; `[node]`
 //! flags; graceful shutdown with a request in flight and the store flushed.
 
-use ferrobeam_tests::{eventually, ferrobeam_bin, NodeProcess, Scratch};
+use ferrobeam_tests::{eventually, ferrobeam_bin, run_ok, NodeProcess, Scratch};
 use std::process::Command;
 use std::time::Duration;
 
@@ -204,15 +204,10 @@ fn config_check_prints_every_error_with_its_line_and_fails() {
     assert!(stderr.contains("3 errors"), "{stderr}");
 
     let good = scratch.write_config("[node]\nport = 9000\n");
-    let out = Command::new(ferrobeam_bin())
-        .args(["config", "check", "--config"])
-        .arg(&good)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(ferrobeam_bin())
+            .args(["config", "check", "--config"])
+            .arg(&good),
     );
     // The environment is checked too, named as the origin.
     let out = Command::new(ferrobeam_bin())

@@ -23,8 +23,9 @@ pub(crate) fn start_on(data: &Path) -> NodeProcess {
     NodeProcess::start_with(scratch, CONFIG, &["--data-dir", &data])
 }
 
-/// Slot → message ID of a process's whole schedule, from the legacy view (pages of 1000).
-pub(crate) fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
+/// Slot → edge (`{cursor, node: {message, assignment}}`) of a process's whole schedule, from
+/// the legacy view (pages of 1000).
+pub(crate) fn schedule_edges(node: &NodeProcess, pid: &str) -> BTreeMap<u64, serde_json::Value> {
     let mut out = BTreeMap::new();
     let mut from = 0;
     loop {
@@ -35,16 +36,24 @@ pub(crate) fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, Strin
         let page = r.json();
         for edge in page["edges"].as_array().unwrap() {
             let slot = edge["cursor"].as_u64().unwrap();
-            out.insert(
-                slot,
-                edge["node"]["message"]["Id"].as_str().unwrap().to_owned(),
-            );
+            out.insert(slot, edge.clone());
             from = slot + 1;
         }
         if page["page_info"]["has_next_page"] != true {
             return out;
         }
     }
+}
+
+/// Slot → message ID of a process's whole schedule.
+pub(crate) fn schedule_ids(node: &NodeProcess, pid: &str) -> BTreeMap<u64, String> {
+    schedule_edges(node, pid)
+        .into_iter()
+        .map(|(slot, edge)| {
+            let id = edge["node"]["message"]["Id"].as_str().unwrap().to_owned();
+            (slot, id)
+        })
+        .collect()
 }
 
 /// The process's state after every assigned slot, as JSON.

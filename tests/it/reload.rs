@@ -2,7 +2,9 @@
 //! serves; failed loads leave the old generation serving and show in the status.
 
 use ferrobeam_tests::http::KeepAlive;
-use ferrobeam_tests::{eventually, ferrobeam_bin, library, target_dir, NodeProcess, Scratch};
+use ferrobeam_tests::{
+    eventually, ferrobeam_bin, library, run_ok, target_dir, NodeProcess, Scratch,
+};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -181,16 +183,11 @@ fn sighup_and_ferrobeam_reload_reload_when_not_watching() {
     node.scratch.install("mydev");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(node.info_version("mydev@1.0"), Err(404), "not watching");
-    let out = Command::new(ferrobeam_bin())
-        .arg("reload")
-        .arg("--config")
-        .arg(node.scratch.dir.join("devices.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(ferrobeam_bin())
+            .arg("reload")
+            .arg("--config")
+            .arg(node.scratch.dir.join("devices.toml")),
     );
     eventually(WAIT, "mydev after `ferrobeam reload`", || {
         node.info_version("mydev@1.0").ok()

@@ -3,29 +3,8 @@
 
 use crate::process_client::start;
 use ferrobeam_tests::signatures::{assert_signed_by, test_wallet_address};
-use ferrobeam_tests::{ferrobeam_bin, test_wallet};
-use std::process::Command;
 
 const SCRIPT: &str = "function calculate(base, req)\n  return { total = 1 }\nend\n";
-
-pub(crate) fn upload(
-    node: &ferrobeam_tests::NodeProcess,
-    wallet: usize,
-    file: &std::path::Path,
-    extra: &[&str],
-) -> std::process::Output {
-    Command::new(ferrobeam_bin())
-        .arg("upload")
-        .arg(file)
-        .args(["--node", &format!("http://{}", node.addr)])
-        .arg("--wallet")
-        .arg(test_wallet(wallet))
-        .arg("--config")
-        .arg(node.scratch.dir.join("devices.toml"))
-        .args(extra)
-        .output()
-        .expect("run ferrobeam upload")
-}
 
 #[test]
 fn an_uploaded_lua_script_is_readable_at_its_id() {
@@ -33,7 +12,7 @@ fn an_uploaded_lua_script_is_readable_at_its_id() {
     let file = node.scratch.dir.join("circulating-supply.lua");
     std::fs::write(&file, SCRIPT).unwrap();
     // The node's wallet (test wallet 1) is the operator.
-    let out = upload(&node, 1, &file, &[]);
+    let out = node.upload(1, &file, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -51,7 +30,7 @@ fn an_uploaded_lua_script_is_readable_at_its_id() {
         .unwrap()
         .starts_with("application/lua"));
     // Another content type on request.
-    let out = upload(&node, 1, &file, &["--content-type", "text/x-lua"]);
+    let out = node.upload(1, &file, &["--content-type", "text/x-lua"]);
     assert!(
         out.status.success(),
         "{}",
@@ -70,7 +49,7 @@ fn only_the_operator_may_upload_by_default() {
     let node = start();
     let file = node.scratch.dir.join("x.txt");
     std::fs::write(&file, "hello").unwrap();
-    let out = upload(&node, 2, &file, &[]);
+    let out = node.upload(2, &file, &[]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("403") && err.contains("operator"), "{err}");

@@ -250,6 +250,22 @@ impl NodeProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// `ferrobeam upload FILE` to this node, signed with test wallet `wallet`, plus `extra`
+    /// arguments; its output, whatever the outcome.
+    pub fn upload(&self, wallet: usize, file: &Path, extra: &[&str]) -> std::process::Output {
+        Command::new(ferrobeam_bin())
+            .arg("upload")
+            .arg(file)
+            .args(["--node", &format!("http://{}", self.addr)])
+            .arg("--wallet")
+            .arg(test_wallet(wallet))
+            .arg("--config")
+            .arg(self.scratch.dir.join("devices.toml"))
+            .args(extra)
+            .output()
+            .expect("run ferrobeam upload")
+    }
+
     /// The node's process ID, from the pid file it writes when it starts serving.
     pub fn pid(&self) -> Option<u32> {
         let pid = std::fs::read_to_string(self.scratch.dir.join(".ferrobeam.pid")).ok()?;
@@ -311,6 +327,18 @@ pub fn test_wallet(n: usize) -> PathBuf {
 /// The `ferrobeam` binary built with the tests.
 pub fn ferrobeam_bin() -> PathBuf {
     target_dir().join("ferrobeam")
+}
+
+/// Runs `cmd`, which must succeed (else the test fails with its standard error); its standard
+/// output, trimmed.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run a command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.

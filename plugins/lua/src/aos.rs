@@ -8,7 +8,7 @@
 //! handlers; its `Messages` become `results/outbox` (HyperBEAM's lower-case keys, so patch@1.0
 //! and push read them), `Output` becomes `results/output`.
 
-use crate::call::{at_slot, is_assignment};
+use crate::call::{at_slot, lock, Assignment};
 use crate::convert::{from_lua, to_lua};
 use crate::error::LuaError;
 use crate::runtime::{Flavor, Runtime};
@@ -264,18 +264,13 @@ fn results(r: &Table) -> Result<Message, LuaError> {
 
 /// `compute` of `aos@2.0`: the state after the assignment `req`.
 pub fn compute(rt: &Runtime, base: &Message, req: &Message) -> Result<Message, DeviceError> {
-    if !is_assignment(base, req) {
+    let Some(Assignment { pid, slot, process }) = Assignment::of(base, req) else {
         return Err(DeviceError::bad_request(
             "aos@2.0 computes a process's assignments: `compute` needs a process state and an assignment",
         ));
-    }
-    let pid = req.get_str("process").unwrap_or_default().to_owned();
-    let slot = req.get("slot").and_then(Value::as_integer).unwrap_or(0);
-    let process = base.get_message("process").cloned().unwrap_or_default();
+    };
     let entry = rt.entry(&pid);
-    let mut g = entry
-        .lock()
-        .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))?;
+    let mut g = lock(&entry)?;
     let at = at_slot(base);
     let replay = |vm: &crate::vm::Vm, a: &Message| handle(vm, a, &process, &pid).map(|_| ());
     rt.ensure(&mut g, &pid, at, Flavor::Aos, &process, Some(&replay))?;

@@ -4,17 +4,41 @@
 
 use crate::convert::{from_lua, message_to_lua, to_lua};
 use crate::error::LuaError;
-use crate::runtime::{process_id, Flavor, Runtime};
+use crate::runtime::{process_id, Entry, Flavor, Runtime};
 use crate::snapshot;
 use crate::vm::Vm;
 use ferrobeam_device_api::{DeviceError, Message, Value};
 use mlua::{MultiValue, Table, Value as LuaValue};
+use std::sync::{Mutex, MutexGuard};
 
-/// Whether `req` is a slot's assignment for a computed state `base`.
-pub fn is_assignment(base: &Message, req: &Message) -> bool {
-    base.get_message("process").is_some()
-        && req.get_str("process").is_some()
-        && req.get("slot").and_then(Value::as_integer).is_some()
+/// A slot's assignment `req` for a computed state `base`: the process ID, the slot and the
+/// process message.
+#[derive(Debug)]
+pub struct Assignment {
+    /// The process ID.
+    pub pid: String,
+    /// The assigned slot.
+    pub slot: i64,
+    /// The process message (the state's `process`).
+    pub process: Message,
+}
+
+impl Assignment {
+    /// `req` as an assignment for `base`, if it is one.
+    pub fn of(base: &Message, req: &Message) -> Option<Assignment> {
+        Some(Assignment {
+            process: base.get_message("process")?.clone(),
+            pid: req.get_str("process")?.to_owned(),
+            slot: req.get("slot").and_then(Value::as_integer)?,
+        })
+    }
+}
+
+/// Locks a process's VM entry.
+pub fn lock(entry: &Mutex<Entry>) -> Result<MutexGuard<'_, Entry>, DeviceError> {
+    entry
+        .lock()
+        .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))
 }
 
 /// The slot a state is at (`-1` before slot 0).
@@ -68,14 +92,9 @@ pub fn call_key(
         .unwrap_or(key)
         .to_owned();
     let params = pick(base, req, "parameters").cloned();
-    if is_assignment(base, req) {
-        let pid = req.get_str("process").unwrap_or_default().to_owned();
-        let slot = req.get("slot").and_then(Value::as_integer).unwrap_or(0);
-        let process = base.get_message("process").cloned().unwrap_or_default();
+    if let Some(Assignment { pid, slot, process }) = Assignment::of(base, req) {
         let entry = rt.entry(&pid);
-        let mut g = entry
-            .lock()
-            .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))?;
+        let mut g = lock(&entry)?;
         rt.ensure(&mut g, &pid, at_slot(base), flavor, &process, None)?;
         let out = match g.vm.as_ref() {
             Some(vm) => run(vm, &name, params.as_ref(), base, req),
@@ -179,9 +198,7 @@ pub fn take_snapshot(rt: &Runtime, base: &Message) -> Result<Message, DeviceErro
         return Ok(Message::new());
     };
     let entry = rt.entry(&pid);
-    let g = entry
-        .lock()
-        .map_err(|_| DeviceError::failure("lua: a VM lock was poisoned"))?;
+    let g = lock(&entry)?;
     match g.vm.as_ref() {
         Some(vm) if g.slot == at_slot(base) => Ok(snapshot::take(vm)?),
         _ => Ok(Message::new()),

@@ -130,7 +130,7 @@ local function check(name, pattern, handle)
   end
 end
 
-function Handlers.add(name, pattern, handle, maxRuns)
+function Handlers.append(name, pattern, handle, maxRuns)
   name, pattern, handle, maxRuns = args(name, pattern, handle, maxRuns)
   check(name, pattern, handle)
   local entry = { name = name, pattern = pattern, handle = handle, maxRuns = maxRuns }
@@ -139,13 +139,9 @@ function Handlers.add(name, pattern, handle, maxRuns)
   return #Handlers.list
 end
 
-function Handlers.append(name, pattern, handle, maxRuns)
-  name, pattern, handle, maxRuns = args(name, pattern, handle, maxRuns)
-  check(name, pattern, handle)
-  local entry = { name = name, pattern = pattern, handle = handle, maxRuns = maxRuns }
-  local i = find_index(name)
-  if i then Handlers.list[i] = entry else table.insert(Handlers.list, entry) end
-  return #Handlers.list
+-- `add` is `append` (a tail call, so argument errors still point at the caller).
+function Handlers.add(name, pattern, handle, maxRuns)
+  return Handlers.append(name, pattern, handle, maxRuns)
 end
 
 function Handlers.prepend(name, pattern, handle, maxRuns)
