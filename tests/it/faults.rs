@@ -129,3 +129,53 @@ fn a_device_that_never_returns_gets_504s_and_cannot_take_the_node() {
         "{metrics}"
     );
 }
+
+/// A device that answered fast again and again runs on the runtime's workers; when it starts
+/// hanging there it may hold at most all workers but one: the node keeps answering, and the
+/// hanging device's further requests go to call threads and get their 504.
+#[test]
+fn a_fast_device_that_starts_hanging_cannot_take_the_workers() {
+    let node = start_with_faulty("[node]\ncall_timeout_secs = 1\nmax_calls_per_device = 64\n");
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    // `stall` answers its first 200 calls (fixture-faulty's STALL_AFTER): call it until its
+    // class has proven fast and run on a worker (a debug build on a busy machine may need more
+    // than the 16 calls a quiet one does).
+    let stall_after = 200;
+    let worker_runs = |node: &NodeProcess| -> u64 {
+        node.get("/metrics")
+            .text()
+            .lines()
+            .find(|l| l.starts_with("ferrobeam_request_runs_total{on=\"worker\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut answered = 0;
+    while worker_runs(&node) == 0 {
+        assert!(answered < 150, "`stall` never ran on a worker");
+        assert_eq!(node.get("/~faulty@1.0/stall").status, 200);
+        answered += 1;
+    }
+    for _ in answered..stall_after {
+        assert_eq!(node.get("/~faulty@1.0/stall").status, 200);
+    }
+    // Enough calls to hang on every worker the node lets such requests use, and two more.
+    for _ in 0..cores + 2 {
+        let addr = node.addr.clone();
+        // Requests hanging on a worker never answer; their threads are left behind.
+        std::thread::spawn(move || http::request(&addr, "GET", "/~faulty@1.0/stall", &[], b""));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let metrics = node.get("/metrics").text();
+    assert!(
+        metrics.contains(&format!("ferrobeam_requests_on_workers {cores}")),
+        "every place on a worker is taken:\n{metrics}"
+    );
+    // One worker is always left: the node serves, and the hanging class times out.
+    for _ in 0..20 {
+        assert_eq!(node.get("/~meta@1.0/info").status, 200);
+        assert_eq!(node.get("/~mydev@1.0/info").status, 200);
+    }
+    let r = node.get("/~faulty@1.0/stall");
+    assert_eq!(r.status, 504, "{}", r.text());
+}

@@ -24,6 +24,7 @@ mod process_client;
 mod process_crash;
 mod processes;
 mod reload;
+mod request_cache;
 mod response_cache;
 mod secrets;
 mod trust;

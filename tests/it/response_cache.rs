@@ -10,7 +10,8 @@ use ferrobeam_device_api::Message;
 use ferrobeam_tests::{test_wallet, Scratch};
 use std::sync::Arc;
 
-fn node_with_codecs(scratch: &Scratch) -> Arc<Node> {
+/// A node in this process with the codec library and the first test wallet.
+pub fn node_with_codecs(scratch: &Scratch) -> Arc<Node> {
     scratch.install("ferrobeam-codecs");
     let config = DevicesFile::default_at(&scratch.dir.join("devices.toml"));
     let wallet = Wallet::load(&test_wallet(1)).unwrap();

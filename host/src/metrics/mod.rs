@@ -48,6 +48,10 @@ pub struct Metrics {
     pub reloads: Family,
     /// Blocking calls still running after their request was answered 504.
     pub calls_past_timeout: Family,
+    /// Requests run (decoded, resolved, encoded), by where: a runtime worker or a call thread.
+    pub request_runs: Family,
+    /// Requests running on runtime workers now.
+    pub on_workers: Family,
     /// Events plugins count through the `metric` host operation.
     pub events: events::Events,
     /// `(seconds since start, requests to devices so far)`, once a second ([`Metrics::sample`]).
@@ -122,6 +126,18 @@ impl Metrics {
             calls_past_timeout: Family::new(
                 "ferrobeam_calls_past_timeout",
                 "Device calls still running on a blocking thread after their request was answered 504 (call_timeout_secs): each holds a call slot until it returns.",
+                Kind::Gauge,
+                &[],
+            ),
+            request_runs: Family::new(
+                "ferrobeam_request_runs_total",
+                "Requests decoded, resolved and encoded, by where they ran: on a runtime worker (their class had proven fast) or on a call thread.",
+                Kind::Counter,
+                &["on"],
+            ),
+            on_workers: Family::new(
+                "ferrobeam_requests_on_workers",
+                "Requests running on runtime workers now (at most the worker count minus one; a device that hangs there holds its place).",
                 Kind::Gauge,
                 &[],
             ),

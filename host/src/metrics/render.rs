@@ -18,6 +18,8 @@ pub fn render(node: &Node) -> String {
         &m.process_duration,
         &m.reloads,
         &m.calls_past_timeout,
+        &m.request_runs,
+        &m.on_workers,
     ] {
         text::encode(&mut out, family);
     }

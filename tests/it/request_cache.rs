@@ -1,0 +1,126 @@
+//! The edge's memo of decoded requests (`ferrobeam::http::RequestCache`): a remembered decode is
+//! the codecs' decode, for every captured client request, and a request that differs in any
+//! byte is decoded anew.
+
+use crate::response_cache::node_with_codecs;
+use base64::Engine as _;
+use ferrobeam::http::{EdgeError, RequestCache};
+use ferrobeam_device_api::Message;
+use ferrobeam_tests::{vectors_dir, Scratch};
+
+/// A captured request as the edge reads it: method, target, and the HTTP message (lower-case
+/// header names, repeated ones joined with ", ", and `body`).
+fn captured(path: &std::path::Path) -> (String, String, Message) {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let req = &v["request"];
+    let mut http = Message::new();
+    for pair in req["headers"].as_array().unwrap() {
+        let name = pair[0].as_str().unwrap().to_ascii_lowercase();
+        let value = pair[1].as_str().unwrap();
+        let joined = match http.get_str(&name) {
+            Some(before) => format!("{before}, {value}"),
+            None => value.to_owned(),
+        };
+        http.insert(name.as_str(), joined);
+    }
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(req["body_b64"].as_str().unwrap_or(""))
+        .unwrap();
+    if !body.is_empty() {
+        http.insert("body", body);
+    }
+    let method = req["method"].as_str().unwrap().to_owned();
+    let target = req["path"].as_str().unwrap().to_owned();
+    (method, target, http)
+}
+
+fn accept_all(_: &ferrobeam::http::Decoded) -> Result<(), EdgeError> {
+    Ok(())
+}
+
+#[test]
+fn a_remembered_decode_is_the_codecs_decode() {
+    let scratch = Scratch::new("request-cache");
+    let node = node_with_codecs(&scratch);
+    let memo = RequestCache::new(256, 8 << 20);
+    let never = RequestCache::new(0, 0);
+    let mut files: Vec<_> = std::fs::read_dir(vectors_dir().join("client-requests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "real-hyperbeam-response.json")
+        })
+        .collect();
+    files.sort();
+    let mut decoded = 0;
+    for file in &files {
+        let (method, target, http) = captured(file);
+        let fresh = never.decode(&node, &http, &method, &target, accept_all);
+        let first = memo.decode(&node, &http, &method, &target, accept_all);
+        let again = memo.decode(&node, &http, &method, &target, accept_all);
+        match (fresh, first, again) {
+            (Ok(fresh), Ok(first), Ok(again)) => {
+                for d in [&first, &again] {
+                    assert_eq!(*d.tabm, *fresh.tabm, "{}", file.display());
+                    assert_eq!(*d.typed, *fresh.typed, "{}", file.display());
+                }
+                decoded += 1;
+            }
+            (Err(fresh), Err(first), Err(again)) => {
+                assert_eq!(first.to_string(), fresh.to_string(), "{}", file.display());
+                assert_eq!(again.to_string(), fresh.to_string(), "{}", file.display());
+            }
+            (fresh, first, _) => panic!(
+                "{}: decoding anew and through the memo disagree: {:?} / {:?}",
+                file.display(),
+                fresh.map(|_| ()),
+                first.map(|_| ())
+            ),
+        }
+    }
+    assert!(decoded > 20, "only {decoded} captured requests decoded");
+    // Every request that decoded was found again; the large ones (the 78 KB Lua spawn) are
+    // decoded every time.
+    let stats = memo.stats();
+    assert!(stats.hits >= decoded - 3, "{stats:?}");
+    assert_eq!(never.stats().hits, 0);
+}
+
+#[test]
+fn a_request_differing_in_one_byte_is_decoded_anew() {
+    let scratch = Scratch::new("request-cache-tampered");
+    let node = node_with_codecs(&scratch);
+    let memo = RequestCache::new(256, 8 << 20);
+    let (method, target, http) =
+        captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
+    let status = |d: &ferrobeam::http::Decoded| {
+        d.tabm
+            .get_message("priv")
+            .and_then(|p| p.get_str("signature-status"))
+            .map(str::to_owned)
+    };
+    let good = memo
+        .decode(&node, &http, &method, &target, accept_all)
+        .unwrap();
+    assert_eq!(status(&good).as_deref(), Some("verified"));
+    let mut tampered = http.clone();
+    let signature = http.get_str("signature").unwrap();
+    // The last character before the closing colon of the signature's byte sequence.
+    let at = signature.rfind(':').unwrap() - 1;
+    let flipped = if &signature[at..=at] == "A" { "B" } else { "A" };
+    tampered.insert(
+        "signature",
+        format!("{}{flipped}{}", &signature[..at], &signature[at + 1..]),
+    );
+    let bad = memo
+        .decode(&node, &tampered, &method, &target, accept_all)
+        .unwrap();
+    assert_eq!(status(&bad).as_deref(), Some("unverified"));
+    // And the original is still remembered as verified.
+    let again = memo
+        .decode(&node, &http, &method, &target, accept_all)
+        .unwrap();
+    assert_eq!(status(&again).as_deref(), Some("verified"));
+}
