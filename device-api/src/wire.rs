@@ -113,11 +113,26 @@ pub fn encode_value(value: &Value) -> Vec<u8> {
 /// assert!(bytes.starts_with(b"FBW"));
 /// ```
 pub fn encode_message(message: &Message) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + message.len() * 24);
+    let mut out = Vec::new();
+    encode_message_into(message, &mut out);
+    out
+}
+
+/// Appends the frame of `message` to `out`, as [`encode_message`] would return it: for a caller
+/// that reuses one buffer for many frames (hashing them, say) instead of allocating each.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Message};
+/// let m = Message::new().with("k", "v");
+/// let mut buf = Vec::new();
+/// wire::encode_message_into(&m, &mut buf);
+/// assert_eq!(buf, wire::encode_message(&m));
+/// ```
+pub fn encode_message_into(message: &Message, out: &mut Vec<u8>) {
+    out.reserve(16 + message.len() * 24);
     out.extend_from_slice(MAGIC);
     out.push(WIRE_VERSION);
-    put_message(&mut out, message);
-    out
+    put_message(out, message);
 }
 
 /// Decodes a frame holding any value.

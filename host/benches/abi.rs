@@ -14,7 +14,8 @@ use ferrobeam::{resolve, Node};
 use ferrobeam_device_api::testing::TestHost;
 use ferrobeam_device_api::{Host, Message, Opts};
 use std::hint::black_box;
-use std::path::PathBuf;
+
+mod support;
 
 fn ten_keys() -> Message {
     (0..10)
@@ -22,25 +23,9 @@ fn ten_keys() -> Message {
         .collect()
 }
 
-fn plugins_dir() -> PathBuf {
-    // target/release/deps/abi-<hash> → target/release
-    let exe = std::env::current_exe().expect("bench executable");
-    let release = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target dir")
-        .to_path_buf();
-    let dir = std::env::temp_dir().join(format!("ferrobeam-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("bench plugins dir");
-    let lib = release.join("libferrobeam_message.so");
-    std::fs::copy(&lib, dir.join("libferrobeam_message.so"))
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make bench`)", lib.display()));
-    dir
-}
-
 fn abi_round_trip(c: &mut Criterion) {
     let mut config = DevicesFile::default_at(&std::env::temp_dir().join("devices.toml"));
-    config.node.plugins_dir = plugins_dir();
+    config.node.plugins_dir = support::plugins_dir(&["libferrobeam_message.so"]);
     let (node, errors) = Node::start(config).expect("store opens");
     assert!(errors.is_empty(), "{errors:?}");
     let base = ten_keys();

@@ -6,12 +6,54 @@
 //! is dropped; a hit in the cold map moves the entry back to hot. Recently used entries survive,
 //! memory stays bounded, and every operation is O(1).
 
+use ferrobeam_device_api::{wire, Message};
+use sha2::{Digest as _, Sha256};
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// A key: a digest (sha256) of everything the value depends on.
 pub type Digest = [u8; 32];
+
+/// Feeds `message`'s wire frame to `hasher`, encoding it into a buffer this thread reuses
+/// rather than a new allocation. (Re-entrant: a nested use simply gets a buffer of its own.)
+pub fn hash_message(hasher: &mut Sha256, message: &Message) {
+    thread_local! {
+        static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    }
+    let mut buf = SCRATCH.take();
+    buf.clear();
+    wire::encode_message_into(message, &mut buf);
+    hasher.update(&buf);
+    // A huge frame's buffer is not kept for the thread's life.
+    if buf.capacity() <= 64 << 10 {
+        SCRATCH.set(buf);
+    }
+}
+
+/// Hashes a [`Digest`] key by its first eight bytes: they already are uniformly distributed,
+/// and nobody can choose them, so running SipHash over them again would buy nothing.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes.
+        if let Some(first) = bytes.first_chunk::<8>() {
+            self.0 = u64::from_le_bytes(*first);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type DigestMap<V> = HashMap<Digest, V, BuildHasherDefault<DigestHasher>>;
 
 /// Hit and miss counts since the cache was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,9 +76,9 @@ pub struct Recent<V> {
 
 #[derive(Debug)]
 struct Generations<V> {
-    hot: HashMap<Digest, (V, usize)>,
+    hot: DigestMap<(V, usize)>,
     hot_weight: usize,
-    cold: HashMap<Digest, (V, usize)>,
+    cold: DigestMap<(V, usize)>,
 }
 
 impl<V: Clone> Recent<V> {
@@ -44,9 +86,9 @@ impl<V: Clone> Recent<V> {
     pub fn new(entries: usize, weight: usize) -> Self {
         Recent {
             generations: Mutex::new(Generations {
-                hot: HashMap::new(),
+                hot: DigestMap::default(),
                 hot_weight: 0,
-                cold: HashMap::new(),
+                cold: DigestMap::default(),
             }),
             half_entries: entries / 2,
             half_weight: weight / 2,

@@ -423,6 +423,7 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
         Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(http::worker_threads())
         .enable_all()
         .build()
     {

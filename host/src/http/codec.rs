@@ -5,6 +5,7 @@ use super::sign;
 use crate::node::Node;
 use crate::resolve::call_with;
 use ferrobeam_device_api::{DeviceError, Message, Value};
+use std::sync::Arc;
 
 /// The request codec (HyperBEAM's default commitment device).
 pub const HTTPSIG: &str = "httpsig@1.0";
@@ -15,13 +16,14 @@ pub const JSON: &str = "json@1.0";
 /// The ANS-104 data-item codec (aoconnect's mainnet mode).
 pub const ANS104: &str = "ans104@1.0";
 
-/// A request decoded: the TABM and the typed message (the guide's msg1 and msg2 forms).
+/// A request decoded: the TABM and the typed message (the guide's msg1 and msg2 forms), shared
+/// (a decoded request may be remembered, [`super::request_cache`]).
 #[derive(Debug, Clone)]
 pub struct Decoded {
     /// `httpsig@1.0` `from`: binaries and nested messages, with commitments.
-    pub tabm: Message,
+    pub tabm: Arc<Message>,
     /// `structured@1.0` `to` of the TABM.
-    pub typed: Message,
+    pub typed: Arc<Message>,
 }
 
 /// HTTP message (header keys + `body`) → TABM → typed message (§10.1).
@@ -52,11 +54,14 @@ pub fn decode_request(
         call_with(node, STRUCTURED, "to", &tabm, &Message::new())?,
         STRUCTURED,
     )?;
-    Ok(Decoded { tabm, typed })
+    Ok(Decoded {
+        tabm: Arc::new(tabm),
+        typed: Arc::new(typed),
+    })
 }
 
 /// The codec a request's body is in.
-fn request_codec(http: &Message) -> &str {
+pub(super) fn request_codec(http: &Message) -> &str {
     if let Some(codec) = http.get_str("codec-device").map(str::trim) {
         if !codec.is_empty() {
             return codec;

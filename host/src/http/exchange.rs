@@ -1,6 +1,7 @@
 //! One request, end to end.
 
 use super::call_pool;
+use super::inline;
 use super::codec::{self, ResponseCodec};
 use super::error::{is_server_error, EdgeError};
 use super::limits;
@@ -220,25 +221,29 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
     Ok(http)
 }
 
-/// Decodes, resolves and encodes on a call thread ([`super::call_pool`]), holding one of the
-/// node's call slots.
+/// Decodes, resolves and encodes: on this worker when the request's class has proven fast
+/// ([`inline`]), else on a call thread ([`call_pool`]), holding one of the node's call slots
+/// either way.
 async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Message) -> Reply {
+    let class = inline::class_of(&target);
+    if let Some(reply) = class
+        .as_deref()
+        .and_then(|class| run_on_worker(&edge, class, &method, &target, &http))
+    {
+        return reply;
+    }
     let Ok(permit) = edge.calls.clone().acquire_owned().await else {
         return Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig);
     };
     let shared = edge.clone();
     let mut answer = edge.pool.run(move || {
         let _permit = permit;
-        let edge = shared;
-        let node = &edge.node;
-        let mut codec = codec::response_codec(&http);
-        match run(node, &edge.limits, &method, &target, &http, &mut codec) {
-            Ok(result) => match edge.responses.encode(node, &codec, &result) {
-                Ok(encoded) => Reply::Encoded(encoded),
-                Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
-            },
-            Err(e) => Reply::Error(e, codec),
+        let started = std::time::Instant::now();
+        let reply = answer(&shared, &method, &target, &http);
+        if let Some(class) = class {
+            shared.inline.record(&class, started.elapsed());
         }
+        reply
     });
     let deadline = tokio::time::Instant::now() + edge.call_timeout;
     // While the call waits or runs, look again now and then whether the calls ahead of it
@@ -275,39 +280,66 @@ async fn run_blocking(edge: Arc<Edge>, method: String, target: String, http: Mes
     )
 }
 
+/// Runs the request here, on the worker, if its class has proven fast and a place and a call
+/// slot are free; `None` sends it to a call thread.
+fn run_on_worker(
+    edge: &Edge,
+    class: &str,
+    method: &str,
+    target: &str,
+    http: &Message,
+) -> Option<Reply> {
+    let _place = edge.inline.admit(class)?;
+    let _permit = edge.calls.try_acquire().ok()?;
+    let started = std::time::Instant::now();
+    // As on a call thread: a panic (a bug of the node's; devices' panics stay in their
+    // library) costs this request, not the connection.
+    let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        answer(edge, method, target, http)
+    }))
+    .unwrap_or(Reply::Error(EdgeError::Overloaded, ResponseCodec::Httpsig));
+    edge.inline.record(class, started.elapsed());
+    Some(reply)
+}
+
+/// The synchronous part of a request, as a call thread runs it: decode, resolve, encode.
+pub(super) fn answer(edge: &Edge, method: &str, target: &str, http: &Message) -> Reply {
+    let node = &edge.node;
+    let mut codec = codec::response_codec(http);
+    match run(edge, method, target, http, &mut codec) {
+        Ok(result) => match edge.responses.encode(node, &codec, &result) {
+            Ok(encoded) => Reply::Encoded(encoded),
+            Err(e) => Reply::Error(e.into(), ResponseCodec::Httpsig),
+        },
+        Err(e) => Reply::Error(e, codec),
+    }
+}
+
 /// Decode → parse → resolve, giving the result message to encode (§10.1).
 /// The decoded request may name its response codec itself (`require-codec`, `accept-codec`):
 /// `codec` is updated before anything can fail after decoding.
 fn run(
-    node: &Node,
-    limits: &crate::config::Limits,
+    edge: &Edge,
     method: &str,
     target: &str,
     http: &Message,
     codec: &mut ResponseCodec,
 ) -> Result<Message, EdgeError> {
+    let (node, limits) = (&*edge.node, &edge.limits);
     limits::parts(http, limits)?;
-    let decoded = codec::decode_request(node, http, method, target)?;
-    limits::message(&decoded.typed, limits)?;
+    let decoded = edge.requests.decode(node, http, method, target, |d| {
+        limits::message(&d.typed, limits)
+    })?;
     if let Some(asked) = codec::requested_codec(&decoded.typed) {
         *codec = asked;
     }
     // The message's own `path` (e.g. a signed `path` header) wins over the URL.
-    let path = decoded
-        .typed
-        .get_str("path")
-        .map(str::to_owned)
-        .unwrap_or_else(|| target.to_owned());
+    let path = decoded.typed.get_str("path").unwrap_or(target);
     if path != target {
-        limits::target(&path, limits)?;
+        limits::target(path, limits)?;
     }
-    let route = path::parse(&path)?;
-    let mut tabm = decoded.tabm;
-    let mut typed = decoded.typed;
-    for m in [&mut tabm, &mut typed] {
-        m.insert("method", method);
-    }
-    let keys = RequestKeys::new(tabm, typed).with_query(route.query);
+    let route = path::parse(path)?;
+    let keys = RequestKeys::new(decoded.tabm.clone(), decoded.typed.clone()).with_query(route.query);
     let result = resolve::resolve(node, &route.steps, &keys)?;
     Ok(with_status(result))
 }

@@ -23,8 +23,10 @@ pub mod call_pool;
 mod codec;
 mod error;
 mod exchange;
+pub mod inline;
 mod limits;
 mod ops;
+pub mod request_cache;
 mod response;
 pub mod response_cache;
 mod sign;
@@ -32,6 +34,7 @@ mod sign;
 pub use codec::{encode_response, ResponseCodec};
 pub use error::EdgeError;
 pub use response::Prepared;
+pub use request_cache::RequestCache;
 pub use response_cache::ResponseCache;
 
 use crate::node::Node;
@@ -53,7 +56,9 @@ pub struct Edge {
     limits: crate::config::Limits,
     call_timeout: std::time::Duration,
     responses: ResponseCache,
+    requests: RequestCache,
     pool: call_pool::CallPool,
+    inline: inline::Inline,
 }
 
 impl Edge {
@@ -66,9 +71,14 @@ impl Edge {
             limits: config.limits.clone(),
             call_timeout: std::time::Duration::from_secs(config.node.call_timeout_secs),
             pool: call_pool::CallPool::for_this_machine(config.node.max_concurrent_calls),
+            inline: inline::Inline::new(inline_limit()),
             responses: ResponseCache::new(
                 response_cache::DEFAULT_ENTRIES,
                 response_cache::DEFAULT_BYTES,
+            ),
+            requests: RequestCache::new(
+                request_cache::DEFAULT_ENTRIES,
+                request_cache::DEFAULT_BYTES,
             ),
             node,
         })
@@ -78,6 +88,34 @@ impl Edge {
     pub fn responses(&self) -> &ResponseCache {
         &self.responses
     }
+
+    /// The cache of decoded requests (for its statistics).
+    pub fn requests(&self) -> &RequestCache {
+        &self.requests
+    }
+
+    /// Answers one request on this thread, as a call thread does once the request is read:
+    /// `http` is the HTTP message (lower-case header names and `body`). No limits on the
+    /// connection, no metrics, no call slot: for benchmarks and embedders that run the node's
+    /// pipeline in-process. A successful answer is shared with the response cache.
+    pub fn answer(&self, method: &str, target: &str, http: &ferrobeam_device_api::Message) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+        response::build(exchange::answer(self, method, target, http), None)
+    }
+}
+
+/// The worker threads the node's runtime should have: one per core, and one more, so that
+/// requests running on workers ([`inline`]) can never take them all.
+pub fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from) + 1
+}
+
+/// How many requests may run on the current runtime's workers at once: all workers but one
+/// (none outside a multi-threaded runtime).
+fn inline_limit() -> usize {
+    tokio::runtime::Handle::try_current().map_or(0, |rt| match rt.runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => rt.metrics().num_workers().saturating_sub(1),
+        _ => 0,
+    })
 }
 
 /// How a graceful shutdown ended.

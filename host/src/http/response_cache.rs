@@ -21,7 +21,7 @@ use super::codec::{self, ResponseCodec, HTTPSIG, STRUCTURED};
 use super::response::Prepared;
 use crate::cache::Recent;
 use crate::node::Node;
-use ferrobeam_device_api::{wire, DeviceError, Message};
+use ferrobeam_device_api::{DeviceError, Message};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -152,6 +152,6 @@ fn key_of(
             h.update(registry.get(device)?.generation.to_le_bytes());
         }
     }
-    h.update(wire::encode_message(result));
+    crate::cache::hash_message(&mut h, result);
     Some(h.finalize().into())
 }

@@ -14,7 +14,7 @@ use crate::cache::Recent;
 use crate::node::Node;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ferrobeam_device_api::{wire, Message, Value};
+use ferrobeam_device_api::{Message, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -114,7 +114,7 @@ pub fn id(node: &Node, msg: &Message) -> Option<String> {
     let key = node.registry().get(ID_DEVICE).map(|device| {
         let mut h = Sha256::new();
         h.update(device.generation.to_le_bytes());
-        h.update(wire::encode_message(msg));
+        crate::cache::hash_message(&mut h, msg);
         <[u8; 32]>::from(h.finalize())
     });
     if let Some(known) = key.as_ref().and_then(|k| node.ids().0.get(k)) {

@@ -9,6 +9,7 @@ use super::call_with;
 use crate::node::Node;
 use crate::path::Param;
 use ferrobeam_device_api::{DeviceError, Message, Value};
+use std::sync::Arc;
 
 /// Keys never copied from the request into a step: routing and codec bookkeeping.
 const NOT_STEP_KEYS: &[&str] = &[
@@ -22,15 +23,15 @@ const NOT_STEP_KEYS: &[&str] = &[
 /// The request's keys, in both forms.
 #[derive(Debug, Clone, Default)]
 pub struct RequestKeys {
-    tabm: Message,
-    typed: Message,
+    tabm: Arc<Message>,
+    typed: Arc<Message>,
     query: Vec<(String, Param)>,
 }
 
 impl RequestKeys {
     /// Keys from the decoded request: `tabm` as httpsig@1.0 produced it, `typed` after
     /// structured@1.0.
-    pub fn new(tabm: Message, typed: Message) -> Self {
+    pub fn new(tabm: Arc<Message>, typed: Arc<Message>) -> Self {
         RequestKeys {
             tabm,
             typed,
@@ -46,6 +47,7 @@ impl RequestKeys {
 
     /// A request with no keys of its own (e.g. a device resolving a path through its host).
     pub fn from_message(typed: Message) -> Self {
+        let typed = Arc::new(typed);
         RequestKeys {
             tabm: typed.clone(),
             typed,
