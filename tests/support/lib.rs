@@ -6,6 +6,7 @@ pub mod bench;
 pub mod http;
 pub mod pg;
 pub mod signatures;
+pub mod token;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -253,17 +254,16 @@ impl NodeProcess {
     /// `ferrobeam upload FILE` to this node, signed with test wallet `wallet`, plus `extra`
     /// arguments; its output, whatever the outcome.
     pub fn upload(&self, wallet: usize, file: &Path, extra: &[&str]) -> std::process::Output {
-        Command::new(ferrobeam_bin())
-            .arg("upload")
-            .arg(file)
-            .args(["--node", &format!("http://{}", self.addr)])
-            .arg("--wallet")
-            .arg(test_wallet(wallet))
-            .arg("--config")
-            .arg(self.scratch.dir.join("devices.toml"))
-            .args(extra)
-            .output()
-            .expect("run ferrobeam upload")
+        upload_command(
+            &ferrobeam_bin(),
+            &self.addr,
+            &self.scratch.dir.join("devices.toml"),
+            &test_wallet(wallet),
+            file,
+            extra,
+        )
+        .output()
+        .expect("run ferrobeam upload")
     }
 
     /// The node's process ID, from the pid file it writes when it starts serving.
@@ -327,6 +327,29 @@ pub fn test_wallet(n: usize) -> PathBuf {
 /// The `ferrobeam` binary built with the tests.
 pub fn ferrobeam_bin() -> PathBuf {
     target_dir().join("ferrobeam")
+}
+
+/// `binary upload FILE` (`binary`: a `ferrobeam` binary) to the node at `addr`, signed with the
+/// wallet file `wallet`, with `config` as its devices file, plus `extra` arguments.
+pub fn upload_command(
+    binary: &Path,
+    addr: &str,
+    config: &Path,
+    wallet: &Path,
+    file: &Path,
+    extra: &[&str],
+) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .arg("upload")
+        .arg(file)
+        .args(["--node", &format!("http://{addr}")])
+        .arg("--wallet")
+        .arg(wallet)
+        .arg("--config")
+        .arg(config)
+        .args(extra);
+    command
 }
 
 /// Runs `cmd`, which must succeed (else the test fails with its standard error); its standard

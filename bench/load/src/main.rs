@@ -1,11 +1,27 @@
 //! `ferrobeam-load`: the load command (`make load`).
 //!
-//! Starts the release node with the first-party devices and a bare hyper server, drives both with
+//! Starts the release node with every first-party device and a bare hyper server, drives both with
 //! the same `wrk` settings, and prints one table: req/s, p50, p99, errors, node RSS, and each
-//! node figure as a ratio of the baseline measured in the same run (machines here are shared and
-//! noisy; ratios travel, absolute numbers do not). It also measures the *bound*: the bare
-//! server sending the headers of the node's signed `mydev@1.0/info` response with no work
-//! behind them, which is as fast as a node could answer that request on this machine.
+//! figure as a ratio of the baseline measured in the same run (machines here are shared and
+//! noisy; ratios travel, absolute numbers do not). The rows:
+//!
+//! * the baseline: the bare server answering `hello`;
+//! * the *bound*: the bare server sending the headers of the node's signed `mydev@1.0/info`
+//!   response with no work behind them, which is as fast as a node could answer that request on
+//!   this machine;
+//! * signed `GET /~mydev@1.0/info`, `GET /~meta@1.0/info`, and the guide's signed typed POST to
+//!   `forward` (a captured wao request, when `../shared/vectors` has it);
+//! * `GET /<pid>~process@1.0/now/balances/<owner>` of the guide's AOS token process
+//!   (`tests/fixtures/lua/token.lua` on `aos@2.0`);
+//! * the guide's dynamic read on that process,
+//!   `GET /<pid>~process@1.0/now/~lua@5.3a&module=<circulating-supply.lua>/calculate/serialize~json@1.0`.
+//!
+//! Before anything is timed the token process is set up on the node (spawned by test wallet 2,
+//! the node running as test wallet 1; the token code and the owner's funding evaluated,
+//! [`TRANSFERS`] Transfers scheduled and computed, `circulating-supply.lua` uploaded) and one
+//! line says what was set up. Each scenario's request is also sent once before its run: when
+//! that answer is not 200, every request of the row counts as an error, since wrk itself counts
+//! only socket errors and statuses of 400 or more.
 //!
 //! ```text
 //! ferrobeam-load [--duration SECS] [--connections N] [--threads N]
@@ -15,168 +31,315 @@
 //! does both).
 #![allow(clippy::expect_used)] // a command-line tool: failing loudly with the reason is right
 
+mod wrk;
+
+use ferrobeam_tests::token::{self, TokenProcess};
+use ferrobeam_tests::{http, test_wallet, vectors_dir, Scratch};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use wrk::{Measured, Scenario, Settings};
 
-/// One load scenario.
-struct Scenario {
-    name: &'static str,
-    method: &'static str,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// Tokens the owner of the token process is funded with.
+const FUNDS: usize = 1000;
+/// Transfers scheduled on the token process before the runs (one token each).
+const TRANSFERS: usize = 10;
+
+/// One row of the table.
+struct Row {
+    name: String,
+    measured: Measured,
+    /// The status of the answer to the scenario's request sent once before the run.
+    answer: u16,
+    /// The node's RSS after the run, in KiB (node rows only).
+    rss_kib: Option<u64>,
 }
 
-/// What wrk measured.
-#[derive(Debug, Default, Clone)]
-struct Measured {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+impl Row {
+    /// The row's errors: wrk's, or every request when the answer before the run was not 200.
+    fn errors(&self) -> u64 {
+        if self.answer == 200 {
+            self.measured.errors
+        } else {
+            self.measured.errors.max(self.measured.requests)
+        }
+    }
+
+    /// The errors cell: the count, with the status when the answer was not 200.
+    fn errors_cell(&self) -> String {
+        if self.answer == 200 {
+            self.errors().to_string()
+        } else {
+            format!("{} (answers {})", self.errors(), self.answer)
+        }
+    }
 }
 
-struct Settings {
-    duration: u64,
-    connections: u32,
-    threads: u32,
+/// The token process set up on the node, and the ID of the uploaded dynamic-read script.
+struct TokenSetup {
+    token: TokenProcess,
+    supply_module: String,
 }
 
 fn arg(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
 }
 
-fn main() {
-    let settings = Settings {
+/// wrk's settings from the command line (defaults: 10 s, 32 connections, 2 threads).
+fn settings_from_args() -> Settings {
+    Settings {
         duration: arg("--duration").and_then(|v| v.parse().ok()).unwrap_or(10),
         connections: arg("--connections")
             .and_then(|v| v.parse().ok())
             .unwrap_or(32),
         threads: arg("--threads").and_then(|v| v.parse().ok()).unwrap_or(2),
-    };
+    }
+}
+
+fn main() {
+    let settings = settings_from_args();
     let root = workspace_root();
     let target = target_dir(&root);
     let release = target.join("release");
-    let work = std::env::temp_dir().join(format!("ferrobeam-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("plugins")).expect("scratch folder");
-    for entry in
-        std::fs::read_dir(target.join("plugins")).expect("target/plugins (run `make plugins`)")
-    {
-        let path = entry.expect("plugin entry").path();
-        if path.extension().is_some_and(|e| e == "so") {
-            std::fs::copy(
-                &path,
-                work.join("plugins").join(path.file_name().expect("name")),
-            )
-            .expect("copy plugin");
-        }
-    }
-    std::fs::write(
-        work.join("devices.toml"),
-        "[node]\nplugins_dir = \"plugins\"\ndata_dir = \"data\"\n",
-    )
-    .expect("devices.toml");
+    // Dropped last: the servers below run in it.
+    let scratch = Scratch::new("load");
+    install_plugins(&target.join("plugins"), &scratch.plugins());
+    let config = scratch.write_config(&node_config());
 
-    let mut baseline = Started::spawn(
-        Command::new(release.join("hello-baseline")).args(["--port", "0"]),
-        "hello-baseline listening on http://",
-    );
-    let mut node_cmd = Command::new(release.join("ferrobeam"));
-    node_cmd
-        .args(["serve", "--no-watch", "--port", "0", "--config"])
-        .arg(work.join("devices.toml"))
-        .env("FERROBEAM_LOG", "warn");
-    let wallet = root.join("../shared/vectors/wallets/test-wallet-1.json");
-    if wallet.exists() && supports(&release.join("ferrobeam"), "--wallet") {
-        node_cmd.arg("--wallet").arg(&wallet);
-    }
-    let mut node = Started::spawn(&mut node_cmd, "ferrobeam listening on http://");
+    let baseline = start_baseline(&release, None);
+    let node = start_node(&release, &config);
     let idle_rss = rss_kib(node.child.id());
+    let setup = set_up_token(&release, &node.addr, &config, &scratch.dir);
 
-    let base = run_wrk(
+    let mut rows = vec![measure(
         &settings,
-        &work,
+        &scratch.dir,
         &baseline.addr,
-        &Scenario {
-            name: "baseline: bare hyper `hello`",
-            method: "GET",
-            path: "/".to_owned(),
-            headers: vec![],
-            body: vec![],
-        },
-    );
-    let mut rows = vec![(
-        "baseline: bare hyper `hello`".to_owned(),
-        base.clone(),
+        &Scenario::get("baseline: bare hyper `hello`", "/"),
         None,
     )];
-    // The bound: the same server sending the node's signed response headers.
-    let signed_headers = work.join("signed-headers.txt");
-    std::fs::write(
-        &signed_headers,
-        response_headers(&node.addr, "/~mydev@1.0/info"),
-    )
-    .expect("signed headers file");
-    let mut bound_server = Started::spawn(
-        Command::new(release.join("hello-baseline"))
-            .args(["--port", "0", "--headers"])
-            .arg(&signed_headers),
-        "hello-baseline listening on http://",
-    );
-    let bound = run_wrk(
-        &settings,
-        &work,
-        &bound_server.addr,
-        &Scenario {
-            name: "bound: bare hyper sending the node's signed mydev@1.0/info headers",
-            method: "GET",
-            path: "/".to_owned(),
-            headers: vec![],
-            body: vec![],
-        },
-    );
-    bound_server.stop();
-    rows.push((
-        "bound: bare hyper `hello` with the signed `mydev@1.0/info` headers".to_owned(),
-        bound,
-        None,
-    ));
-    for scenario in scenarios(&root) {
-        let m = run_wrk(&settings, &work, &node.addr, &scenario);
-        let rss = rss_kib(node.child.id());
-        rows.push((scenario.name.to_owned(), m, Some(rss)));
+    rows.push(measure_bound(&settings, &release, &scratch.dir, &node.addr));
+    for scenario in node_scenarios(&setup) {
+        rows.push(measure(
+            &settings,
+            &scratch.dir,
+            &node.addr,
+            &scenario,
+            Some(node.child.id()),
+        ));
     }
+    print_table(&settings, &rows);
+    print_bound_ratio(&rows);
+    println!(
+        "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
+        idle_rss as f64 / 1024.0
+    );
+}
 
+/// Copies the installed plugin libraries (`*.so` of `from`) into the node's folder `to`.
+fn install_plugins(from: &Path, to: &Path) {
+    let entries = std::fs::read_dir(from).expect("target/plugins (run `make plugins`)");
+    for entry in entries {
+        let path = entry.expect("plugin entry").path();
+        if path.extension().is_some_and(|e| e == "so") {
+            let name = path.file_name().expect("a library file name");
+            std::fs::copy(&path, to.join(name)).expect("copy a plugin");
+        }
+    }
+}
+
+/// The node's devices.toml: its folders, and the process, Lua and AOS devices the token process
+/// needs (`ferrobeam_tests::token::devices_toml`); every other library loads as installed.
+fn node_config() -> String {
+    format!(
+        "[node]\nplugins_dir = \"plugins\"\ndata_dir = \"data\"\n\n{}",
+        token::devices_toml(true)
+    )
+}
+
+/// The bare hyper server, sending the header lines of the file `headers` with every answer
+/// when given.
+fn start_baseline(release: &Path, headers: Option<&Path>) -> Started {
+    let mut command = Command::new(release.join("hello-baseline"));
+    command.args(["--port", "0"]);
+    if let Some(file) = headers {
+        command.arg("--headers").arg(file);
+    }
+    Started::spawn(&mut command, "hello-baseline listening on http://")
+}
+
+/// The release node with `config`; its wallet is the vectors' test wallet 1 (never a generated
+/// key), so that the token process can name it as its scheduler.
+fn start_node(release: &Path, config: &Path) -> Started {
+    Started::spawn(
+        Command::new(release.join("ferrobeam"))
+            .args(["serve", "--no-watch", "--port", "0", "--config"])
+            .arg(config)
+            .env("FERROBEAM_WALLET", test_wallet(1))
+            .env("FERROBEAM_LOG", "warn"),
+        "ferrobeam listening on http://",
+    )
+}
+
+/// Spawns the guide's token process on the node at `addr`, funds its owner, schedules and
+/// computes [`TRANSFERS`] Transfers, checks the owner's balance, uploads
+/// `circulating-supply.lua` (into `dir`, then to the node), and prints one line saying so.
+fn set_up_token(release: &Path, addr: &str, config: &Path, dir: &Path) -> TokenSetup {
+    let seed = format!("ferrobeam-load-{}", std::process::id());
+    let token = TokenProcess::spawn(addr, &seed, FUNDS).unwrap_or_else(|e| panic!("{e}"));
+    token.transfers(TRANSFERS).unwrap_or_else(|e| panic!("{e}"));
+    let owner = token::owner();
+    let balance = token
+        .now(&format!("balances/{owner}"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text();
+    assert_eq!(
+        balance,
+        (FUNDS - TRANSFERS).to_string(),
+        "the owner's balance after {TRANSFERS} Transfers of 1"
+    );
+    let supply_module = token::upload_supply(
+        &release.join("ferrobeam"),
+        addr,
+        config,
+        &test_wallet(1),
+        dir,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "set up: token process {} (aos@2.0, tests/fixtures/lua/token.lua; owner {owner} funded with {FUNDS}), \
+         {TRANSFERS} Transfers scheduled and computed (owner's balance {balance}), \
+         circulating-supply.lua uploaded as {supply_module}",
+        token.pid
+    );
+    TokenSetup {
+        token,
+        supply_module,
+    }
+}
+
+/// The bound: the bare server sending the headers of the node's signed `mydev@1.0/info`
+/// response, fetched from the node at `node` once, measured like the baseline.
+fn measure_bound(settings: &Settings, release: &Path, work: &Path, node: &str) -> Row {
+    let signed_headers = work.join("signed-headers.txt");
+    std::fs::write(&signed_headers, response_headers(node, "/~mydev@1.0/info"))
+        .expect("signed headers file");
+    let server = start_baseline(release, Some(&signed_headers));
+    measure(
+        settings,
+        work,
+        &server.addr,
+        &Scenario::get(
+            "bound: bare hyper `hello` with the signed `mydev@1.0/info` headers",
+            "/",
+        ),
+        None,
+    )
+}
+
+/// The node's scenarios, in table order.
+fn node_scenarios(setup: &TokenSetup) -> Vec<Scenario> {
+    let pid = &setup.token.pid;
+    let mut list = vec![
+        Scenario::get("signed GET /~mydev@1.0/info", "/~mydev@1.0/info"),
+        Scenario::get("GET /~meta@1.0/info", "/~meta@1.0/info"),
+    ];
+    list.extend(captured("07-wao-post-typed-multipart.json"));
+    list.push(Scenario::get(
+        format!(
+            "token process ({TRANSFERS} Transfers): GET /<pid>~process@1.0/now/balances/<owner>"
+        ),
+        setup
+            .token
+            .now_path(&format!("balances/{}", token::owner())),
+    ));
+    list.push(Scenario::get(
+        "dynamic read: GET /<pid>~process@1.0/now/~lua@5.3a&module=<circulating-supply.lua>/calculate/serialize~json@1.0",
+        token::dynamic_read_path(pid, &setup.supply_module),
+    ));
+    list
+}
+
+/// Runs scenario `s` against `addr`: its request once (the answer's status), then wrk; the
+/// RSS of process `rss_of` after the run.
+fn measure(settings: &Settings, work: &Path, addr: &str, s: &Scenario, rss_of: Option<u32>) -> Row {
+    let answer = first_answer(addr, s);
+    let measured = wrk::run(settings, work, addr, s);
+    Row {
+        name: s.name.clone(),
+        measured,
+        answer,
+        rss_kib: rss_of.map(rss_kib),
+    }
+}
+
+/// The status of the answer to the scenario's request, sent once; what else came back is
+/// printed when it is not 200.
+fn first_answer(addr: &str, s: &Scenario) -> u16 {
+    let headers: Vec<(&str, &str)> = s
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = http::request(addr, s.method, &s.path, &headers, &s.body);
+    if r.status != 200 {
+        eprintln!(
+            "!!! {}: answered {} (its requests count as errors): {}",
+            s.name,
+            r.status,
+            r.text()
+        );
+    }
+    r.status
+}
+
+/// The table, ratios against the first row (the baseline).
+fn print_table(settings: &Settings, rows: &[Row]) {
+    let base_rps = rows.first().map_or(0.0, |r| r.measured.rps);
     println!(
         "\nwrk -t{} -c{} -d{}s, node and baseline on the same machine, in this run:\n",
         settings.threads, settings.connections, settings.duration
     );
     println!("| scenario | req/s | ratio to baseline | p50 | p99 | errors | node RSS |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (name, m, rss) in &rows {
-        let ratio = if base.rps > 0.0 {
-            m.rps / base.rps
+    for row in rows {
+        let m = &row.measured;
+        let ratio = if base_rps > 0.0 {
+            m.rps / base_rps
         } else {
             0.0
         };
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {} | {} |",
+            "| {} | {:.0} | {} | {:.2} ms | {:.2} ms | {} | {} |",
+            row.name,
             m.rps,
-            ratio,
+            ratio_cell(ratio),
             m.p50_ms,
             m.p99_ms,
-            m.errors,
-            rss.map(|r| format!("{:.1} MB", r as f64 / 1024.0))
+            row.errors_cell(),
+            row.rss_kib
+                .map(|r| format!("{:.1} MB", r as f64 / 1024.0))
                 .unwrap_or_else(|| "-".to_owned())
         );
     }
+}
+
+/// A ratio with two decimals, three below 0.1 (so that a slow row does not read 0.00).
+fn ratio_cell(ratio: f64) -> String {
+    if ratio >= 0.1 {
+        format!("{ratio:.2}")
+    } else {
+        format!("{ratio:.3}")
+    }
+}
+
+/// The signed `mydev@1.0/info` row as a ratio of the bound.
+fn print_bound_ratio(rows: &[Row]) {
     let rps_of = |prefix: &str| {
         rows.iter()
-            .find(|(name, _, _)| name.starts_with(prefix))
-            .map(|(_, m, _)| m.rps)
+            .find(|row| row.name.starts_with(prefix))
+            .map(|row| row.measured.rps)
     };
     if let (Some(node_rps), Some(bound_rps)) = (rps_of("signed GET"), rps_of("bound:")) {
         if bound_rps > 0.0 {
@@ -186,13 +349,6 @@ fn main() {
             );
         }
     }
-    println!(
-        "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
-        idle_rss as f64 / 1024.0
-    );
-    node.stop();
-    baseline.stop();
-    let _ = std::fs::remove_dir_all(&work);
 }
 
 /// The header lines (`name: value`) of the node's answer to `GET path`, fetched once.
@@ -219,35 +375,11 @@ fn response_headers(addr: &str, path: &str) -> String {
         .collect()
 }
 
-/// The node scenarios of the performance issue that exist so far.
-fn scenarios(root: &Path) -> Vec<Scenario> {
-    let mut list = vec![
-        Scenario {
-            name: "signed GET /~mydev@1.0/info",
-            method: "GET",
-            path: "/~mydev@1.0/info".to_owned(),
-            headers: vec![],
-            body: vec![],
-        },
-        Scenario {
-            name: "GET /~meta@1.0/info",
-            method: "GET",
-            path: "/~meta@1.0/info".to_owned(),
-            headers: vec![],
-            body: vec![],
-        },
-    ];
-    if let Some(typed) = captured(root, "07-wao-post-typed-multipart.json") {
-        list.push(typed);
-    }
-    list
-}
-
-/// A captured client request, replayed as sent (the guide's typed POST).
-fn captured(root: &Path, file: &str) -> Option<Scenario> {
+/// A captured client request of the vectors, replayed as sent (the guide's typed POST); `None`
+/// when the vectors do not have it.
+fn captured(file: &str) -> Option<Scenario> {
     use base64::Engine as _;
-    let text =
-        std::fs::read_to_string(root.join("../shared/vectors/client-requests").join(file)).ok()?;
+    let text = std::fs::read_to_string(vectors_dir().join("client-requests").join(file)).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     let req = &v["request"];
     let headers = req["headers"]
@@ -262,7 +394,7 @@ fn captured(root: &Path, file: &str) -> Option<Scenario> {
         .decode(req["body_b64"].as_str().unwrap_or(""))
         .ok()?;
     Some(Scenario {
-        name: "typed POST (guide, signed multipart) to forward",
+        name: "typed POST (guide, signed multipart) to forward".to_owned(),
         method: "POST",
         path: req["path"].as_str()?.to_owned(),
         headers,
@@ -270,89 +402,7 @@ fn captured(root: &Path, file: &str) -> Option<Scenario> {
     })
 }
 
-fn run_wrk(settings: &Settings, work: &Path, addr: &str, s: &Scenario) -> Measured {
-    let slug: String = s.name.chars().filter(char::is_ascii_alphanumeric).collect();
-    let script = work.join(format!("{slug}.lua"));
-    let mut lua = format!("wrk.method = {:?}\n", s.method);
-    for (k, v) in &s.headers {
-        lua.push_str(&format!(
-            "wrk.headers[{}] = {}\n",
-            lua_string(k),
-            lua_string(v)
-        ));
-    }
-    if !s.body.is_empty() {
-        lua.push_str(&format!("wrk.body = {}\n", lua_bytes(&s.body)));
-    }
-    std::fs::write(&script, lua).expect("wrk script");
-    let out = Command::new("wrk")
-        .arg(format!("-t{}", settings.threads))
-        .arg(format!("-c{}", settings.connections))
-        .arg(format!("-d{}s", settings.duration))
-        .arg("--latency")
-        .arg("-s")
-        .arg(&script)
-        .arg(format!("http://{addr}{}", s.path))
-        .output()
-        .expect("run wrk (make load installs it)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("--- {}\n{text}", s.name);
-    parse_wrk(&text)
-}
-
-fn lua_string(s: &str) -> String {
-    lua_bytes(s.as_bytes())
-}
-
-/// A Lua string literal holding exactly `bytes` (decimal escapes).
-fn lua_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2 + 2);
-    out.push('"');
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b" -_./:;=,()@~+*".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("\\{b}"));
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn parse_wrk(text: &str) -> Measured {
-    let mut m = Measured::default();
-    for line in text.lines().map(str::trim) {
-        if let Some(v) = line.strip_prefix("Requests/sec:") {
-            m.rps = v.trim().parse().unwrap_or(0.0);
-        } else if let Some(v) = line.strip_prefix("50%") {
-            m.p50_ms = millis(v.trim());
-        } else if let Some(v) = line.strip_prefix("99%") {
-            m.p99_ms = millis(v.trim());
-        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
-            m.errors += v.trim().parse::<u64>().unwrap_or(0);
-        } else if let Some(v) = line.strip_prefix("Socket errors:") {
-            m.errors += v
-                .split(',')
-                .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
-                .sum::<u64>();
-        }
-    }
-    m
-}
-
-fn millis(v: &str) -> f64 {
-    let num = |s: &str| s.parse::<f64>().unwrap_or(0.0);
-    if let Some(x) = v.strip_suffix("us") {
-        num(x) / 1000.0
-    } else if let Some(x) = v.strip_suffix("ms") {
-        num(x)
-    } else if let Some(x) = v.strip_suffix('s') {
-        num(x) * 1000.0
-    } else {
-        num(v)
-    }
-}
-
+/// The resident set size of process `pid` in KiB (0 when `/proc` does not say).
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -362,14 +412,6 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn supports(binary: &Path, flag: &str) -> bool {
-    Command::new(binary)
-        .args(["serve", "--help"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
-        .unwrap_or(false)
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` when set (as `make` passes it on), else
@@ -384,7 +426,7 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A child process that printed `marker<addr>` on stdout.
+/// A child process that printed `marker<addr>` on stdout; killed when dropped.
 struct Started {
     child: Child,
     addr: String,
@@ -403,6 +445,7 @@ impl Started {
             line.clear();
             if out.read_line(&mut line).unwrap_or(0) == 0 {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("a server exited before listening");
             }
             if let Some(a) = line.trim().strip_prefix(marker) {
@@ -418,9 +461,53 @@ impl Started {
         std::thread::sleep(Duration::from_millis(200));
         Started { child, addr }
     }
+}
 
-    fn stop(&mut self) {
+impl Drop for Started {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(answer: u16, requests: u64, errors: u64) -> Row {
+        Row {
+            name: "r".to_owned(),
+            measured: Measured {
+                requests,
+                errors,
+                ..Measured::default()
+            },
+            answer,
+            rss_kib: None,
+        }
+    }
+
+    #[test]
+    fn a_row_answering_200_has_wrks_errors() {
+        assert_eq!(row(200, 1000, 3).errors_cell(), "3");
+    }
+
+    #[test]
+    fn a_row_answering_4xx_or_5xx_counts_every_request() {
+        // wrk counted 990 of them; the row counts every request.
+        assert_eq!(row(500, 1000, 990).errors_cell(), "1000 (answers 500)");
+    }
+
+    #[test]
+    fn a_row_answering_another_2xx_or_3xx_counts_every_request() {
+        // wrk counts no error for these.
+        assert_eq!(row(302, 1000, 0).errors_cell(), "1000 (answers 302)");
+        assert_eq!(row(204, 1000, 0).errors(), 1000);
+    }
+
+    #[test]
+    fn small_ratios_keep_a_digit() {
+        assert_eq!(ratio_cell(0.4123), "0.41");
+        assert_eq!(ratio_cell(0.0044), "0.004");
     }
 }

@@ -1,0 +1,191 @@
+//! Driving `wrk` for one scenario and reading what it measured.
+
+use std::path::Path;
+use std::process::Command;
+
+/// One load scenario: the request wrk repeats.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Scenario {
+    /// `GET path`, no headers.
+    pub fn get(name: impl Into<String>, path: impl Into<String>) -> Scenario {
+        Scenario {
+            name: name.into(),
+            method: "GET",
+            path: path.into(),
+            headers: vec![],
+            body: vec![],
+        }
+    }
+}
+
+/// wrk's settings, the same for every scenario of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub duration: u64,
+    pub connections: u32,
+    pub threads: u32,
+}
+
+/// What wrk measured.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Measured {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Requests completed.
+    pub requests: u64,
+    /// Socket errors (connect, read, write, timeout) and answers with a status of 400 or more
+    /// (wrk's "Non-2xx or 3xx responses": despite the name it counts only those).
+    pub errors: u64,
+}
+
+/// Runs wrk with `settings` on scenario `s` against `addr`; its report goes to standard error,
+/// its figures are returned. `work` holds the scenario's wrk script.
+pub fn run(settings: &Settings, work: &Path, addr: &str, s: &Scenario) -> Measured {
+    let slug: String = s.name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let script = work.join(format!("{slug}.lua"));
+    std::fs::write(&script, script_for(s)).expect("write the wrk script");
+    let out = Command::new("wrk")
+        .arg(format!("-t{}", settings.threads))
+        .arg(format!("-c{}", settings.connections))
+        .arg(format!("-d{}s", settings.duration))
+        .arg("--latency")
+        .arg("-s")
+        .arg(&script)
+        .arg(format!("http://{addr}{}", s.path))
+        .output()
+        .expect("run wrk (make load installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("--- {}\n{text}", s.name);
+    parse(&text)
+}
+
+/// The wrk script setting the scenario's method, headers and body.
+fn script_for(s: &Scenario) -> String {
+    let mut lua = format!("wrk.method = {:?}\n", s.method);
+    for (k, v) in &s.headers {
+        lua.push_str(&format!(
+            "wrk.headers[{}] = {}\n",
+            lua_bytes(k.as_bytes()),
+            lua_bytes(v.as_bytes())
+        ));
+    }
+    if !s.body.is_empty() {
+        lua.push_str(&format!("wrk.body = {}\n", lua_bytes(&s.body)));
+    }
+    lua
+}
+
+/// A Lua string literal holding exactly `bytes` (decimal escapes).
+fn lua_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2 + 2);
+    out.push('"');
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b" -_./:;=,()@~+*".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("\\{b}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The figures of wrk's report (`--latency`); what is missing stays 0.
+pub fn parse(text: &str) -> Measured {
+    let mut m = Measured::default();
+    for line in text.lines().map(str::trim) {
+        if let Some(v) = line.strip_prefix("Requests/sec:") {
+            m.rps = v.trim().parse().unwrap_or(0.0);
+        } else if let Some(v) = line.strip_prefix("50%") {
+            m.p50_ms = millis(v.trim());
+        } else if let Some(v) = line.strip_prefix("99%") {
+            m.p99_ms = millis(v.trim());
+        } else if let Some((n, _)) = line.split_once(" requests in ") {
+            m.requests = n.trim().parse().unwrap_or(0);
+        } else if let Some(v) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            m.errors += v.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(v) = line.strip_prefix("Socket errors:") {
+            m.errors += v
+                .split(',')
+                .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+    }
+    m
+}
+
+/// A wrk duration (`812.00us`, `1.52ms`, `2.01s`) in milliseconds.
+fn millis(v: &str) -> f64 {
+    let num = |s: &str| s.parse::<f64>().unwrap_or(0.0);
+    if let Some(x) = v.strip_suffix("us") {
+        num(x) / 1000.0
+    } else if let Some(x) = v.strip_suffix("ms") {
+        num(x)
+    } else if let Some(x) = v.strip_suffix('s') {
+        num(x) * 1000.0
+    } else {
+        num(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wrk (4.1) report of a run where the server answered 500 to some requests and some
+    /// connections failed.
+    const REPORT: &str = "Running 2s test @ http://127.0.0.1:1234/x
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.10ms    0.50ms   9.00ms   80.00%
+    Req/Sec    14.00k     1.00k   16.00k    70.00%
+  Latency Distribution
+     50%  812.00us
+     75%    1.20ms
+     90%    1.60ms
+     99%    2.50s
+  56000 requests in 2.00s, 10.00MB read
+  Socket errors: connect 0, read 3, write 0, timeout 4
+  Non-2xx or 3xx responses: 120
+Requests/sec:  28000.00
+Transfer/sec:      5.00MB
+";
+
+    #[test]
+    fn a_report_gives_its_figures() {
+        let m = parse(REPORT);
+        assert_eq!(m.rps, 28000.0);
+        assert_eq!(m.p50_ms, 0.812);
+        assert_eq!(m.p99_ms, 2500.0);
+        assert_eq!(m.requests, 56000);
+    }
+
+    #[test]
+    fn non_2xx_answers_and_socket_errors_are_errors() {
+        assert_eq!(parse(REPORT).errors, 120 + 3 + 4);
+    }
+
+    #[test]
+    fn a_clean_report_has_no_errors() {
+        let clean: String = REPORT
+            .lines()
+            .filter(|l| !l.contains("errors") && !l.contains("Non-2xx"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(parse(&clean).errors, 0);
+    }
+
+    #[test]
+    fn lua_strings_escape_everything_unusual() {
+        assert_eq!(lua_bytes(b"a\"b\n"), "\"a\\34b\\10\"");
+    }
+}
