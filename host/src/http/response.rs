@@ -23,22 +23,30 @@ pub enum Reply {
 /// Builds the response, adding CORS headers the message does not set (§10.2).
 pub fn build(reply: Reply, cors_request_headers: Option<HeaderValue>) -> Response<Full<Bytes>> {
     let mut resp = match reply {
+        // An encoded message has its CORS headers already (`Prepared::from_message`).
         Reply::Encoded(prepared) => prepared.to_response(),
-        Reply::Error(e, _) | Reply::Plain(e) => plain(e.status(), &e.to_string()),
+        Reply::Error(e, _) | Reply::Plain(e) => {
+            let mut resp = plain(e.status(), &e.to_string());
+            add_cors(resp.headers_mut());
+            resp
+        }
     };
-    let headers = resp.headers_mut();
+    if let Some(requested) = cors_request_headers {
+        resp.headers_mut()
+            .entry("access-control-allow-headers")
+            .or_insert(requested);
+    }
+    resp
+}
+
+/// HyperBEAM's CORS headers, where `headers` does not set them.
+fn add_cors(headers: &mut HeaderMap) {
     headers
         .entry("access-control-allow-origin")
         .or_insert(HeaderValue::from_static("*"));
     headers
         .entry("access-control-allow-methods")
         .or_insert(HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
-    if let Some(requested) = cors_request_headers {
-        headers
-            .entry("access-control-allow-headers")
-            .or_insert(requested);
-    }
-    resp
 }
 
 /// An encoded HTTP message in hyper's terms: status, headers and body. Building it checks every
@@ -52,8 +60,9 @@ pub struct Prepared {
 
 impl Prepared {
     /// From an encoded HTTP message (header keys and an optional `body`; `status` sets the
-    /// status and is sent as a header too, as HyperBEAM does). A field that is not a valid
-    /// header is dropped with a warning.
+    /// status and is sent as a header too, as HyperBEAM does), with HyperBEAM's CORS headers
+    /// where the message does not set them. A field that is not a valid header is dropped with a
+    /// warning.
     pub fn from_message(http: Message) -> Prepared {
         let status = match http.get("status") {
             Some(Value::Integer(i)) => u16::try_from(*i).ok(),
@@ -87,6 +96,7 @@ impl Prepared {
                 }
             }
         }
+        add_cors(&mut headers);
         Prepared {
             status,
             headers,

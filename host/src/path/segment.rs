@@ -1,5 +1,6 @@
 //! Splitting a request target into steps (`spec/codecs.md` §9.1).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest segment HyperBEAM accepts.
@@ -259,9 +260,9 @@ pub fn is_id(seg: &str) -> bool {
     }
 }
 
-fn percent_decode(s: &str) -> Result<String, PathError> {
+fn percent_decode(s: &str) -> Result<Cow<'_, str>, PathError> {
     if !s.contains('%') {
-        return Ok(s.to_owned());
+        return Ok(Cow::Borrowed(s));
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -283,37 +284,38 @@ fn percent_decode(s: &str) -> Result<String, PathError> {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| PathError(format!("`{s}` does not decode to UTF-8")))
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| PathError(format!("`{s}` does not decode to UTF-8")))
 }
 
-/// Positions (and bytes) of `seps` outside parentheses, every one of them; an error when the
-/// parentheses do not balance.
-fn outside_parens(s: &str, seps: &[u8]) -> Result<Vec<(usize, u8)>, PathError> {
+/// Calls `found` with the position and byte of every one of `seps` outside parentheses; an
+/// error when the parentheses do not balance.
+fn outside_parens(s: &str, seps: &[u8], mut found: impl FnMut(usize, u8)) -> Result<(), PathError> {
     let unbalanced = || PathError(format!("unbalanced parentheses in `{s}`"));
-    let mut found = Vec::new();
     let mut depth = 0usize;
     for (i, b) in s.bytes().enumerate() {
         match b {
             b'(' => depth += 1,
             b')' => depth = depth.checked_sub(1).ok_or_else(unbalanced)?,
-            _ if depth == 0 && seps.contains(&b) => found.push((i, b)),
+            _ if depth == 0 && seps.contains(&b) => found(i, b),
             _ => {}
         }
     }
     if depth != 0 {
         return Err(unbalanced());
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Splits on `sep` where not inside parentheses.
 fn split_outside_parens(s: &str, sep: u8) -> Result<Vec<&str>, PathError> {
     let mut parts = Vec::new();
     let mut start = 0;
-    for (i, _) in outside_parens(s, &[sep])? {
+    outside_parens(s, &[sep], |i, _| {
         parts.push(&s[start..i]);
         start = i + 1;
-    }
+    })?;
     parts.push(&s[start..]);
     Ok(parts)
 }
@@ -323,7 +325,11 @@ fn split_once_outside_parens(s: &str, sep: u8) -> Result<Option<(&str, &str)>, P
 }
 
 fn first_outside_parens(s: &str, seps: &[u8]) -> Result<Option<(usize, u8)>, PathError> {
-    Ok(outside_parens(s, seps)?.first().copied())
+    let mut first = None;
+    outside_parens(s, seps, |i, b| {
+        first.get_or_insert((i, b));
+    })?;
+    Ok(first)
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl DeviceStatus {
 
 #[derive(Default)]
 struct State {
-    devices: HashMap<String, Arc<DeviceHandle>>,
+    devices: HashMap<String, Arc<DeviceHandle>, foldhash::fast::RandomState>,
     status: BTreeMap<String, DeviceStatus>,
     /// Errors of libraries whose devices are unknown (unreadable, wrong ABI…), by file.
     library_errors: BTreeMap<String, String>,
