@@ -424,16 +424,14 @@ fn hmac_base_over(
 }
 
 /// The fields a signature covers (`§6.2.1`): the encoded headers without `body-keys`, with the
-/// body replaced by its `content-digest`.
-pub(crate) fn signing_fields(enc: crate::encode::Encoded) -> Message {
-    let mut fields = Message::with_capacity(enc.headers.len() + 1);
+/// body replaced by its `content-digest` (which the encoder has already put among the headers
+/// whenever there is a body).
+pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
+    let mut fields = Message::with_capacity(enc.headers.len());
     for (k, v) in enc.headers {
         if k != "body-keys" {
             fields.insert(k, Value::Binary(v));
         }
-    }
-    if !enc.body.is_empty() {
-        fields.insert("content-digest", crate::content_digest(&enc.body));
     }
     fields
 }

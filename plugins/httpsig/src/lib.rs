@@ -77,7 +77,7 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
     }
     Ok(HttpMessage {
         headers: enc.headers.into_iter().collect(),
-        body: enc.body,
+        body: enc.body.into_vec(),
     })
 }
 
