@@ -2,6 +2,7 @@
 
 use crate::{escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Key, Message, Value};
+use std::io::Write as _;
 
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
 pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
@@ -76,7 +77,7 @@ fn ao_types_field(types: &[(Key, &str)]) -> Vec<u8> {
         if i > 0 {
             out.extend_from_slice(b", ");
         }
-        out.extend_from_slice(escape::encode(key.as_str().as_bytes()).as_bytes());
+        escape::write(&mut out, key.as_str().as_bytes());
         out.push(b'=');
         sf::write_string(&mut out, ty.as_bytes());
     }
@@ -93,11 +94,12 @@ pub fn is_empty_message(m: &Message) -> bool {
 fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'static str, Error> {
     match value {
         Value::Integer(i) => {
-            out.extend_from_slice(i.to_string().as_bytes());
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{i}");
             Ok("integer")
         }
         Value::Float(x) => {
-            out.extend_from_slice(float::format_float(*x)?.as_bytes());
+            float::write_float(out, *x)?;
             Ok("float")
         }
         Value::Atom(a) => {
@@ -113,6 +115,7 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                 return Err(Error::TooDeep(MAX_DEPTH));
             }
             let mut item_text = Vec::new();
+            let mut inner = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
@@ -121,7 +124,7 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                     Value::Binary(b) => sf::write_string(out, b),
                     Value::Message(_) => return Err(Error::MessageInScalarList),
                     other => {
-                        let mut inner = Vec::new();
+                        inner.clear();
                         let ty = encode_value(&mut inner, other, depth + 1)?;
                         item_text.clear();
                         item_text.extend_from_slice(b"(ao-type-");
