@@ -103,7 +103,7 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
 pub fn from(http: &HttpMessage) -> Result<Message, Error> {
     let mut fields = Message::with_capacity(http.headers.len());
     for (name, value) in &http.headers {
-        let key = Key::new(name.to_ascii_lowercase());
+        let key = header_key(name);
         if key.as_str() == "body" {
             continue;
         }
@@ -118,6 +118,15 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
         }
     }
     decode::decode(fields, &http.body)
+}
+
+/// The field key of header `name`: ASCII-lower-cased (even when ID-shaped), then normalised.
+fn header_key(name: &str) -> Key {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Key::new(name.to_ascii_lowercase())
+    } else {
+        Key::new(name)
+    }
 }
 
 /// [`from`] for the message form the node passes in: lower-case header names as keys plus
