@@ -53,7 +53,12 @@ fn stages(http: &HttpMessage) -> String {
     };
     let rich = match ferrobeam_structured::to(&tabm) {
         Ok(r) => r,
-        Err(e) => return format!("tabm {} / to error: {e}", hex(format!("{tabm:?}").as_bytes())),
+        Err(e) => {
+            return format!(
+                "tabm {} / to error: {e}",
+                hex(format!("{tabm:?}").as_bytes())
+            )
+        }
     };
     let tabm2 = ferrobeam_structured::from(&rich).unwrap();
     let out = ferrobeam_httpsig::to(&tabm2).unwrap();

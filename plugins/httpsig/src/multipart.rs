@@ -69,7 +69,10 @@ impl Line<'_> {
 /// What follows a part's `content-disposition`: a binary, or header lines and a body.
 enum Content<'a> {
     Binary(Cow<'a, [u8]>),
-    Fields { lines: Vec<Line<'a>>, body: &'a [u8] },
+    Fields {
+        lines: Vec<Line<'a>>,
+        body: &'a [u8],
+    },
 }
 
 /// A part ready to be written: its disposition and content, header lines already sorted.
