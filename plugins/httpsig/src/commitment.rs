@@ -4,7 +4,9 @@
 use crate::crypto::{address, b64url, b64url_decode, hmac_sha256, sha256};
 use crate::encode::encode_skipping;
 use crate::error::snippet;
-use crate::sigbase::{add_derived, signature_base, ParamValue, SignatureParams, RECOGNISED_PARAMS};
+use crate::sigbase::{
+    add_derived, params_line, signature_base_by, ParamValue, SignatureParams, RECOGNISED_PARAMS,
+};
 use crate::Error;
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_structured::{map_order, sf};
@@ -477,16 +479,27 @@ fn hmac_base_over(
     tabm: &Message,
     components: Option<Vec<String>>,
 ) -> Result<(Vec<u8>, String), Error> {
-    let fields = signing_fields(encode_skipping(tabm, &["body-keys"])?);
-    let names: Vec<String> =
-        components.unwrap_or_else(|| fields.keys().map(|k| k.as_str().to_owned()).collect());
-    let mut components = add_derived(names.iter().map(|n| n.strip_prefix('@').unwrap_or(n)));
+    // The signing fields (`signing_fields`), read in place from the encoding.
+    let enc = encode_skipping(tabm, &["body-keys"])?;
+    let field = |name: &str| match name {
+        "body-keys" => None,
+        _ => enc.headers.get(name).map(AsRef::as_ref),
+    };
+    let mut components = match &components {
+        Some(names) => add_derived(names.iter().map(|n| n.strip_prefix('@').unwrap_or(n))),
+        None => add_derived(
+            enc.headers
+                .keys()
+                .filter(|k| k.as_ref() != "body-keys")
+                .map(|k| k.strip_prefix('@').unwrap_or(k)),
+        ),
+    };
     components.sort_unstable();
     let params = [
         ("alg", ParamValue::from(ALG_HMAC_SHA256)),
         ("keyid", ParamValue::from(HMAC_KEY)),
     ];
-    let base = signature_base(&components, &params, &fields)?;
+    let base = signature_base_by(&components, &params_line(&components, &params), field)?;
     let id = b64url(&hmac_sha256(HMAC_KEY.as_bytes(), &base));
     Ok((base, id))
 }
@@ -498,7 +511,7 @@ pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
     let mut fields = Message::with_capacity(enc.headers.len());
     for (k, v) in enc.headers {
         if k != "body-keys" {
-            fields.insert(k, Value::Binary(v));
+            fields.insert(k.as_ref(), Value::Binary(v.into_owned()));
         }
     }
     fields
@@ -506,14 +519,14 @@ pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
 
 /// The `signature` and `signature-input` headers a TABM travels with: those of its HMAC
 /// commitment, which combines every RSA signature (`§5.1` step 8).
-pub(crate) fn signature_headers(tabm: &Message) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn signature_headers(tabm: &Message) -> Option<(&[u8], &[u8])> {
     let commitments = tabm.get_message("commitments")?;
     commitments
         .iter()
         .filter_map(|(_, c)| c.as_message())
         .filter(|c| c.get_str("alg") == Some(ALG_HMAC_SHA256))
         .filter_map(|c| match (c.get("signature"), c.get("signature-input")) {
-            (Some(Value::Binary(s)), Some(Value::Binary(i))) => Some((s.clone(), i.clone())),
+            (Some(Value::Binary(s)), Some(Value::Binary(i))) => Some((s.as_slice(), i.as_slice())),
             _ => None,
         })
         .last()

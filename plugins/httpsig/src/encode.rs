@@ -14,11 +14,12 @@ pub const MAX_HEADER_LENGTH: usize = 4096;
 /// TABM keys never sent (`§5.1` step 2); private keys are dropped as well.
 const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
 
-/// The encoder's output: header fields (sorted by name) and the body. The `content-digest`
-/// header is already among the headers, so the body is only built when it is sent.
+/// The encoder's output: header fields (sorted by name) and the body. Names and values are
+/// borrowed from the TABM where they can be, so a signature base over them copies nothing; the
+/// `content-digest` header is already among the headers, so the body is only built when sent.
 #[derive(Default)]
 pub(crate) struct Encoded<'a> {
-    pub headers: BTreeMap<String, Vec<u8>>,
+    pub headers: BTreeMap<Cow<'a, str>, Cow<'a, [u8]>>,
     pub body: Body<'a>,
 }
 
@@ -72,7 +73,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     let mut out = Encoded::default();
     if inline_header {
         out.headers
-            .insert("inline-body-key".to_owned(), b"data".to_vec());
+            .insert(Cow::Borrowed("inline-body-key"), Cow::Borrowed(b"data"));
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
@@ -95,7 +96,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
                 if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
                     body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
                 } else {
-                    out.headers.insert(k.to_owned(), b.clone());
+                    out.headers.insert(Cow::Borrowed(k), Cow::Borrowed(b));
                 }
             }
             other => {
@@ -111,7 +112,8 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         if field.len() > MAX_HEADER_LENGTH || inline_key == "ao-ids" {
             body.push(("ao-ids", BodyEntry::Binary(Cow::Owned(field))));
         } else {
-            out.headers.insert("ao-ids".to_owned(), field);
+            out.headers
+                .insert(Cow::Borrowed("ao-ids"), Cow::Owned(field));
         }
     }
     let parts = group_parts(body)?;
@@ -124,16 +126,22 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         }
         _ => {
             let mut mp = Multipart::new(parts, inline_key);
-            out.headers
-                .insert("body-keys".to_owned(), std::mem::take(&mut mp.body_keys));
-            out.headers
-                .insert("content-type".to_owned(), content_type(&mp.boundary));
+            out.headers.insert(
+                Cow::Borrowed("body-keys"),
+                Cow::Owned(std::mem::take(&mut mp.body_keys)),
+            );
+            out.headers.insert(
+                Cow::Borrowed("content-type"),
+                Cow::Owned(content_type(&mp.boundary)),
+            );
             out.body = Body::Multipart(mp);
         }
     }
     if let Some(digest) = out.body.content_digest() {
-        out.headers
-            .insert("content-digest".to_owned(), digest.into_bytes());
+        out.headers.insert(
+            Cow::Borrowed("content-digest"),
+            Cow::Owned(digest.into_bytes()),
+        );
     }
     Ok(out)
 }

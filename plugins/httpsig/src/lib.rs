@@ -72,11 +72,15 @@ use ferrobeam_device_api::{Key, Message, Value};
 pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
     let mut enc = encode::encode(tabm)?;
     if let Some((signature, input)) = commitment::signature_headers(tabm) {
-        enc.headers.insert("signature".to_owned(), signature);
-        enc.headers.insert("signature-input".to_owned(), input);
+        enc.headers.insert("signature".into(), signature.into());
+        enc.headers.insert("signature-input".into(), input.into());
     }
     Ok(HttpMessage {
-        headers: enc.headers.into_iter().collect(),
+        headers: enc
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         body: enc.body.into_vec(),
     })
 }

@@ -272,29 +272,29 @@ pub(crate) fn decode(
     let start = find(body, &begin, 0).ok_or(Error::Multipart("opening boundary not found"))?;
     let stop = find(body, &end, 0).ok_or(Error::Multipart("closing boundary not found"))?;
     let inner = body.get(start + begin.len()..stop).unwrap_or(&[]);
-    let separator = &end[..end.len() - 2];
+    let separator = memchr::memmem::Finder::new(&end[..end.len() - 2]);
     let mut parts = Vec::new();
     let mut from = 0;
     loop {
-        let at = find(inner, separator, from);
+        let at = separator.find(&inner[from..]).map(|at| at + from);
         let raw = &inner[from..at.unwrap_or(inner.len())];
         parts.push(decode_part(raw, inline_key)?);
         match at {
-            Some(at) => from = at + separator.len(),
+            Some(at) => from = at + separator.needle().len(),
             None => return Ok(parts),
         }
     }
 }
 
 fn decode_part(raw: &[u8], inline_key: &str) -> Result<DecodedPart, Error> {
-    let (head, body) = match find(raw, b"\r\n\r\n", 0) {
+    let (head, body) = match find_blank_line(raw) {
         Some(at) => (&raw[..at], &raw[at + 4..]),
         None => (raw, &[][..]),
     };
     let mut disposition: Option<&[u8]> = None;
     let mut fields = Message::new();
     for line in split_crlf(head) {
-        let Some(at) = find(line, b": ", 0) else {
+        let Some(at) = find_pair(line, b':', b' ') else {
             continue;
         };
         let name = std::str::from_utf8(&line[..at]).map_err(|_| Error::NotUtf8(snippet(line)))?;
@@ -334,7 +334,7 @@ fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let cur = rest?;
-        match find(cur, CRLF, 0) {
+        match find_pair(cur, b'\r', b'\n') {
             Some(at) => {
                 rest = Some(&cur[at + 2..]);
                 Some(&cur[..at])
@@ -347,9 +347,60 @@ fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// First index of the two bytes `a b` in `haystack` (CRLF, `": "`): a byte search, without
+/// building a substring searcher for a two-byte needle.
+fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(a, haystack.get(from..)?) {
+        let at = from + i;
+        if haystack.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// First index of CRLF CRLF (the end of a part's header block) in `haystack`.
+fn find_blank_line(haystack: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find_pair(haystack.get(from..)?, b'\r', b'\n') {
+        let at = from + i;
+        if haystack.get(at + 2..at + 4) == Some(CRLF) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// First index of `needle` in `haystack` at or after `from`.
 pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     // memchr's substring search (SIMD): bodies are mostly text, full of the boundary's first
     // byte (`-` in Lua sources), where a scan for that byte then a compare was slow.
     memchr::memmem::find(haystack.get(from..)?, needle).map(|at| at + from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_searches_agree_with_substring_search() {
+        let cases: [&[u8]; 8] = [
+            b"",
+            b"\r",
+            b"\r\r\n",
+            b"a\r\nb\r\r\n\r\nc",
+            b"\r\n\r\r\n\r\n",
+            b"x::: y: z",
+            b"no separators",
+            b"\r\n\r\n",
+        ];
+        for hay in cases {
+            assert_eq!(find_pair(hay, b'\r', b'\n'), find(hay, CRLF, 0), "{hay:?}");
+            assert_eq!(find_pair(hay, b':', b' '), find(hay, b": ", 0), "{hay:?}");
+            assert_eq!(find_blank_line(hay), find(hay, b"\r\n\r\n", 0), "{hay:?}");
+        }
+    }
 }
