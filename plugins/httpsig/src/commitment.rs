@@ -4,7 +4,9 @@
 use crate::crypto::{address, b64url, b64url_decode, hmac_sha256, sha256};
 use crate::encode::encode_skipping;
 use crate::error::snippet;
-use crate::sigbase::{add_derived, signature_base, ParamValue, SignatureParams, RECOGNISED_PARAMS};
+use crate::sigbase::{
+    add_derived, params_line, signature_base_by, ParamValue, SignatureParams, RECOGNISED_PARAMS,
+};
 use crate::Error;
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_structured::{map_order, sf};
@@ -160,7 +162,12 @@ impl SignatureInput {
 
     /// This input as a one-member `signature-input` dictionary.
     pub fn to_field(&self) -> Vec<u8> {
-        sf::serialize_dictionary(&[(self.name.as_str(), sf::Member::InnerList(self.list.clone()))])
+        // `serialize_dictionary` of the one member, without copying the list.
+        let mut out = Vec::with_capacity(self.name.len() + 256);
+        out.extend_from_slice(self.name.as_bytes());
+        out.push(b'=');
+        sf::write_inner_list(&mut out, &self.list);
+        out
     }
 }
 
@@ -254,12 +261,26 @@ fn commitment_of(sig: &ReceivedSignature) -> Result<Commitment, Error> {
         device: DEVICE.to_owned(),
         alg: crate::http::utf8(alg)?.to_owned(),
         committer: Some(address(&n)),
-        signature: Some(sf::serialize_dictionary(&[(
-            sig.name.as_str(),
-            sig.member.clone(),
-        )])),
+        signature: Some(one_member_dictionary(&sig.name, &sig.member)),
         signature_input: Some(sig.input.to_field()),
     })
+}
+
+/// `serialize_dictionary` of the single member `name`, without copying the member.
+fn one_member_dictionary(name: &str, member: &sf::Member) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 1024);
+    out.extend_from_slice(name.as_bytes());
+    match member {
+        sf::Member::Item(sf::Item {
+            bare: sf::BareItem::Boolean(true),
+            params,
+        }) => sf::write_params(&mut out, params),
+        other => {
+            out.push(b'=');
+            sf::write_member(&mut out, other);
+        }
+    }
+    out
 }
 
 /// Recomputes the HMAC commitment of a message (HyperBEAM's `reset_hmac`, `§6.4`).
@@ -311,10 +332,18 @@ pub fn reset_hmac(msg: &Message) -> Result<Message, Error> {
 /// [`reset_hmac`] would over the message with [`commitments_from_signatures`], without
 /// re-parsing the headers.
 pub(crate) fn commit_received(
-    tabm: &Message,
+    tabm: Message,
     received: &[ReceivedSignature],
 ) -> Result<Message, Error> {
-    let tabm = ferrobeam_structured::from(tabm)?;
+    let tabm = ferrobeam_structured::from_owned(tabm)?;
+    // An `hmac-sha256` signature is never trusted: it is recomputed below.
+    let is_rsa = |sig: &&ReceivedSignature| {
+        sig.input.string_param("alg") != Some(ALG_HMAC_SHA256.as_bytes())
+    };
+    let mut rsa = received.iter().filter(is_rsa);
+    if let (Some(sig), None) = (rsa.next(), rsa.next()) {
+        return commit_one_received(tabm, sig);
+    }
     let mut signatures = Vec::with_capacity(received.len());
     let mut inputs = Vec::with_capacity(received.len());
     let mut kept = Message::with_capacity(received.len() + 1);
@@ -334,27 +363,68 @@ pub(crate) fn commit_received(
     with_hmac(tabm, kept, signatures, inputs)
 }
 
+/// [`commit_received`] for the usual request with one RSA signature: the combined
+/// `signature`/`signature-input` of the HMAC commitment are that commitment's own fields, so
+/// they are serialised once.
+fn commit_one_received(tabm: Message, sig: &ReceivedSignature) -> Result<Message, Error> {
+    let commitment = commitment_of(sig)?;
+    let combined = Combined {
+        signature: commitment.signature.clone().unwrap_or_default(),
+        input: commitment.signature_input.clone().unwrap_or_default(),
+        components: sig.input.components.clone(),
+    };
+    let mut kept = Message::with_capacity(2);
+    kept.insert(sig.commitment_id(), commitment.to_message());
+    with_combined_hmac(tabm, kept, Some(combined))
+}
+
+/// The combined RSA `signature` and `signature-input` an HMAC commitment carries, and the
+/// components (of the first input) its base covers.
+struct Combined {
+    signature: Vec<u8>,
+    input: Vec<u8>,
+    components: Vec<String>,
+}
+
 /// Adds the HMAC commitment over `tabm` (which has no `commitments`) to the `kept` RSA
 /// commitments, whose signature and input members are given, and stores them in `tabm`.
 fn with_hmac(
-    mut tabm: Message,
-    mut kept: Message,
+    tabm: Message,
+    kept: Message,
     mut signatures: Vec<(String, sf::Member)>,
     mut inputs: Vec<(String, sf::Member)>,
 ) -> Result<Message, Error> {
-    let mut hmac = Message::with_capacity(4);
-    let hmac_id = if inputs.is_empty() {
-        hmac_base_and_id(&tabm)?.1
+    let combined = if inputs.is_empty() {
+        None
     } else {
         map_order::sort_in_map_order(&mut signatures, |(k, _)| k.as_bytes());
         map_order::sort_in_map_order(&mut inputs, |(k, _)| k.as_bytes());
         let (first_name, first) = &inputs[0];
-        let components = SignatureInput::from_member(first_name, first)?.components;
-        hmac.insert("signature", sf::serialize_dictionary(&signatures));
-        hmac.insert("signature-input", sf::serialize_dictionary(&inputs));
-        // The combined `signature`/`signature-input` only choose the components: the encoder
-        // never sends them as fields.
-        hmac_base_over(&tabm, Some(components))?.1
+        Some(Combined {
+            components: SignatureInput::from_member(first_name, first)?.components,
+            signature: sf::serialize_dictionary(&signatures),
+            input: sf::serialize_dictionary(&inputs),
+        })
+    };
+    with_combined_hmac(tabm, kept, combined)
+}
+
+/// [`with_hmac`] once the RSA signatures are combined (`None`: unsigned).
+fn with_combined_hmac(
+    mut tabm: Message,
+    mut kept: Message,
+    combined: Option<Combined>,
+) -> Result<Message, Error> {
+    let mut hmac = Message::with_capacity(4);
+    let hmac_id = match combined {
+        None => hmac_base_and_id(&tabm)?.1,
+        Some(combined) => {
+            hmac.insert("signature", combined.signature);
+            hmac.insert("signature-input", combined.input);
+            // The combined `signature`/`signature-input` only choose the components: the
+            // encoder never sends them as fields.
+            hmac_base_over(&tabm, Some(combined.components))?.1
+        }
     };
     hmac.insert("commitment-device", DEVICE);
     hmac.insert("alg", ALG_HMAC_SHA256);
@@ -409,45 +479,54 @@ fn hmac_base_over(
     tabm: &Message,
     components: Option<Vec<String>>,
 ) -> Result<(Vec<u8>, String), Error> {
-    let fields = signing_fields(encode_skipping(tabm, &["body-keys"])?);
-    let names: Vec<String> =
-        components.unwrap_or_else(|| fields.keys().map(|k| k.as_str().to_owned()).collect());
-    let mut components = add_derived(names.iter().map(|n| n.strip_prefix('@').unwrap_or(n)));
+    // The signing fields (`signing_fields`), read in place from the encoding.
+    let enc = encode_skipping(tabm, &["body-keys"])?;
+    let field = |name: &str| match name {
+        "body-keys" => None,
+        _ => enc.headers.get(name).map(AsRef::as_ref),
+    };
+    let mut components = match &components {
+        Some(names) => add_derived(names.iter().map(|n| n.strip_prefix('@').unwrap_or(n))),
+        None => add_derived(
+            enc.headers
+                .keys()
+                .filter(|k| k.as_ref() != "body-keys")
+                .map(|k| k.strip_prefix('@').unwrap_or(k)),
+        ),
+    };
     components.sort_unstable();
     let params = [
         ("alg", ParamValue::from(ALG_HMAC_SHA256)),
         ("keyid", ParamValue::from(HMAC_KEY)),
     ];
-    let base = signature_base(&components, &params, &fields)?;
+    let base = signature_base_by(&components, &params_line(&components, &params), field)?;
     let id = b64url(&hmac_sha256(HMAC_KEY.as_bytes(), &base));
     Ok((base, id))
 }
 
 /// The fields a signature covers (`§6.2.1`): the encoded headers without `body-keys`, with the
-/// body replaced by its `content-digest`.
-pub(crate) fn signing_fields(enc: crate::encode::Encoded) -> Message {
-    let mut fields = Message::with_capacity(enc.headers.len() + 1);
+/// body replaced by its `content-digest` (which the encoder has already put among the headers
+/// whenever there is a body).
+pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
+    let mut fields = Message::with_capacity(enc.headers.len());
     for (k, v) in enc.headers {
         if k != "body-keys" {
-            fields.insert(k, Value::Binary(v));
+            fields.insert(k.as_ref(), Value::Binary(v.into_owned()));
         }
-    }
-    if !enc.body.is_empty() {
-        fields.insert("content-digest", crate::content_digest(&enc.body));
     }
     fields
 }
 
 /// The `signature` and `signature-input` headers a TABM travels with: those of its HMAC
 /// commitment, which combines every RSA signature (`§5.1` step 8).
-pub(crate) fn signature_headers(tabm: &Message) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn signature_headers(tabm: &Message) -> Option<(&[u8], &[u8])> {
     let commitments = tabm.get_message("commitments")?;
     commitments
         .iter()
         .filter_map(|(_, c)| c.as_message())
         .filter(|c| c.get_str("alg") == Some(ALG_HMAC_SHA256))
         .filter_map(|c| match (c.get("signature"), c.get("signature-input")) {
-            (Some(Value::Binary(s)), Some(Value::Binary(i))) => Some((s.clone(), i.clone())),
+            (Some(Value::Binary(s)), Some(Value::Binary(i))) => Some((s.as_slice(), i.as_slice())),
             _ => None,
         })
         .last()

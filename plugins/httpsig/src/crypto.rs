@@ -35,7 +35,16 @@ pub fn b64(data: &[u8]) -> String {
 /// );
 /// ```
 pub fn content_digest(body: &[u8]) -> String {
-    format!("sha-256=:{}:", b64(&sha256(body)))
+    content_digest_of(&sha256(body))
+}
+
+/// The `content-digest` header value for a SHA-256 `digest` computed elsewhere.
+pub(crate) fn content_digest_of(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(56);
+    out.push_str("sha-256=:");
+    STANDARD.encode_string(digest, &mut out);
+    out.push(':');
+    out
 }
 
 /// HMAC-SHA256 of `data` under `key`.

@@ -38,7 +38,7 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             ));
         };
         let received = commitment::parse_signature_headers(&signature, &input)?;
-        tabm = commitment::commit_received(&tabm, &received)?;
+        tabm = commitment::commit_received(tabm, &received)?;
     }
     tabm.remove("content-digest");
     // Legacy: `hashpath*` headers are commitment data, not fields.

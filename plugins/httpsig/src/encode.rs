@@ -1,6 +1,6 @@
 //! TABM → HTTP message (`codecs.md` §5.1–§5.4).
 
-use crate::multipart::{self, PartValue};
+use crate::multipart::{Multipart, PartValue};
 use crate::Error;
 use ferrobeam_device_api::message::is_id_shaped;
 use ferrobeam_device_api::{Message, Value};
@@ -14,11 +14,46 @@ pub const MAX_HEADER_LENGTH: usize = 4096;
 /// TABM keys never sent (`§5.1` step 2); private keys are dropped as well.
 const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
 
-/// The encoder's output: header fields (sorted by name) and the body (empty = none).
-#[derive(Debug, Default)]
-pub(crate) struct Encoded {
-    pub headers: BTreeMap<String, Vec<u8>>,
-    pub body: Vec<u8>,
+/// The encoder's output: header fields (sorted by name) and the body. Names and values are
+/// borrowed from the TABM where they can be, so a signature base over them copies nothing; the
+/// `content-digest` header is already among the headers, so the body is only built when sent.
+#[derive(Default)]
+pub(crate) struct Encoded<'a> {
+    pub headers: BTreeMap<Cow<'a, str>, Cow<'a, [u8]>>,
+    pub body: Body<'a>,
+}
+
+/// The body of an encoded message, not yet written out.
+#[derive(Default)]
+pub(crate) enum Body<'a> {
+    /// No body.
+    #[default]
+    Empty,
+    /// One binary sent as the whole body.
+    Raw(Cow<'a, [u8]>),
+    /// A `multipart/form-data` body.
+    Multipart(Multipart<'a>),
+}
+
+impl Body<'_> {
+    /// The body bytes (empty = no body).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Body::Empty => Vec::new(),
+            Body::Raw(b) => b.into_owned(),
+            Body::Multipart(mp) => mp.to_vec(),
+        }
+    }
+
+    /// The `content-digest` of a non-empty body.
+    fn content_digest(&self) -> Option<String> {
+        match self {
+            Body::Empty => None,
+            Body::Raw(b) if b.is_empty() => None,
+            Body::Raw(b) => Some(crate::content_digest(b)),
+            Body::Multipart(mp) => Some(mp.content_digest()),
+        }
+    }
 }
 
 /// A top-level value bound for the body.
@@ -28,17 +63,17 @@ enum BodyEntry<'a> {
 }
 
 /// Encodes a TABM as header fields and a body (without signature headers).
-pub(crate) fn encode(tabm: &Message) -> Result<Encoded, Error> {
+pub(crate) fn encode(tabm: &Message) -> Result<Encoded<'_>, Error> {
     encode_skipping(tabm, &[])
 }
 
 /// [`encode`] as if the top-level keys in `skip` were absent.
-pub(crate) fn encode_skipping(tabm: &Message, skip: &[&str]) -> Result<Encoded, Error> {
+pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<Encoded<'a>, Error> {
     let (inline_key, inline_header) = inline_key(tabm, skip)?;
     let mut out = Encoded::default();
     if inline_header {
         out.headers
-            .insert("inline-body-key".to_owned(), b"data".to_vec());
+            .insert(Cow::Borrowed("inline-body-key"), Cow::Borrowed(b"data"));
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
@@ -61,7 +96,7 @@ pub(crate) fn encode_skipping(tabm: &Message, skip: &[&str]) -> Result<Encoded, 
                 if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
                     body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
                 } else {
-                    out.headers.insert(k.to_owned(), b.clone());
+                    out.headers.insert(Cow::Borrowed(k), Cow::Borrowed(b));
                 }
             }
             other => {
@@ -77,7 +112,8 @@ pub(crate) fn encode_skipping(tabm: &Message, skip: &[&str]) -> Result<Encoded, 
         if field.len() > MAX_HEADER_LENGTH || inline_key == "ao-ids" {
             body.push(("ao-ids", BodyEntry::Binary(Cow::Owned(field))));
         } else {
-            out.headers.insert("ao-ids".to_owned(), field);
+            out.headers
+                .insert(Cow::Borrowed("ao-ids"), Cow::Owned(field));
         }
     }
     let parts = group_parts(body)?;
@@ -85,26 +121,39 @@ pub(crate) fn encode_skipping(tabm: &Message, skip: &[&str]) -> Result<Encoded, 
         0 => {}
         1 if matches!(parts.get(inline_key), Some(PartValue::Binary(_))) => {
             if let Some(PartValue::Binary(b)) = parts.into_values().next() {
-                out.body = b.into_owned();
+                out.body = Body::Raw(b);
             }
         }
         _ => {
-            let mp = multipart::encode(&parts, inline_key);
-            out.headers.insert("body-keys".to_owned(), mp.body_keys);
+            let mut mp = Multipart::new(parts, inline_key);
             out.headers.insert(
-                "content-type".to_owned(),
-                format!("multipart/form-data; boundary=\"{}\"", mp.boundary).into_bytes(),
+                Cow::Borrowed("body-keys"),
+                Cow::Owned(std::mem::take(&mut mp.body_keys)),
             );
-            out.body = mp.body;
+            out.headers.insert(
+                Cow::Borrowed("content-type"),
+                Cow::Owned(content_type(&mp.boundary)),
+            );
+            out.body = Body::Multipart(mp);
         }
     }
-    if !out.body.is_empty() {
+    if let Some(digest) = out.body.content_digest() {
         out.headers.insert(
-            "content-digest".to_owned(),
-            crate::content_digest(&out.body).into_bytes(),
+            Cow::Borrowed("content-digest"),
+            Cow::Owned(digest.into_bytes()),
         );
     }
     Ok(out)
+}
+
+/// The `content-type` of a multipart body with `boundary`.
+fn content_type(boundary: &str) -> Vec<u8> {
+    const PREFIX: &[u8] = b"multipart/form-data; boundary=\"";
+    let mut out = Vec::with_capacity(PREFIX.len() + boundary.len() + 1);
+    out.extend_from_slice(PREFIX);
+    out.extend_from_slice(boundary.as_bytes());
+    out.push(b'"');
+    out
 }
 
 /// The key whose value becomes the raw body (`§5.1` step 3), and whether the header

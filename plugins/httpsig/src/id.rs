@@ -87,7 +87,7 @@ pub fn unsigned_hmac(msg: &Message) -> Result<(Vec<u8>, String), Error> {
             bare.insert(k.clone(), v.clone());
         }
     }
-    let mut tabm = ferrobeam_structured::from(&bare)?;
+    let mut tabm = ferrobeam_structured::from_owned(bare)?;
     if let Some(input) = tabm.remove("signature-input") {
         tabm.insert("x-signature-input", input);
     }

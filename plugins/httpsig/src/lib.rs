@@ -72,12 +72,16 @@ use ferrobeam_device_api::{Key, Message, Value};
 pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
     let mut enc = encode::encode(tabm)?;
     if let Some((signature, input)) = commitment::signature_headers(tabm) {
-        enc.headers.insert("signature".to_owned(), signature);
-        enc.headers.insert("signature-input".to_owned(), input);
+        enc.headers.insert("signature".into(), signature.into());
+        enc.headers.insert("signature-input".into(), input.into());
     }
     Ok(HttpMessage {
-        headers: enc.headers.into_iter().collect(),
-        body: enc.body,
+        headers: enc
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        body: enc.body.into_vec(),
     })
 }
 
@@ -103,7 +107,7 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
 pub fn from(http: &HttpMessage) -> Result<Message, Error> {
     let mut fields = Message::with_capacity(http.headers.len());
     for (name, value) in &http.headers {
-        let key = Key::new(name.to_ascii_lowercase());
+        let key = header_key(name);
         if key.as_str() == "body" {
             continue;
         }
@@ -118,6 +122,15 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
         }
     }
     decode::decode(fields, &http.body)
+}
+
+/// The field key of header `name`: ASCII-lower-cased (even when ID-shaped), then normalised.
+fn header_key(name: &str) -> Key {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Key::new(name.to_ascii_lowercase())
+    } else {
+        Key::new(name)
+    }
 }
 
 /// [`from`] for the message form the node passes in: lower-case header names as keys plus

@@ -22,114 +22,222 @@ pub(crate) enum PartValue<'a> {
     Fields(Vec<(&'a str, &'a [u8])>),
 }
 
-/// An encoded multipart body.
-pub(crate) struct Multipart {
-    pub body: Vec<u8>,
+/// Where encoded bytes go: the body being built, a digest, or a byte count. The encoder writes
+/// a multipart body piecewise, so the boundary hash and `content-digest` need no copy of it.
+pub(crate) trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
+/// Counts the bytes written (to size the body before building it).
+#[derive(Default)]
+struct Count(usize);
+
+impl Sink for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+/// One header line of a part with fields: a field, or the part's `content-disposition`.
+enum Line<'a> {
+    Field(&'a [u8], &'a [u8]),
+    Disposition,
+}
+
+impl Line<'_> {
+    fn name(&self) -> &[u8] {
+        match self {
+            Line::Field(k, _) => k,
+            Line::Disposition => b"content-disposition",
+        }
+    }
+}
+
+/// What follows a part's `content-disposition`: a binary, or header lines and a body.
+enum Content<'a> {
+    Binary(Cow<'a, [u8]>),
+    Fields {
+        lines: Vec<Line<'a>>,
+        body: &'a [u8],
+    },
+}
+
+/// A part ready to be written: its disposition and content, header lines already sorted.
+struct Part<'a> {
+    /// The `name` of `form-data;name="…"`, or `None` for `inline`.
+    name: Option<String>,
+    content: Content<'a>,
+}
+
+impl<'a> Part<'a> {
+    /// Prepares the part `name` (`§5.4`); `inline_key` names the part that is written as
+    /// `content-disposition: inline`.
+    fn new(name: String, value: PartValue<'a>, inline_key: &str) -> Self {
+        match value {
+            // A message holding only `body` is sent as the part `name/body` (`§5.4`).
+            PartValue::Fields(fields) if fields.len() == 1 && fields[0].0 == "body" => {
+                let name = format!("{name}/body");
+                Part {
+                    name: (name != "body").then_some(name),
+                    content: Content::Fields {
+                        lines: vec![Line::Disposition],
+                        body: fields[0].1,
+                    },
+                }
+            }
+            value => Part {
+                name: (name != inline_key).then_some(name),
+                content: Content::of(value),
+            },
+        }
+    }
+
+    /// Writes the part (`§5.4`): header lines in Erlang map order (content-disposition
+    /// included), then CRLF CRLF and the body if there is one. No trailing CRLF.
+    fn write(&self, out: &mut impl Sink) {
+        match &self.content {
+            Content::Binary(b) => {
+                out.put(b"content-disposition: ");
+                self.write_disposition(out);
+                out.put(b"\r\n\r\n");
+                out.put(b);
+            }
+            Content::Fields { lines, body } => {
+                for (i, line) in lines.iter().enumerate() {
+                    if i > 0 {
+                        out.put(CRLF);
+                    }
+                    out.put(line.name());
+                    out.put(b": ");
+                    match line {
+                        Line::Field(_, v) => out.put(v),
+                        Line::Disposition => self.write_disposition(out),
+                    }
+                }
+                if !body.is_empty() {
+                    out.put(b"\r\n\r\n");
+                    out.put(body);
+                }
+            }
+        }
+    }
+
+    fn write_disposition(&self, out: &mut impl Sink) {
+        match &self.name {
+            None => out.put(b"inline"),
+            Some(name) => {
+                out.put(b"form-data;name=\"");
+                out.put(name.as_bytes());
+                out.put(b"\"");
+            }
+        }
+    }
+}
+
+impl<'a> Content<'a> {
+    /// The content of a part: fields are sorted into Erlang map order with the disposition.
+    fn of(value: PartValue<'a>) -> Self {
+        match value {
+            PartValue::Binary(b) => Content::Binary(b),
+            PartValue::Fields(fields) => {
+                let mut lines = Vec::with_capacity(fields.len() + 1);
+                let mut body: &[u8] = &[];
+                for (k, v) in fields {
+                    match k {
+                        "body" => body = v,
+                        "content-disposition" => {}
+                        _ => lines.push(Line::Field(k.as_bytes(), v)),
+                    }
+                }
+                lines.push(Line::Disposition);
+                map_order::sort_in_map_order(&mut lines, Line::name);
+                Content::Fields { lines, body }
+            }
+        }
+    }
+}
+
+/// A multipart body, ready to be written or hashed without building it.
+pub(crate) struct Multipart<'a> {
+    parts: Vec<Part<'a>>,
+    /// The boundary: b64url(sha256(parts joined by CRLF)).
     pub boundary: String,
     /// The `body-keys` header: an SF list of the part names.
     pub body_keys: Vec<u8>,
 }
 
-/// Encodes `parts` (already in name order); `inline_key` names the part written as
-/// `content-disposition: inline`.
-pub(crate) fn encode(parts: &BTreeMap<String, PartValue<'_>>, inline_key: &str) -> Multipart {
-    let mut encoded: Vec<Vec<u8>> = Vec::with_capacity(parts.len());
-    let mut body_keys = Vec::new();
-    for (i, (name, value)) in parts.iter().enumerate() {
-        if i > 0 {
-            body_keys.extend_from_slice(b", ");
-        }
-        sf::write_string(&mut body_keys, name.as_bytes());
-        let part = match value {
-            // A message holding only `body` is sent as the part `name/body` (`§5.4`).
-            PartValue::Fields(fields) if fields.len() == 1 && fields[0].0 == "body" => {
-                encode_part(&format!("{name}/body"), value, "body")
+impl<'a> Multipart<'a> {
+    /// Prepares `parts` (in name order); `inline_key` names the part written as
+    /// `content-disposition: inline`. Hashes the parts for the boundary.
+    pub fn new(parts: BTreeMap<String, PartValue<'a>>, inline_key: &str) -> Self {
+        let mut body_keys = Vec::new();
+        let mut prepared = Vec::with_capacity(parts.len());
+        for (i, (name, value)) in parts.into_iter().enumerate() {
+            if i > 0 {
+                body_keys.extend_from_slice(b", ");
             }
-            _ => encode_part(name, value, inline_key),
-        };
-        encoded.push(part);
-    }
-    // Boundary: b64url(sha256(parts joined by CRLF)).
-    let mut hasher = Sha256::new();
-    for (i, part) in encoded.iter().enumerate() {
-        if i > 0 {
-            hasher.update(CRLF);
+            sf::write_string(&mut body_keys, name.as_bytes());
+            prepared.push(Part::new(name, value, inline_key));
         }
-        hasher.update(part);
-    }
-    let boundary = b64url(&hasher.finalize());
-    let size: usize = encoded.iter().map(|p| p.len() + boundary.len() + 6).sum();
-    let mut body = Vec::with_capacity(size + boundary.len() + 6);
-    for (i, part) in encoded.iter().enumerate() {
-        if i > 0 {
-            body.extend_from_slice(CRLF);
+        let mut hasher = Sha256::new();
+        for (i, part) in prepared.iter().enumerate() {
+            if i > 0 {
+                hasher.update(CRLF);
+            }
+            part.write(&mut hasher);
         }
-        body.extend_from_slice(b"--");
-        body.extend_from_slice(boundary.as_bytes());
-        body.extend_from_slice(CRLF);
-        body.extend_from_slice(part);
+        Multipart {
+            parts: prepared,
+            boundary: b64url(&hasher.finalize()),
+            body_keys,
+        }
     }
-    body.extend_from_slice(CRLF);
-    body.extend_from_slice(b"--");
-    body.extend_from_slice(boundary.as_bytes());
-    body.extend_from_slice(b"--");
-    Multipart {
-        body,
-        boundary,
-        body_keys,
-    }
-}
 
-/// One part's bytes (`§5.4`): header lines in Erlang map order (content-disposition included),
-/// then CRLF CRLF and the body if there is one. No trailing CRLF.
-fn encode_part(name: &str, value: &PartValue<'_>, inline_key: &str) -> Vec<u8> {
-    let disposition: Cow<'_, [u8]> = if name == inline_key {
-        Cow::Borrowed(b"inline")
-    } else {
-        Cow::Owned(format!("form-data;name=\"{name}\"").into_bytes())
-    };
-    match value {
-        PartValue::Binary(b) => {
-            let mut out = Vec::with_capacity(b.len() + disposition.len() + 25);
-            out.extend_from_slice(b"content-disposition: ");
-            out.extend_from_slice(&disposition);
-            out.extend_from_slice(b"\r\n\r\n");
-            out.extend_from_slice(b);
-            out
+    /// Writes the body: each part after `--boundary CRLF`, parts separated by CRLF, closed by
+    /// `CRLF --boundary--`.
+    pub fn write(&self, out: &mut impl Sink) {
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.put(CRLF);
+            }
+            out.put(b"--");
+            out.put(self.boundary.as_bytes());
+            out.put(CRLF);
+            part.write(out);
         }
-        PartValue::Fields(fields) => {
-            let mut lines: Vec<(&[u8], &[u8])> = Vec::with_capacity(fields.len() + 1);
-            let mut body: &[u8] = &[];
-            for (k, v) in fields {
-                match *k {
-                    "body" => body = v,
-                    "content-disposition" => {}
-                    _ => lines.push((k.as_bytes(), v)),
-                }
-            }
-            lines.push((b"content-disposition", &disposition));
-            map_order::sort_in_map_order(&mut lines, |(k, _)| k);
-            let size = lines
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 4)
-                .sum::<usize>()
-                + body.len()
-                + 4;
-            let mut out = Vec::with_capacity(size);
-            for (i, (k, v)) in lines.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(CRLF);
-                }
-                out.extend_from_slice(k);
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(v);
-            }
-            if !body.is_empty() {
-                out.extend_from_slice(b"\r\n\r\n");
-                out.extend_from_slice(body);
-            }
-            out
-        }
+        out.put(CRLF);
+        out.put(b"--");
+        out.put(self.boundary.as_bytes());
+        out.put(b"--");
+    }
+
+    /// The body as bytes, allocated once at its final size.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut count = Count::default();
+        self.write(&mut count);
+        let mut body = Vec::with_capacity(count.0);
+        self.write(&mut body);
+        body
+    }
+
+    /// The `content-digest` of the body, without building it.
+    pub fn content_digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        self.write(&mut hasher);
+        crate::crypto::content_digest_of(&hasher.finalize())
     }
 }
 
@@ -164,29 +272,29 @@ pub(crate) fn decode(
     let start = find(body, &begin, 0).ok_or(Error::Multipart("opening boundary not found"))?;
     let stop = find(body, &end, 0).ok_or(Error::Multipart("closing boundary not found"))?;
     let inner = body.get(start + begin.len()..stop).unwrap_or(&[]);
-    let separator = &end[..end.len() - 2];
+    let separator = memchr::memmem::Finder::new(&end[..end.len() - 2]);
     let mut parts = Vec::new();
     let mut from = 0;
     loop {
-        let at = find(inner, separator, from);
+        let at = separator.find(&inner[from..]).map(|at| at + from);
         let raw = &inner[from..at.unwrap_or(inner.len())];
         parts.push(decode_part(raw, inline_key)?);
         match at {
-            Some(at) => from = at + separator.len(),
+            Some(at) => from = at + separator.needle().len(),
             None => return Ok(parts),
         }
     }
 }
 
 fn decode_part(raw: &[u8], inline_key: &str) -> Result<DecodedPart, Error> {
-    let (head, body) = match find(raw, b"\r\n\r\n", 0) {
+    let (head, body) = match find_blank_line(raw) {
         Some(at) => (&raw[..at], &raw[at + 4..]),
         None => (raw, &[][..]),
     };
     let mut disposition: Option<&[u8]> = None;
     let mut fields = Message::new();
     for line in split_crlf(head) {
-        let Some(at) = find(line, b": ", 0) else {
+        let Some(at) = find_pair(line, b':', b' ') else {
             continue;
         };
         let name = std::str::from_utf8(&line[..at]).map_err(|_| Error::NotUtf8(snippet(line)))?;
@@ -226,7 +334,7 @@ fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let cur = rest?;
-        match find(cur, CRLF, 0) {
+        match find_pair(cur, b'\r', b'\n') {
             Some(at) => {
                 rest = Some(&cur[at + 2..]);
                 Some(&cur[..at])
@@ -239,9 +347,60 @@ fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// First index of the two bytes `a b` in `haystack` (CRLF, `": "`): a byte search, without
+/// building a substring searcher for a two-byte needle.
+fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(a, haystack.get(from..)?) {
+        let at = from + i;
+        if haystack.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// First index of CRLF CRLF (the end of a part's header block) in `haystack`.
+fn find_blank_line(haystack: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find_pair(haystack.get(from..)?, b'\r', b'\n') {
+        let at = from + i;
+        if haystack.get(at + 2..at + 4) == Some(CRLF) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// First index of `needle` in `haystack` at or after `from`.
 pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     // memchr's substring search (SIMD): bodies are mostly text, full of the boundary's first
     // byte (`-` in Lua sources), where a scan for that byte then a compare was slow.
     memchr::memmem::find(haystack.get(from..)?, needle).map(|at| at + from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_searches_agree_with_substring_search() {
+        let cases: [&[u8]; 8] = [
+            b"",
+            b"\r",
+            b"\r\r\n",
+            b"a\r\nb\r\r\n\r\nc",
+            b"\r\n\r\r\n\r\n",
+            b"x::: y: z",
+            b"no separators",
+            b"\r\n\r\n",
+        ];
+        for hay in cases {
+            assert_eq!(find_pair(hay, b'\r', b'\n'), find(hay, CRLF, 0), "{hay:?}");
+            assert_eq!(find_pair(hay, b':', b' '), find(hay, b": ", 0), "{hay:?}");
+            assert_eq!(find_blank_line(hay), find(hay, b"\r\n\r\n", 0), "{hay:?}");
+        }
+    }
 }

@@ -161,13 +161,28 @@ pub fn signature_base_with_params_line<C>(
 where
     C: AsRef<str>,
 {
+    signature_base_by(components, params_line, |name| match fields.get(name) {
+        Some(Value::Binary(v)) => Some(v),
+        _ => None,
+    })
+}
+
+/// [`signature_base_with_params_line`] over any field lookup: `field(name)` is the binary value
+/// of the (normalised) field `name`, if there is one.
+pub(crate) fn signature_base_by<'f, C>(
+    components: &[C],
+    params_line: &[u8],
+    field: impl Fn(&str) -> Option<&'f [u8]>,
+) -> Result<Vec<u8>, Error>
+where
+    C: AsRef<str>,
+{
     let mut out = Vec::with_capacity(256 + params_line.len());
     for component in components {
         let id = component.as_ref();
         let name = Key::new(id.strip_prefix('@').unwrap_or(id));
-        let value = match fields.get(name.as_str()) {
-            Some(Value::Binary(v)) => v,
-            _ => return Err(Error::MissingComponent(id.to_owned())),
+        let Some(value) = field(name.as_str()) else {
+            return Err(Error::MissingComponent(id.to_owned()));
         };
         sf::write_string(&mut out, name.as_str().as_bytes());
         out.extend_from_slice(b": ");

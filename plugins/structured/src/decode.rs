@@ -30,15 +30,12 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
             _ => None,
         };
     }
-    let by_key: HashMap<&str, &str> = types
-        .iter()
-        .map(|(k, t)| (k.as_str(), t.as_str()))
-        .collect();
+    let by_key = TypeIndex::new(&types);
     for (key, value) in tabm.iter() {
         if key.as_str() == "ao-types" {
             continue;
         }
-        let ty = by_key.get(key.as_str()).copied();
+        let ty = by_key.get(key.as_str());
         let decoded = match value {
             Value::Binary(bytes) => match ty {
                 None => value.clone(),
@@ -65,6 +62,42 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
     Ok(out)
 }
 
+/// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.
+enum TypeIndex<'a> {
+    Scan(&'a [(Key, String)]),
+    Map(HashMap<&'a str, &'a str>),
+}
+
+impl<'a> TypeIndex<'a> {
+    /// Up to this many types are looked up by scanning.
+    const SCAN_LIMIT: usize = 16;
+
+    fn new(types: &'a [(Key, String)]) -> Self {
+        if types.len() <= Self::SCAN_LIMIT {
+            return TypeIndex::Scan(types);
+        }
+        // Collected in order, so a repeated key maps to its last type, as before.
+        TypeIndex::Map(
+            types
+                .iter()
+                .map(|(k, t)| (k.as_str(), t.as_str()))
+                .collect(),
+        )
+    }
+
+    /// The (last) type recorded for `key`.
+    fn get(&self, key: &str) -> Option<&'a str> {
+        match self {
+            TypeIndex::Scan(types) => types
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == key)
+                .map(|(_, t)| t.as_str()),
+            TypeIndex::Map(map) => map.get(key).copied(),
+        }
+    }
+}
+
 /// Parses `ao-types` into `(key, lower-case type)` pairs; keys are un-escaped and normalised.
 ///
 /// ```
@@ -78,18 +111,31 @@ pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
     let dict = sf::parse_dictionary(field).map_err(Error::sf("ao-types"))?;
     let mut out = Vec::with_capacity(dict.len());
     for (escaped, member) in dict {
-        let ty = member
-            .as_item()
-            .and_then(|item| item.bare.as_text_bytes())
-            .ok_or_else(|| Error::BadAoTypes(escaped.clone()))?;
-        let ty = std::str::from_utf8(ty)
-            .map_err(|_| Error::NotUtf8(snippet(ty)))?
-            .to_ascii_lowercase();
-        let raw = escape::decode(escaped.as_bytes())?;
-        let key = String::from_utf8(raw).map_err(|e| Error::NotUtf8(snippet(e.as_bytes())))?;
-        out.push((Key::from(key), ty));
+        let mut ty = match member {
+            sf::Member::Item(sf::Item {
+                bare: sf::BareItem::String(b) | sf::BareItem::ByteSequence(b),
+                ..
+            }) => String::from_utf8(b).map_err(|e| Error::NotUtf8(snippet(e.as_bytes())))?,
+            sf::Member::Item(sf::Item {
+                bare: sf::BareItem::Token(t),
+                ..
+            }) => t,
+            _ => return Err(Error::BadAoTypes(escaped)),
+        };
+        ty.make_ascii_lowercase();
+        out.push((type_key(escaped)?, ty));
     }
     Ok(out)
+}
+
+/// The key an `ao-types` member names: un-escaped, then normalised.
+fn type_key(escaped: String) -> Result<Key, Error> {
+    if !escaped.contains('%') {
+        return Ok(Key::from(escaped));
+    }
+    let raw = escape::decode(escaped.as_bytes())?;
+    let key = String::from_utf8(raw).map_err(|e| Error::NotUtf8(snippet(e.as_bytes())))?;
+    Ok(Key::from(key))
 }
 
 /// HyperBEAM's `decode_value` at nesting `depth` (see [`crate::decode_value`]).
@@ -97,53 +143,76 @@ pub(crate) fn decode_value(ty: &str, text: &[u8], depth: usize) -> Result<Value,
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
-    match ty.to_ascii_lowercase().as_str() {
-        "integer" => {
-            let item = sf::parse_item(text).map_err(Error::sf("integer"))?;
-            item.bare
-                .as_integer()
-                .map(Value::Integer)
-                .ok_or_else(|| Error::TypeMismatch {
-                    expected: "integer",
-                    got: snippet(text),
-                })
-        }
-        "float" => float::parse_float(text).map(Value::Float),
-        "atom" => {
-            let item = sf::parse_item(text).map_err(Error::sf("atom"))?;
-            let name = item
-                .bare
-                .as_text_bytes()
-                .ok_or_else(|| Error::TypeMismatch {
-                    expected: "atom",
-                    got: snippet(text),
-                })?;
-            atom_from_bytes(name)
-        }
-        "list" => {
-            let members = sf::parse_list(text).map_err(Error::sf("list"))?;
-            let mut out = Vec::with_capacity(members.len());
-            for member in members {
-                let sf::Member::Item(item) = member else {
-                    return Err(Error::InnerList("list"));
-                };
-                out.push(list_item(item.bare, depth)?);
-            }
-            Ok(Value::List(out))
-        }
-        "map" => {
-            let dict = sf::parse_dictionary(text).map_err(Error::sf("map"))?;
-            let mut out = Message::with_capacity(dict.len());
-            for (key, member) in dict {
-                let sf::Member::Item(item) = member else {
-                    return Err(Error::InnerList("map"));
-                };
-                out.insert(key, from_bare_item(item.bare)?);
-            }
-            Ok(Value::Message(out))
-        }
-        other => Err(Error::UnknownType(other.to_owned())),
+    let is = |name: &str| ty.eq_ignore_ascii_case(name);
+    if is("integer") {
+        decode_integer(text)
+    } else if is("float") {
+        float::parse_float(text).map(Value::Float)
+    } else if is("atom") {
+        decode_atom(text)
+    } else if is("list") {
+        decode_list(text, depth)
+    } else if is("map") {
+        decode_map(text)
+    } else {
+        Err(Error::UnknownType(ty.to_ascii_lowercase()))
     }
+}
+
+/// An `integer`: an SF integer.
+fn decode_integer(text: &[u8]) -> Result<Value, Error> {
+    let item = sf::parse_item(text).map_err(Error::sf("integer"))?;
+    item.bare
+        .as_integer()
+        .map(Value::Integer)
+        .ok_or_else(|| Error::TypeMismatch {
+            expected: "integer",
+            got: snippet(text),
+        })
+}
+
+/// An `atom`: an SF string, token or byte sequence holding UTF-8.
+fn decode_atom(text: &[u8]) -> Result<Value, Error> {
+    let item = sf::parse_item(text).map_err(Error::sf("atom"))?;
+    let name = match item.bare {
+        sf::BareItem::String(b) | sf::BareItem::ByteSequence(b) => b,
+        sf::BareItem::Token(t) => return Ok(Value::Atom(t)),
+        _ => {
+            return Err(Error::TypeMismatch {
+                expected: "atom",
+                got: snippet(text),
+            })
+        }
+    };
+    String::from_utf8(name)
+        .map(Value::Atom)
+        .map_err(|e| Error::NotUtf8(snippet(e.as_bytes())))
+}
+
+/// A `list`: an SF list of items, each possibly `(ao-type-T)`-annotated.
+fn decode_list(text: &[u8], depth: usize) -> Result<Value, Error> {
+    let members = sf::parse_list(text).map_err(Error::sf("list"))?;
+    let mut out = Vec::with_capacity(members.len());
+    for member in members {
+        let sf::Member::Item(item) = member else {
+            return Err(Error::InnerList("list"));
+        };
+        out.push(list_item(item.bare, depth)?);
+    }
+    Ok(Value::List(out))
+}
+
+/// A `map`: an SF dictionary of items.
+fn decode_map(text: &[u8]) -> Result<Value, Error> {
+    let dict = sf::parse_dictionary(text).map_err(Error::sf("map"))?;
+    let mut out = Message::with_capacity(dict.len());
+    for (key, member) in dict {
+        let sf::Member::Item(item) = member else {
+            return Err(Error::InnerList("map"));
+        };
+        out.insert(key, from_bare_item(item.bare)?);
+    }
+    Ok(Value::Message(out))
 }
 
 /// One SF list item: `"(ao-type-T) payload"` strings recurse into `decode_value(T, payload)`.
@@ -173,12 +242,6 @@ fn from_bare_item(bare: sf::BareItem) -> Result<Value, Error> {
         sf::BareItem::Boolean(b) => Value::from(b),
         sf::BareItem::Token(t) => Value::Atom(t),
     })
-}
-
-fn atom_from_bytes(name: &[u8]) -> Result<Value, Error> {
-    std::str::from_utf8(name)
-        .map(|s| Value::Atom(s.to_owned()))
-        .map_err(|_| Error::NotUtf8(snippet(name)))
 }
 
 /// A numbered message `{"1": a, "2": b}` as the list `[a, b]`: keys must be integers, and

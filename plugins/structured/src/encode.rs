@@ -2,55 +2,74 @@
 
 use crate::{escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Key, Message, Value};
+use std::borrow::Cow;
+use std::io::Write as _;
 
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
 pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
 
-/// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`).
-pub(crate) fn encode_message(msg: &Message, depth: usize) -> Result<Message, Error> {
-    let mut entries: Vec<(&Key, &Value)> = msg
-        .iter()
-        .filter(|(k, _)| !k.is_private() && !REGENERABLE_KEYS.contains(&k.as_str()))
-        .collect();
+/// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`). A borrowed
+/// message has its binaries copied; an owned one has them moved.
+pub(crate) fn encode_message(msg: Cow<'_, Message>, depth: usize) -> Result<Message, Error> {
+    let keep = |k: &Key| !k.is_private() && !REGENERABLE_KEYS.contains(&k.as_str());
+    let mut entries: Vec<(Key, Cow<'_, Value>)> = match msg {
+        Cow::Borrowed(msg) => msg
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), Cow::Borrowed(v)))
+            .collect(),
+        Cow::Owned(msg) => msg
+            .into_iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k, Cow::Owned(v)))
+            .collect(),
+    };
     entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    encode_entries(entries.into_iter().map(|(k, v)| (k.clone(), v)), depth)
+    encode_entries(entries, depth)
 }
 
 /// A list whose first element is a message or list becomes `{"1": …, "2": …}` (`§2.1`).
-fn encode_numbered(list: &[Value], depth: usize) -> Result<Message, Error> {
-    let mut entries: Vec<(Key, &Value)> = list
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (Key::from((i + 1).to_string()), v))
-        .collect();
+fn encode_numbered(list: Cow<'_, [Value]>, depth: usize) -> Result<Message, Error> {
+    let number = |i: usize| Key::from((i + 1).to_string());
+    let mut entries: Vec<(Key, Cow<'_, Value>)> = match list {
+        Cow::Borrowed(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (number(i), Cow::Borrowed(v)))
+            .collect(),
+        Cow::Owned(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (number(i), Cow::Owned(v)))
+            .collect(),
+    };
     entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    encode_entries(entries.into_iter(), depth)
+    encode_entries(entries, depth)
 }
 
 /// Encodes entries that are already in ascending key order, collecting `ao-types`.
-fn encode_entries<'a>(
-    entries: impl ExactSizeIterator<Item = (Key, &'a Value)>,
-    depth: usize,
-) -> Result<Message, Error> {
+fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<Message, Error> {
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
     let mut out = Message::with_capacity(entries.len() + 1);
     let mut types: Vec<(Key, &'static str)> = Vec::new();
     for (key, value) in entries {
-        match value {
+        match value.as_ref() {
             Value::Binary(b) if b.is_empty() => types.push((key, "empty-binary")),
             Value::List(l) if l.is_empty() => types.push((key, "empty-list")),
             Value::Message(m) if is_empty_message(m) => types.push((key, "empty-message")),
-            Value::Binary(b) => {
-                out.insert(key, Value::Binary(b.clone()));
+            Value::Binary(_) => {
+                out.insert(key, Value::Binary(into_binary(value)));
             }
-            Value::Message(m) => {
-                let tabm = encode_message(m, depth + 1).map_err(|e| e.at_key(key.as_str()))?;
+            Value::Message(_) => {
+                let tabm = encode_message(into_message(value), depth + 1)
+                    .map_err(|e| e.at_key(key.as_str()))?;
                 out.insert(key, tabm);
             }
             Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
-                let tabm = encode_numbered(l, depth + 1).map_err(|e| e.at_key(key.as_str()))?;
+                let tabm = encode_numbered(into_list(value), depth + 1)
+                    .map_err(|e| e.at_key(key.as_str()))?;
                 out.insert(key.clone(), tabm);
                 types.push((key, "list"));
             }
@@ -69,6 +88,33 @@ fn encode_entries<'a>(
     Ok(out)
 }
 
+/// The bytes of a binary value: moved if owned, copied if borrowed (empty for other values).
+fn into_binary(value: Cow<'_, Value>) -> Vec<u8> {
+    match value {
+        Cow::Owned(Value::Binary(b)) => b,
+        Cow::Borrowed(Value::Binary(b)) => b.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// The message of a message value, owned or borrowed as the value is (empty for others).
+fn into_message(value: Cow<'_, Value>) -> Cow<'_, Message> {
+    match value {
+        Cow::Owned(Value::Message(m)) => Cow::Owned(m),
+        Cow::Borrowed(Value::Message(m)) => Cow::Borrowed(m),
+        _ => Cow::Owned(Message::new()),
+    }
+}
+
+/// The items of a list value, owned or borrowed as the value is (empty for others).
+fn into_list(value: Cow<'_, Value>) -> Cow<'_, [Value]> {
+    match value {
+        Cow::Owned(Value::List(l)) => Cow::Owned(l),
+        Cow::Borrowed(Value::List(l)) => Cow::Borrowed(l),
+        _ => Cow::Owned(Vec::new()),
+    }
+}
+
 /// `escape(key)="type"` members in the (already ascending) order given, joined by `", "`.
 fn ao_types_field(types: &[(Key, &str)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(types.len() * 24);
@@ -76,7 +122,7 @@ fn ao_types_field(types: &[(Key, &str)]) -> Vec<u8> {
         if i > 0 {
             out.extend_from_slice(b", ");
         }
-        out.extend_from_slice(escape::encode(key.as_str().as_bytes()).as_bytes());
+        escape::write(&mut out, key.as_str().as_bytes());
         out.push(b'=');
         sf::write_string(&mut out, ty.as_bytes());
     }
@@ -93,11 +139,12 @@ pub fn is_empty_message(m: &Message) -> bool {
 fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'static str, Error> {
     match value {
         Value::Integer(i) => {
-            out.extend_from_slice(i.to_string().as_bytes());
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{i}");
             Ok("integer")
         }
         Value::Float(x) => {
-            out.extend_from_slice(float::format_float(*x)?.as_bytes());
+            float::write_float(out, *x)?;
             Ok("float")
         }
         Value::Atom(a) => {
@@ -113,6 +160,7 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                 return Err(Error::TooDeep(MAX_DEPTH));
             }
             let mut item_text = Vec::new();
+            let mut inner = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
@@ -121,7 +169,7 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                     Value::Binary(b) => sf::write_string(out, b),
                     Value::Message(_) => return Err(Error::MessageInScalarList),
                     other => {
-                        let mut inner = Vec::new();
+                        inner.clear();
                         let ty = encode_value(&mut inner, other, depth + 1)?;
                         item_text.clear();
                         item_text.extend_from_slice(b"(ao-type-");

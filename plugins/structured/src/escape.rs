@@ -13,21 +13,37 @@ use crate::Error;
 /// assert_eq!(encode(b"a.b_c/d"), "a.b_c/d");
 /// ```
 pub fn encode(key: &[u8]) -> String {
+    let mut out = Vec::with_capacity(key.len());
+    write(&mut out, key);
+    // Only ASCII is written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the escaped form of `key` to `out` (see [`encode`]).
+///
+/// ```
+/// let mut out = b"x=".to_vec();
+/// ferrobeam_structured::escape::write(&mut out, b"Ab");
+/// assert_eq!(out, b"x=%41b");
+/// ```
+pub fn write(out: &mut Vec<u8>, key: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(key.len());
-    for &b in key {
-        if b.is_ascii_lowercase()
+    let plain = |b: u8| {
+        b.is_ascii_lowercase()
             || b.is_ascii_digit()
             || matches!(b, b'.' | b'-' | b'_' | b'/' | b'?' | b'&' | b'+')
-        {
-            out.push(char::from(b));
+    };
+    if key.iter().all(|&b| plain(b)) {
+        out.extend_from_slice(key);
+        return;
+    }
+    for &b in key {
+        if plain(b) {
+            out.push(b);
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
         }
     }
-    out
 }
 
 /// Reverses [`encode`]; hex digits of either case are accepted. A `%` without two following

@@ -2,7 +2,7 @@
 //! `binary_to_float/1` accepts (`codecs.md` §2.2, §2.3).
 
 use crate::Error;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 /// Formats `x` like C's `printf("%.20e")`: one digit, `.`, 20 digits, `e`, sign, at least two
 /// exponent digits. Rust's `{:.20e}` is exactly rounded like glibc; only the exponent differs.
@@ -15,19 +15,37 @@ use std::fmt::Write as _;
 /// assert!(format_float(f64::NAN).is_err());
 /// ```
 pub fn format_float(x: f64) -> Result<String, Error> {
+    let mut out = Vec::with_capacity(32);
+    write_float(&mut out, x)?;
+    // Only ASCII is written.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// Appends [`format_float`]'s text of `x` to `out`.
+///
+/// ```
+/// let mut out = Vec::new();
+/// ferrobeam_structured::float::write_float(&mut out, -2.5).unwrap();
+/// assert_eq!(out, b"-2.50000000000000000000e+00");
+/// ```
+pub fn write_float(out: &mut Vec<u8>, x: f64) -> Result<(), Error> {
     if !x.is_finite() {
         return Err(Error::NonFiniteFloat(x));
     }
-    let rust = format!("{x:.20e}");
-    let (mantissa, exponent) = rust.split_once('e').unwrap_or((&rust, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let mut out = String::with_capacity(mantissa.len() + 5);
-    out.push_str(mantissa);
-    out.push('e');
-    out.push(if exponent < 0 { '-' } else { '+' });
-    // Writing to a String cannot fail.
+    let start = out.len();
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{x:.20e}");
+    let Some(e) = out[start..].iter().position(|&c| c == b'e') else {
+        return Ok(());
+    };
+    let exponent: i32 = std::str::from_utf8(&out[start + e + 1..])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    out.truncate(start + e + 1);
+    out.push(if exponent < 0 { b'-' } else { b'+' });
     let _ = write!(out, "{:02}", exponent.unsigned_abs());
-    Ok(out)
+    Ok(())
 }
 
 /// Parses an Erlang float literal: `[+-]digits.digits[(e|E)[+-]digits]`. `1` and `1e5` are not

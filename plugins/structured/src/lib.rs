@@ -54,7 +54,22 @@ pub const MAX_DEPTH: usize = 64;
 /// Errors: NaN/infinite floats, a message inside a list whose first element is a scalar
 /// (HyperBEAM cannot encode that either), and nesting deeper than [`MAX_DEPTH`].
 pub fn from(msg: &Message) -> Result<Message, Error> {
-    encode::encode_message(msg, 0)
+    encode::encode_message(std::borrow::Cow::Borrowed(msg), 0)
+}
+
+/// [`from`] for a message the caller no longer needs: its binaries are moved into the TABM
+/// instead of copied. The result is the same.
+///
+/// ```
+/// use ferrobeam_device_api::Message;
+/// let rich = Message::new().with("a", 1).with("b", "text");
+/// assert_eq!(
+///     ferrobeam_structured::from_owned(rich.clone()).unwrap(),
+///     ferrobeam_structured::from(&rich).unwrap()
+/// );
+/// ```
+pub fn from_owned(msg: Message) -> Result<Message, Error> {
+    encode::encode_message(std::borrow::Cow::Owned(msg), 0)
 }
 
 /// Decodes a TABM into a rich message (`codecs.md` §2.3).

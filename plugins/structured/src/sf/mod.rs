@@ -19,7 +19,8 @@ mod serialize;
 pub use parse::{parse_dictionary, parse_item, parse_list};
 pub use serialize::{
     serialize_bare_item, serialize_dictionary, serialize_item, serialize_list, write_bare_item,
-    write_dictionary, write_item, write_list, write_member, write_params, write_string,
+    write_dictionary, write_inner_list, write_item, write_list, write_member, write_params,
+    write_string,
 };
 
 use std::fmt;

@@ -82,8 +82,9 @@ pub fn parse_dictionary(input: &[u8]) -> Result<Dictionary, SfError> {
     if input.is_empty() {
         return Ok(out);
     }
-    // Position of each key in `out`, so repeated keys replace in place in linear time.
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Position of each key in `out`, so repeated keys replace in place in linear time; built
+    // only once the dictionary is large enough for a scan to cost more than the map.
+    let mut index: Option<HashMap<String, usize>> = None;
     let mut p = Parser::new(input);
     loop {
         let key = p.dictionary_key()?;
@@ -106,10 +107,12 @@ pub fn parse_dictionary(input: &[u8]) -> Result<Dictionary, SfError> {
             }
             _ => Member::Item(Item::new(BareItem::Boolean(true))),
         };
-        match index.get(&key) {
-            Some(&at) => out[at].1 = member,
+        match position(&out, &mut index, &key) {
+            Some(at) => out[at].1 = member,
             None => {
-                index.insert(key.clone(), out.len());
+                if let Some(index) = &mut index {
+                    index.insert(key.clone(), out.len());
+                }
                 out.push((key, member));
             }
         }
@@ -121,6 +124,28 @@ pub fn parse_dictionary(input: &[u8]) -> Result<Dictionary, SfError> {
         }
         p.skip_ows();
     }
+}
+
+/// Dictionaries up to this size find a repeated key by scanning.
+const SCAN_LIMIT: usize = 16;
+
+/// Where `key` already is in `out`, if anywhere: a scan while `out` is small, then a map
+/// (built on first need) so a long dictionary stays linear.
+fn position(
+    out: &Dictionary,
+    index: &mut Option<HashMap<String, usize>>,
+    key: &str,
+) -> Option<usize> {
+    if index.is_none() && out.len() < SCAN_LIMIT {
+        return out.iter().position(|(k, _)| k == key);
+    }
+    let index = index.get_or_insert_with(|| {
+        out.iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect()
+    });
+    index.get(key).copied()
 }
 
 struct Parser<'a> {
@@ -431,5 +456,8 @@ fn is_tchar(c: u8) -> bool {
 
 /// The bytes are ASCII by construction (checked by the callers' character classes).
 fn ascii_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
 }

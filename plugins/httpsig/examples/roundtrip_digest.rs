@@ -1,0 +1,105 @@
+//! Prints a SHA-256 of every stage of the codec round trip for every captured client request,
+//! with and without its signature headers: a fingerprint to compare before and after a change
+//! that must not alter a byte (`cargo run -p ferrobeam-httpsig --example roundtrip_digest`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use ferrobeam_httpsig::HttpMessage;
+use ferrobeam_structured::vectors;
+use sha2::{Digest, Sha256};
+
+fn request(file: &str) -> Option<HttpMessage> {
+    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
+    let req = &json["request"];
+    let headers = req["headers"]
+        .as_array()?
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_owned(),
+                p[1].as_str().unwrap().as_bytes().to_vec(),
+            )
+        })
+        .collect();
+    Some(HttpMessage::new(
+        headers,
+        vectors::b64(req["body_b64"].as_str()?).unwrap(),
+    ))
+}
+
+fn hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn http_bytes(http: &HttpMessage) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in &http.headers {
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&http.body);
+    out
+}
+
+fn stages(http: &HttpMessage) -> String {
+    let tabm = match ferrobeam_httpsig::from(http) {
+        Ok(t) => t,
+        Err(e) => return format!("from error: {e}"),
+    };
+    let rich = match ferrobeam_structured::to(&tabm) {
+        Ok(r) => r,
+        Err(e) => {
+            return format!(
+                "tabm {} / to error: {e}",
+                hex(format!("{tabm:?}").as_bytes())
+            )
+        }
+    };
+    let tabm2 = ferrobeam_structured::from(&rich).unwrap();
+    let out = ferrobeam_httpsig::to(&tabm2).unwrap();
+    let id = ferrobeam_httpsig::unsigned_id(&tabm2).map(|i| i.to_string());
+    format!(
+        "tabm {} rich {} tabm2 {} http {} ({} bytes) unsigned-id {:?}",
+        &hex(format!("{tabm:?}").as_bytes())[..16],
+        &hex(format!("{rich:?}").as_bytes())[..16],
+        &hex(format!("{tabm2:?}").as_bytes())[..16],
+        &hex(&http_bytes(&out))[..16],
+        out.body.len(),
+        id,
+    )
+}
+
+fn main() {
+    let dir = vectors::dir().join("client-requests");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    files.sort();
+    for file in files {
+        let Some(http) = request(&file) else {
+            continue;
+        };
+        println!("{file} signed: {}", stages(&http));
+        let plain = HttpMessage::new(
+            http.headers
+                .iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "signature" | "signature-input"
+                    )
+                })
+                .cloned()
+                .collect(),
+            http.body.clone(),
+        );
+        println!("{file} unsigned: {}", stages(&plain));
+    }
+}
