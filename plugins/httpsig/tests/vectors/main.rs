@@ -5,6 +5,8 @@
 mod clients;
 mod props;
 mod signatures;
+#[path = "../../benches/support/mod.rs"]
+mod support;
 
 use ferrobeam_device_api::{Message, Value};
 use ferrobeam_httpsig::sigbase::{params_line, signature_base, ParamValue};

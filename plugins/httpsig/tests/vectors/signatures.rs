@@ -13,17 +13,7 @@ use serde_json::Value as Json;
 /// The real HyperBEAM response as an HTTP message (header pairs as sent, body).
 fn real_response() -> (Json, HttpMessage) {
     let json = vectors::load("client-requests/real-hyperbeam-response.json").unwrap();
-    let headers = json["response"]["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p[0].as_str().unwrap().to_owned(),
-                p[1].as_str().unwrap().as_bytes().to_vec(),
-            )
-        })
-        .collect();
+    let headers = crate::support::header_pairs(&json["response"]["headers"]).unwrap();
     let body = vectors::b64(json["response"]["body_b64"].as_str().unwrap()).unwrap();
     (json, HttpMessage::new(headers, body))
 }
