@@ -8,7 +8,7 @@
 // A benchmark harness: failing loudly is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use ferrobeam::config::DevicesFile;
 use ferrobeam::{resolve, Node};
 use ferrobeam_device_api::testing::TestHost;
@@ -52,4 +52,12 @@ fn abi_round_trip(c: &mut Criterion) {
 }
 
 criterion_group!(benches, abi_round_trip);
-criterion_main!(benches);
+/// `criterion_main!`, run with the allocator settings the node runs with
+/// (`ferrobeam::allocator`): the calls measured here are the node's.
+fn main() {
+    ferrobeam::allocator::tuned_or_reexec();
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

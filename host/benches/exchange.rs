@@ -8,7 +8,7 @@
 // A benchmark harness: failing loudly is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use ferrobeam::config::DevicesFile;
 use ferrobeam::http::Edge;
 use ferrobeam::wallet::Wallet;
@@ -54,4 +54,12 @@ fn exchange(c: &mut Criterion) {
 }
 
 criterion_group!(benches, exchange);
-criterion_main!(benches);
+/// `criterion_main!`, run with the allocator settings the node runs with
+/// (`ferrobeam::allocator`): the calls measured here are the node's.
+fn main() {
+    ferrobeam::allocator::tuned_or_reexec();
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

@@ -6,6 +6,7 @@
 //! | module | concern |
 //! | --- | --- |
 //! | [`config`] | `devices.toml` |
+//! | [`allocator`] | the C allocator's settings the node runs with |
 //! | [`author`] | `new-device` and `build-device` |
 //! | [`registry`] | loading and checking device libraries, device lookup |
 //! | [`reload`] | watching the plugins folder and `devices.toml` |
@@ -23,6 +24,7 @@
 //! | [`operator`] | the node's identity, signing and runtime options as host operations |
 #![deny(missing_docs)]
 
+pub mod allocator;
 pub mod author;
 pub mod cache;
 pub mod config;

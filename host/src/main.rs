@@ -190,6 +190,9 @@ struct WalletArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. }) {
+        ferrobeam::allocator::tuned_or_reexec();
+    }
     if let Err(e) = logging::init(cli.log_format, cli.log_level.as_deref()) {
         eprintln!("ferrobeam: {e}");
         return ExitCode::FAILURE;

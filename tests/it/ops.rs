@@ -358,3 +358,23 @@ fn the_node_routes_work_without_any_device() {
         "an unknown device is `other`: {m}"
     );
 }
+
+/// `ferrobeam serve` runs with its allocator settings (`ferrobeam::allocator`): it executes
+/// itself again with them, keeping its process ID, so the node the tests talk to has them.
+#[test]
+fn the_node_runs_with_its_allocator_settings() {
+    let node = NodeProcess::start("");
+    assert_eq!(node.get("/~meta@1.0/info").status, 200);
+    let pid = node.pid().expect("the node's process ID");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let tunables = environ
+        .split(|b| *b == 0)
+        .find_map(|v| v.strip_prefix(b"GLIBC_TUNABLES="))
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    assert!(
+        tunables
+            .as_deref()
+            .is_some_and(|t| t.contains("glibc.malloc.tcache_count=")),
+        "the node runs with glibc's defaults: {tunables:?}"
+    );
+}
