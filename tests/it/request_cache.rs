@@ -124,3 +124,35 @@ fn a_request_differing_in_one_byte_is_decoded_anew() {
         .unwrap();
     assert_eq!(status(&again).as_deref(), Some("verified"));
 }
+
+/// A request sent again is answered from its memo (its decoding, and its first call's messages
+/// and hashpath): the answers are byte for byte the first one's, signature and hashpath (`tag`)
+/// included, for each form of a first call.
+#[test]
+fn a_request_sent_again_is_answered_exactly_as_the_first_time() {
+    let node = ferrobeam_tests::NodeProcess::start("");
+    for path in [
+        "/~mydev@1.0/info",
+        "/~meta@1.0/info",
+        "/info~mydev@1.0",
+        "/~message@1.0&greeting=hello/greeting",
+    ] {
+        // All but hyper's `date`.
+        let headers = |r: &ferrobeam_tests::http::Response| -> Vec<(String, String)> {
+            r.headers
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("date"))
+                .cloned()
+                .collect()
+        };
+        let first = node.get(path);
+        assert_eq!(first.status, 200, "{path}: {}", first.text());
+        assert!(first.header("signature").is_some(), "{path}: unsigned");
+        for _ in 0..3 {
+            let again = node.get(path);
+            assert_eq!(again.status, first.status, "{path}");
+            assert_eq!(headers(&again), headers(&first), "{path}");
+            assert_eq!(again.body, first.body, "{path}");
+        }
+    }
+}

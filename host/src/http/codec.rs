@@ -24,6 +24,9 @@ pub struct Decoded {
     pub tabm: Arc<Message>,
     /// `structured@1.0` `to` of the TABM.
     pub typed: Arc<Message>,
+    /// The first step of its path, worked out once for every time the request is sent
+    /// (`resolve::FirstStep`).
+    pub first_step: Arc<crate::resolve::FirstStep>,
 }
 
 /// HTTP message (header keys + `body`) → TABM → typed message (§10.1).
@@ -57,6 +60,7 @@ pub fn decode_request(
     Ok(Decoded {
         tabm: Arc::new(tabm),
         typed: Arc::new(typed),
+        first_step: Arc::default(),
     })
 }
 

@@ -343,9 +343,10 @@ fn run(
         limits::target(path, limits)?;
     }
     let route = path::parse(path)?;
-    let keys =
-        RequestKeys::new(decoded.tabm.clone(), decoded.typed.clone()).with_query(route.query);
-    let result = resolve::resolve(node, &route.steps, &keys)?;
+    let keys = RequestKeys::new(decoded.tabm.clone(), decoded.typed.clone())
+        .with_query(route.query)
+        .with_first_step_memo(decoded.first_step.clone());
+    let result = resolve::resolve_request(node, &route.steps, &keys)?;
     Ok(with_status(result))
 }
 

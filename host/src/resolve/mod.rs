@@ -9,7 +9,7 @@ pub mod gate;
 pub mod hashpath;
 mod request;
 
-pub use request::RequestKeys;
+pub use request::{FirstStep, RequestKeys};
 
 use crate::node::Node;
 use crate::path::{Param, Step};
@@ -56,12 +56,43 @@ impl Drop for DepthGuard {
 /// Runs `steps` for a request whose other keys are `keys`.
 pub fn resolve(node: &Node, steps: &[Step], keys: &RequestKeys) -> Result<Value, DeviceError> {
     let _depth = DepthGuard::enter()?;
-    let mut steps = steps.iter().enumerate();
-    let mut base = match steps.next() {
-        None => return Ok(Value::from(keys.base_message(node, 0)?)),
-        Some((_, first)) => first_base(node, first, keys)?,
-    };
-    for (index, step) in steps {
+    resolve_steps(node, steps, keys)
+}
+
+/// Runs a request's path: [`resolve`], with the first device call's messages and hashpath from
+/// the request's memo when it has one ([`FirstStep`]). Only for the path the memo belongs to —
+/// sub-paths (`( … )`) are resolved with [`resolve`].
+pub fn resolve_request(
+    node: &Node,
+    steps: &[Step],
+    keys: &RequestKeys,
+) -> Result<Value, DeviceError> {
+    let _depth = DepthGuard::enter()?;
+    match remembered_first_call(node, steps, keys)? {
+        Some((result, taken)) => resolve_rest(node, result, steps, taken, keys),
+        None => resolve_steps(node, steps, keys),
+    }
+}
+
+fn resolve_steps(node: &Node, steps: &[Step], keys: &RequestKeys) -> Result<Value, DeviceError> {
+    match steps.first() {
+        None => Ok(Value::from(keys.base_message(node, 0)?)),
+        Some(first) => {
+            let base = first_base(node, first, keys)?;
+            resolve_rest(node, base, steps, 1, keys)
+        }
+    }
+}
+
+/// Runs `steps` from `from` on, the first with `base` (the result of the steps before it).
+fn resolve_rest(
+    node: &Node,
+    mut base: Value,
+    steps: &[Step],
+    from: usize,
+    keys: &RequestKeys,
+) -> Result<Value, DeviceError> {
+    for (index, step) in steps.iter().enumerate().skip(from) {
         let current = into_message(base, step)?;
         base = apply(node, current, step, index, keys)?;
     }
@@ -100,6 +131,63 @@ fn first_base(node: &Node, step: &Step, keys: &RequestKeys) -> Result<Value, Dev
             apply(node, keys.base_message(node, 0)?, step, 1, keys)
         }
     }
+}
+
+/// The first device call of a remembered request's path — `/key…`, `/key~device…` or
+/// `/~device/key…` — made with the base, the request and their hashpath from the request's memo
+/// ([`FirstStep`]): what [`first_base`] and [`apply`] do for those steps, without building and
+/// identifying the same messages again. `None` for other paths and for requests with no memo;
+/// else the result and how many steps it took.
+fn remembered_first_call(
+    node: &Node,
+    steps: &[Step],
+    keys: &RequestKeys,
+) -> Result<Option<(Value, usize)>, DeviceError> {
+    let Some(memo) = keys.first_step_memo() else {
+        return Ok(None);
+    };
+    // (device step's device and inlined keys, the called key and its inlined keys, steps taken)
+    let (device, key, params, taken) = match steps {
+        [Step::As {
+            device,
+            key,
+            params,
+        }, ..]
+            if !key.is_empty() && !crate::path::is_id(key) =>
+        {
+            (Some((device, &[][..])), key, params, 1)
+        }
+        [Step::Key { key, params }, ..] => (None, key, params, 1),
+        [Step::As {
+            device,
+            key: empty,
+            params: device_params,
+        }, Step::Key { key, params }, ..]
+            if empty.is_empty() =>
+        {
+            (Some((device, &device_params[..])), key, params, 2)
+        }
+        _ => return Ok(None),
+    };
+    let generation = node
+        .registry()
+        .get(hashpath::ID_DEVICE)
+        .map(|d| d.generation);
+    let prepared = memo.get_or_prepare(generation, || {
+        let mut base = keys.base_message(node, 0)?;
+        if let Some((device, device_params)) = device {
+            merge_params(node, &mut base, device_params)?;
+            base.insert("device", device.as_str());
+        }
+        let req = keys.request_message(node, 1, key, params)?;
+        let hashpath = hashpath::of_step(node, &base, &req);
+        Ok((base, req, hashpath))
+    })?;
+    let mut result = call(node, &prepared.base, key, &prepared.req)?;
+    if let (Value::Message(m), Some(h)) = (&mut result, &prepared.hashpath) {
+        hashpath::record(m, h.clone());
+    }
+    Ok(Some((result, taken)))
 }
 
 /// Applies one step to `base`.

@@ -9,7 +9,7 @@ use super::call_with;
 use crate::node::Node;
 use crate::path::Param;
 use ferrobeam_device_api::{DeviceError, Message, Value};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Keys never copied from the request into a step: routing and codec bookkeeping.
 const NOT_STEP_KEYS: &[&str] = &[
@@ -26,6 +26,74 @@ pub struct RequestKeys {
     tabm: Arc<Message>,
     typed: Arc<Message>,
     query: Vec<(String, Param)>,
+    first: Option<Arc<FirstStep>>,
+}
+
+/// The first step of a request sent again and again, worked out once: its base and request
+/// messages and their hashpath are pure functions of the decoded request and its path (and of
+/// `httpsig@1.0`, which identifies them), so a remembered request (`http::RequestCache`) keeps
+/// them with its decoding. Only the device call runs again.
+#[derive(Debug, Default)]
+pub struct FirstStep(OnceLock<Prepared>);
+
+/// A first step's messages and hashpath, and the `httpsig@1.0` generation that identified them.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The step's base message.
+    pub base: Message,
+    /// The step's request message.
+    pub req: Message,
+    /// The hashpath its result records, if the messages could be identified.
+    pub hashpath: Option<String>,
+    generation: Option<u64>,
+}
+
+impl FirstStep {
+    /// The step prepared by `prepare`, from this memo when it was prepared before with the
+    /// `httpsig@1.0` generation loaded now.
+    pub fn get_or_prepare(
+        &self,
+        generation: Option<u64>,
+        prepare: impl FnOnce() -> Result<(Message, Message, Option<String>), DeviceError>,
+    ) -> Result<PreparedRef<'_>, DeviceError> {
+        if let Some(known) = self.0.get().filter(|p| p.generation == generation) {
+            return Ok(PreparedRef::Remembered(known));
+        }
+        let (base, req, hashpath) = prepare()?;
+        let prepared = Prepared {
+            base,
+            req,
+            hashpath,
+            generation,
+        };
+        // The first to prepare it keeps it; a later generation simply prepares again.
+        match self.0.set(prepared) {
+            Ok(()) => match self.0.get() {
+                Some(p) => Ok(PreparedRef::Remembered(p)),
+                None => Err(DeviceError::failure("a prepared step vanished")),
+            },
+            Err(prepared) => Ok(PreparedRef::Fresh(Box::new(prepared))),
+        }
+    }
+}
+
+/// A prepared first step: remembered, or prepared for this request only.
+#[derive(Debug)]
+pub enum PreparedRef<'a> {
+    /// Kept in the memo.
+    Remembered(&'a Prepared),
+    /// Not kept (another generation's is).
+    Fresh(Box<Prepared>),
+}
+
+impl std::ops::Deref for PreparedRef<'_> {
+    type Target = Prepared;
+    fn deref(&self) -> &Prepared {
+        match self {
+            PreparedRef::Remembered(p) => p,
+            PreparedRef::Fresh(p) => p,
+        }
+    }
 }
 
 impl RequestKeys {
@@ -36,6 +104,7 @@ impl RequestKeys {
             tabm,
             typed,
             query: Vec::new(),
+            first: None,
         }
     }
 
@@ -45,6 +114,18 @@ impl RequestKeys {
         self
     }
 
+    /// Keeps the first step's messages and hashpath in `memo`, which must belong to this
+    /// request and path alone (a remembered request's).
+    pub fn with_first_step_memo(mut self, memo: Arc<FirstStep>) -> Self {
+        self.first = Some(memo);
+        self
+    }
+
+    /// The first step's memo, if the request has one.
+    pub fn first_step_memo(&self) -> Option<&FirstStep> {
+        self.first.as_deref()
+    }
+
     /// A request with no keys of its own (e.g. a device resolving a path through its host).
     pub fn from_message(typed: Message) -> Self {
         let typed = Arc::new(typed);
@@ -52,6 +133,7 @@ impl RequestKeys {
             tabm: typed.clone(),
             typed,
             query: Vec::new(),
+            first: None,
         }
     }
 
@@ -144,6 +226,49 @@ pub fn param_value(node: &Node, key: &str, param: &Param) -> Result<Value, Devic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_step_is_prepared_once_per_id_generation() {
+        let memo = FirstStep::default();
+        let mut prepared = 0;
+        let mut prepare = |n: i64| {
+            prepared += 1;
+            Ok((
+                Message::new().with("n", n),
+                Message::new(),
+                Some(format!("h{n}")),
+            ))
+        };
+        assert_eq!(
+            memo.get_or_prepare(Some(1), || prepare(1))
+                .unwrap()
+                .hashpath
+                .as_deref(),
+            Some("h1")
+        );
+        assert_eq!(
+            memo.get_or_prepare(Some(1), || prepare(9))
+                .unwrap()
+                .hashpath
+                .as_deref(),
+            Some("h1")
+        );
+        // A reloaded httpsig@1.0 identifies again; the memo keeps the first generation's.
+        assert_eq!(
+            memo.get_or_prepare(Some(2), || prepare(2))
+                .unwrap()
+                .hashpath
+                .as_deref(),
+            Some("h2")
+        );
+        assert_eq!(prepared, 2);
+        // A failure is not remembered.
+        let fresh = FirstStep::default();
+        assert!(fresh
+            .get_or_prepare(None, || Err(DeviceError::bad_request("no")))
+            .is_err());
+        assert!(fresh.0.get().is_none());
+    }
 
     #[test]
     fn scoped_keys_reach_only_their_step() {
