@@ -54,12 +54,6 @@ fn exchange(c: &mut Criterion) {
 }
 
 criterion_group!(benches, exchange);
-/// `criterion_main!`, run with the allocator settings the node runs with
-/// (`ferrobeam::allocator`): the calls measured here are the node's.
 fn main() {
-    ferrobeam::allocator::tuned_or_reexec();
-    benches();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
+    support::run_as_the_node(benches);
 }

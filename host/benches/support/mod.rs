@@ -25,3 +25,13 @@ pub fn plugins_dir(libs: &[&str]) -> PathBuf {
     }
     dir
 }
+
+/// What `criterion_main!` does for `group`, run with the allocator settings the node runs with
+/// (`ferrobeam::allocator`), so the calls measured are the node's.
+pub fn run_as_the_node(group: fn()) {
+    ferrobeam::allocator::tuned_or_reexec();
+    group();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
