@@ -156,3 +156,54 @@ fn a_request_sent_again_is_answered_exactly_as_the_first_time() {
         }
     }
 }
+
+/// The memo's first call gives what resolving the path step by step gives — the result and the
+/// hashpath it records — for every form of a first call, the first time and when remembered.
+#[test]
+fn a_remembered_first_call_resolves_as_the_steps_do() {
+    use ferrobeam::resolve::{self, FirstStep, RequestKeys};
+    use std::sync::Arc;
+    let scratch = Scratch::new("request-cache-first-step");
+    for lib in ["ferrobeam-message", "ferrobeam-meta", "mydev"] {
+        scratch.install(lib);
+    }
+    let node = node_with_codecs(&scratch);
+    let memo = RequestCache::new(256, 8 << 20);
+    // A signed request's headers (its commitments reach every step), read with GET.
+    let (_, _, http) = captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
+    let method = "GET";
+    for target in [
+        "/~mydev@1.0/info",
+        "/info~mydev@1.0",
+        "/~message@1.0&greeting=hello/greeting",
+        "/~meta@1.0/info",
+        "/~mydev@1.0/info/version",
+        "/~mydev@1.0/forward?x=1",
+    ] {
+        let decoded = memo
+            .decode(&node, &http, method, target, accept_all)
+            .unwrap();
+        let route = ferrobeam::path::parse(target).unwrap();
+        let keys = RequestKeys::new(decoded.tabm.clone(), decoded.typed.clone())
+            .with_query(route.query.clone());
+        let stepwise = resolve::resolve(&node, &route.steps, &keys).unwrap();
+        let first_step = Arc::new(FirstStep::default());
+        for round in ["first", "remembered"] {
+            let remembered = resolve::resolve_request(
+                &node,
+                &route.steps,
+                &keys.clone().with_first_step_memo(first_step.clone()),
+            )
+            .unwrap();
+            assert_eq!(remembered, stepwise, "{target}, {round}");
+        }
+        let hashpath = stepwise
+            .as_message()
+            .and_then(|m| m.get_message("priv"))
+            .and_then(|p| p.get_str("hashpath"));
+        assert!(
+            hashpath.is_some() || stepwise.as_message().is_none(),
+            "{target}: no hashpath in {stepwise:?}"
+        );
+    }
+}

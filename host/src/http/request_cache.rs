@@ -80,6 +80,7 @@ impl RequestCache {
 /// sha256 over every input of the decoding; `None` for a request too large to keep, or when a
 /// codec device it needs is not loaded (decoding then answers with the right error).
 fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u8; 32], usize)> {
+    // An HTTP message holds only binaries; anything else counts as too large to keep.
     let size: usize = http
         .iter()
         .map(|(k, v)| k.as_str().len() + v.as_bytes().map_or(MAX_REQUEST_BYTES, <[u8]>::len))

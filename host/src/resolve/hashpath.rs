@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The device computing IDs (HyperBEAM's default commitment device).
-pub const ID_DEVICE: &str = "httpsig@1.0";
+pub(crate) const ID_DEVICE: &str = "httpsig@1.0";
 
 /// How many message IDs the node remembers.
 pub const ID_CACHE_ENTRIES: usize = 4096;

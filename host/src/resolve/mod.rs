@@ -146,39 +146,43 @@ fn remembered_first_call(
     let Some(memo) = keys.first_step_memo() else {
         return Ok(None);
     };
-    // (device step's device and inlined keys, the called key and its inlined keys, steps taken)
-    let (device, key, params, taken) = match steps {
-        [Step::As {
-            device,
-            key,
-            params,
-        }, ..]
+    // The first step, the called key and its inlined keys, and the steps taken.
+    let (first, key, params, taken) = match steps {
+        [first @ Step::As { key, params, .. }, ..]
             if !key.is_empty() && !crate::path::is_id(key) =>
         {
-            (Some((device, &[][..])), key, params, 1)
+            (first, key, params, 1)
         }
-        [Step::Key { key, params }, ..] => (None, key, params, 1),
-        [Step::As {
-            device,
-            key: empty,
-            params: device_params,
-        }, Step::Key { key, params }, ..]
+        [first @ Step::Key { key, params }, ..] => (first, key, params, 1),
+        [first @ Step::As { key: empty, .. }, Step::Key { key, params }, ..]
             if empty.is_empty() =>
         {
-            (Some((device, &device_params[..])), key, params, 2)
+            (first, key, params, 2)
         }
         _ => return Ok(None),
+    };
+    // The base the call gets, as `first_base` and `apply` make it.
+    let base_of = || match first {
+        Step::As { device, .. } if taken == 1 => {
+            let mut base = keys.base_message(node, 0)?;
+            base.insert("device", device.as_str());
+            Ok(base)
+        }
+        Step::As { .. } => match first_base(node, first, keys)? {
+            Value::Message(base) => Ok(base),
+            other => Err(DeviceError::failure(format!(
+                "a device step gave a {}",
+                other.type_name()
+            ))),
+        },
+        _ => keys.base_message(node, 0),
     };
     let generation = node
         .registry()
         .get(hashpath::ID_DEVICE)
         .map(|d| d.generation);
     let prepared = memo.get_or_prepare(generation, || {
-        let mut base = keys.base_message(node, 0)?;
-        if let Some((device, device_params)) = device {
-            merge_params(node, &mut base, device_params)?;
-            base.insert("device", device.as_str());
-        }
+        let base = base_of()?;
         let req = keys.request_message(node, 1, key, params)?;
         let hashpath = hashpath::of_step(node, &base, &req);
         Ok((base, req, hashpath))
