@@ -98,8 +98,10 @@ impl Inline {
         }
     }
 
-    /// How many requests run on workers now.
-    pub fn running(&self) -> usize {
+    /// How many requests run on workers now (the node counts them in
+    /// `ferrobeam_requests_on_workers`).
+    #[cfg(test)]
+    fn running(&self) -> usize {
         self.running.load(Ordering::Relaxed)
     }
 }

@@ -84,16 +84,6 @@ impl Edge {
         })
     }
 
-    /// The cache of encoded responses (for its statistics).
-    pub fn responses(&self) -> &ResponseCache {
-        &self.responses
-    }
-
-    /// The cache of decoded requests (for its statistics).
-    pub fn requests(&self) -> &RequestCache {
-        &self.requests
-    }
-
     /// Answers one request on this thread, as a call thread does once the request is read:
     /// `http` is the HTTP message (lower-case header names and `body`). No limits on the
     /// connection, no metrics, no call slot: for benchmarks and embedders that run the node's
