@@ -231,7 +231,6 @@ impl Registry {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::error!("{e}");
-                    self.failed_loads.fetch_add(1, Ordering::Relaxed);
                     errors.push(e);
                 }
             }
@@ -418,10 +417,13 @@ impl Registry {
         }
     }
 
-    /// Records a failed load in the status of the devices it concerns — those named, and those
-    /// the file's previous generation provides (still serving) — returning the error.
+    /// Records a failed load — in the count of failed loads, and in the status of the devices it
+    /// concerns: those named, and those the file's previous generation provides (still
+    /// serving) — returning the error.
     fn record_failure(&self, path: &Path, named: &[String], e: LoadError) -> LoadError {
         let mut state = self.write();
+        // Counted before the status shows it, so whoever sees the error sees the count too.
+        self.failed_loads.fetch_add(1, Ordering::Relaxed);
         let line = e.to_string();
         let mut devices = named.to_vec();
         if let Some(loaded) = state.libraries.get(path) {
