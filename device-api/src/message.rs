@@ -9,7 +9,6 @@
 //! for themselves.
 
 use compact_str::CompactString;
-use indexmap::IndexMap;
 use std::borrow::Borrow;
 use std::fmt;
 
@@ -26,18 +25,50 @@ use std::fmt;
 /// assert_eq!(Key::new(id).as_str(), id);
 /// assert!(Key::new("priv_wallet").is_private());
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key(CompactString);
+#[derive(Clone)]
+pub struct Key {
+    text: CompactString,
+    /// [`tag_of`] the text: lets a message search its keys without reading their bytes.
+    tag: u32,
+}
+
+/// A summary of a key's bytes (length, first, middle and last byte): two keys with different
+/// tags differ, so a search compares bytes only when the tags are equal.
+#[inline]
+fn tag_of(bytes: &[u8]) -> u32 {
+    match bytes {
+        [] => 0,
+        [first, .., last] | [first @ last] => {
+            let len = bytes.len().min(255) as u32;
+            len << 24
+                | u32::from(*first) << 16
+                | u32::from(bytes[bytes.len() / 2]) << 8
+                | u32::from(*last)
+        }
+    }
+}
 
 impl Key {
     /// Normalises `text` into a key.
     pub fn new(text: impl AsRef<str>) -> Self {
         let text = text.as_ref();
         if needs_normalising(text) {
-            Key(CompactString::from(text.to_lowercase()))
+            Key::from_normalised(CompactString::from(text.to_lowercase()))
         } else {
-            Key(CompactString::from(text))
+            Key::from_normalised(CompactString::from(text))
         }
+    }
+
+    /// A key of text that is normalised already.
+    fn from_normalised(text: CompactString) -> Self {
+        let tag = tag_of(text.as_bytes());
+        Key { text, tag }
+    }
+
+    /// Whether the key's text is exactly `text`, whose [`tag_of`] is `tag`.
+    #[inline]
+    fn is(&self, text: &[u8], tag: u32) -> bool {
+        self.tag == tag && self.text.as_bytes() == text
     }
 
     /// The key's text.
@@ -47,7 +78,7 @@ impl Key {
     /// assert_eq!(Key::new("Name").as_str(), "name");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Whether the key is private (`spec/codecs.md` §1.3): it starts with `priv`. Private keys are
@@ -59,7 +90,7 @@ impl Key {
     /// assert!(!Key::new("prize").is_private());
     /// ```
     pub fn is_private(&self) -> bool {
-        self.0.starts_with("priv")
+        self.text.starts_with("priv")
     }
 
     /// Whether the key is ID-shaped (32, 42 or 43 bytes).
@@ -70,7 +101,7 @@ impl Key {
     /// assert!(!Key::new("body").is_id_shaped());
     /// ```
     pub fn is_id_shaped(&self) -> bool {
-        is_id_shaped(self.0.as_bytes())
+        is_id_shaped(self.text.as_bytes())
     }
 
     /// Consumes the key, returning its text.
@@ -81,7 +112,7 @@ impl Key {
     /// assert_eq!(text, "a");
     /// ```
     pub fn into_string(self) -> String {
-        self.0.into_string()
+        self.text.into_string()
     }
 }
 
@@ -96,27 +127,54 @@ pub fn is_id_shaped(bytes: &[u8]) -> bool {
     matches!(bytes.len(), 32 | 42 | 43)
 }
 
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.is(other.text.as_bytes(), other.tag)
+    }
+}
+
+impl Eq for Key {}
+
+// Ordered and hashed by the text alone, as `str` is (`Borrow<str>` requires it).
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.text, f)
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl Borrow<str> for Key {
     fn borrow(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl AsRef<str> for Key {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
@@ -131,7 +189,7 @@ impl From<String> for Key {
         if needs_normalising(&text) {
             Key::new(text)
         } else {
-            Key(CompactString::from(text))
+            Key::from_normalised(CompactString::from(text))
         }
     }
 }
@@ -424,14 +482,67 @@ impl From<Vec<Value>> for Value {
 /// assert_eq!(m.get("count"), Some(&Value::Integer(3)));
 /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["version", "count"]);
 /// ```
-#[derive(Clone, Default, PartialEq)]
+///
+/// Two messages are equal when they hold the same entries, in any order.
+#[derive(Clone, Default)]
 pub struct Message {
+    /// The entries in insertion order; keys are unique.
+    entries: Vec<(Key, Value)>,
+    /// Positions of `entries` by key hash, kept only once there are more than
+    /// [`Message::SCAN_LIMIT`] entries: a message of a handful of keys (nearly all of them) is
+    /// searched by comparing keys, which costs less than hashing one, and needs no table.
+    index: Option<Box<Index>>,
+}
+
+/// The hash index of a large message.
+#[derive(Clone)]
+struct Index {
+    table: hashbrown::HashTable<usize>,
     // foldhash: several times faster than SipHash on short keys and still seeded per process,
     // so keys chosen by a remote client cannot be made to collide.
-    entries: IndexMap<Key, Value, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Index {
+    fn hash(&self, key: &str) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.hasher.hash_one(key)
+    }
+
+    /// An index of `entries`.
+    fn of(entries: &[(Key, Value)]) -> Box<Index> {
+        let mut index = Box::new(Index {
+            table: hashbrown::HashTable::with_capacity(entries.len()),
+            hasher: Default::default(),
+        });
+        for (i, (key, _)) in entries.iter().enumerate() {
+            index.add(entries, key.as_str(), i);
+        }
+        index
+    }
+
+    /// Records that `entries[i]` holds `key` (not yet in the table).
+    fn add(&mut self, entries: &[(Key, Value)], key: &str, i: usize) {
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, i, |&j| {
+            use std::hash::BuildHasher as _;
+            hasher.hash_one(entries[j].0.as_str())
+        });
+    }
+
+    /// The position of `key` in `entries`.
+    fn find(&self, entries: &[(Key, Value)], key: &str) -> Option<usize> {
+        self.table
+            .find(self.hash(key), |&i| entries[i].0.as_str() == key)
+            .copied()
+    }
 }
 
 impl Message {
+    /// Up to this many entries, keys are found by comparing them rather than by hash.
+    const SCAN_LIMIT: usize = 16;
+
     /// An empty message.
     ///
     /// ```
@@ -450,7 +561,8 @@ impl Message {
     /// ```
     pub fn with_capacity(n: usize) -> Self {
         Message {
-            entries: IndexMap::with_capacity_and_hasher(n, Default::default()),
+            entries: Vec::with_capacity(n),
+            index: None,
         }
     }
 
@@ -475,7 +587,52 @@ impl Message {
     /// assert!(m.insert("K", 2).is_some()); // same key once normalised
     /// ```
     pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
-        self.entries.insert(key.into(), value.into())
+        let key = key.into();
+        match self.position(key.as_str()) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value.into())),
+            None => {
+                self.push_new(key, value.into());
+                None
+            }
+        }
+    }
+
+    /// Appends an entry whose key is not in the message yet.
+    fn push_new(&mut self, key: Key, value: Value) {
+        let i = self.entries.len();
+        self.entries.push((key, value));
+        match &mut self.index {
+            Some(index) => index.add(&self.entries, self.entries[i].0.as_str(), i),
+            None if self.entries.len() > Self::SCAN_LIMIT => {
+                self.index = Some(Index::of(&self.entries));
+            }
+            None => {}
+        }
+    }
+
+    /// The position of the entry whose key is exactly `key`.
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.find(&self.entries, key),
+            None => {
+                let (key, tag) = (key.as_bytes(), tag_of(key.as_bytes()));
+                self.entries.iter().position(|(k, _)| k.is(key, tag))
+            }
+        }
+    }
+
+    /// The position of `key`, normalised first if it is not found as it is.
+    fn position_normalised(&self, key: &str) -> Option<usize> {
+        match self.position(key) {
+            Some(i) => Some(i),
+            None if needs_normalising(key) => self.position(Key::new(key).as_str()),
+            None => None,
+        }
+    }
+
+    /// Rebuilds the hash index after entries moved (or drops it once the message is small).
+    fn reindex(&mut self) {
+        self.index = (self.entries.len() > Self::SCAN_LIMIT).then(|| Index::of(&self.entries));
     }
 
     /// The value at `key` (normalised first).
@@ -487,11 +644,7 @@ impl Message {
     /// assert!(m.get("b").is_none());
     /// ```
     pub fn get(&self, key: &str) -> Option<&Value> {
-        match self.entries.get(key) {
-            Some(v) => Some(v),
-            None if needs_normalising(key) => self.entries.get(Key::new(key).as_str()),
-            None => None,
-        }
+        self.position_normalised(key).map(|i| &self.entries[i].1)
     }
 
     /// The value at `key`, mutably.
@@ -503,13 +656,8 @@ impl Message {
     /// assert_eq!(m.get("a"), Some(&Value::Integer(2)));
     /// ```
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        if self.entries.contains_key(key) {
-            return self.entries.get_mut(key);
-        }
-        if needs_normalising(key) {
-            return self.entries.get_mut(Key::new(key).as_str());
-        }
-        None
+        self.position_normalised(key)
+            .map(|i| &mut self.entries[i].1)
     }
 
     /// The value at `key` as UTF-8 text, if it is a binary holding text.
@@ -558,7 +706,7 @@ impl Message {
     /// assert!(Message::new().with("a", 1).contains_key("a"));
     /// ```
     pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.position_normalised(key).is_some()
     }
 
     /// Removes `key`, keeping the order of the other entries.
@@ -570,13 +718,12 @@ impl Message {
     /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "c"]);
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        if let Some(v) = self.entries.shift_remove(key) {
-            return Some(v);
+        let i = self.position_normalised(key)?;
+        let (_, value) = self.entries.remove(i);
+        if self.index.is_some() {
+            self.reindex();
         }
-        if needs_normalising(key) {
-            return self.entries.shift_remove(Key::new(key).as_str());
-        }
-        None
+        Some(value)
     }
 
     /// Number of entries.
@@ -606,8 +753,8 @@ impl Message {
     /// let m = Message::new().with("b", 1).with("a", 2);
     /// assert_eq!(m.keys().count(), 2);
     /// ```
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.entries.keys()
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Key> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k)
     }
 
     /// The entries, in order.
@@ -620,8 +767,8 @@ impl Message {
     ///     assert_eq!(value.as_integer(), Some(1));
     /// }
     /// ```
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
-        self.entries.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries.iter())
     }
 
     /// The entries, in order, with mutable values.
@@ -632,8 +779,10 @@ impl Message {
     /// for (_, v) in m.iter_mut() { *v = Value::from(2); }
     /// assert_eq!(m.get("a"), Some(&Value::Integer(2)));
     /// ```
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Key, &mut Value)> {
-        self.entries.iter_mut()
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&Key, &mut Value)> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
     /// Keeps only the entries for which `keep` returns true.
@@ -645,7 +794,11 @@ impl Message {
     /// assert_eq!(m.len(), 1);
     /// ```
     pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut Value) -> bool) {
-        self.entries.retain(|k, v| keep(k, v));
+        let before = self.entries.len();
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+        if self.index.is_some() && self.entries.len() != before {
+            self.reindex();
+        }
     }
 
     /// A copy without private keys (§1.3), at every depth.
@@ -668,8 +821,10 @@ impl Message {
                 Value::Message(inner) => Value::Message(inner.without_private()),
                 other => other.clone(),
             };
-            out.entries.insert(k.clone(), v);
+            // The keys of `self` are unique already.
+            out.entries.push((k.clone(), v));
         }
+        out.reindex();
         out
     }
 
@@ -682,7 +837,11 @@ impl Message {
     /// assert_eq!(m.keys().next().unwrap().as_str(), "a");
     /// ```
     pub fn sort_keys(&mut self) {
-        self.entries.sort_unstable_keys();
+        self.entries
+            .sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        if self.index.is_some() {
+            self.reindex();
+        }
     }
 }
 
@@ -691,9 +850,20 @@ fn needs_normalising(key: &str) -> bool {
     !is_id_shaped(key.as_bytes()) && key.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
 }
 
+impl PartialEq for Message {
+    /// Same entries, in any order (as for any map).
+    fn eq(&self, other: &Message) -> bool {
+        self.len() == other.len()
+            && self
+                .entries
+                .iter()
+                .all(|(k, v)| other.position(k.as_str()).map(|i| &other.entries[i].1) == Some(v))
+    }
+}
+
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries.iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -709,7 +879,7 @@ impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Message {
 
 impl IntoIterator for Message {
     type Item = (Key, Value);
-    type IntoIter = indexmap::map::IntoIter<Key, Value>;
+    type IntoIter = std::vec::IntoIter<(Key, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
@@ -717,11 +887,42 @@ impl IntoIterator for Message {
 
 impl<'a> IntoIterator for &'a Message {
     type Item = (&'a Key, &'a Value);
-    type IntoIter = indexmap::map::Iter<'a, Key, Value>;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter()
+        self.iter()
     }
 }
+
+/// The entries of a [`Message`] in order, borrowed: what [`Message::iter`] and `for … in &msg`
+/// give.
+///
+/// ```
+/// # use ferrobeam_device_api::Message;
+/// let m = Message::new().with("a", 1).with("b", 2);
+/// let mut iter = m.iter();
+/// assert_eq!(iter.len(), 2);
+/// assert_eq!(iter.next_back().map(|(k, _)| k.as_str()), Some("b"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Iter<'a>(std::slice::Iter<'a, (Key, Value)>);
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Key, &'a Value);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, v)| (k, v))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back().map(|(k, v)| (k, v))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -735,6 +936,88 @@ mod tests {
         assert_eq!(Key::new(id42).as_str(), id42);
         assert_eq!(Key::new("ÄB").as_str(), "äb");
         assert_eq!(Key::from(String::from("MiXed")).as_str(), "mixed");
+    }
+
+    /// A message past the scan limit, built key by key: `k0`, `k1`, …
+    fn numbered(n: usize) -> Message {
+        (0..n).map(|i| (format!("k{i}"), i as i64)).collect()
+    }
+
+    /// Every operation, checked on both sides of the scan limit against a plain list.
+    #[test]
+    fn small_and_indexed_messages_behave_alike() {
+        for n in [0, 1, Message::SCAN_LIMIT, Message::SCAN_LIMIT + 1, 100] {
+            let mut m = numbered(n);
+            assert_eq!(m.index.is_some(), n > Message::SCAN_LIMIT, "n = {n}");
+            for i in 0..n {
+                assert_eq!(m.get(&format!("K{i}")), Some(&Value::Integer(i as i64)));
+            }
+            assert!(m.get("absent").is_none());
+            // Replacing keeps the position.
+            if n > 0 {
+                assert_eq!(m.insert("k0", "again"), Some(Value::Integer(0)));
+                assert_eq!(m.keys().next().map(Key::as_str), Some("k0"));
+            }
+            // Removing keeps the order of the rest and every later key findable.
+            let mut expected: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            for i in (0..n).step_by(3) {
+                assert!(m.remove(&format!("k{i}")).is_some());
+                expected.retain(|k| *k != format!("k{i}"));
+            }
+            assert_eq!(m.keys().map(Key::as_str).collect::<Vec<_>>(), expected);
+            for k in &expected {
+                assert!(m.contains_key(k), "{k} lost after removals (n = {n})");
+            }
+            m.retain(|k, _| !k.as_str().ends_with('1'));
+            expected.retain(|k| !k.ends_with('1'));
+            assert_eq!(m.keys().map(Key::as_str).collect::<Vec<_>>(), expected);
+            for k in &expected {
+                assert!(m.get(k).is_some(), "{k} lost after retain (n = {n})");
+            }
+            m.sort_keys();
+            expected.sort();
+            assert_eq!(m.keys().map(Key::as_str).collect::<Vec<_>>(), expected);
+            for k in &expected {
+                assert!(m.get(k).is_some(), "{k} lost after sorting (n = {n})");
+            }
+            let fresh = m.len();
+            m.insert("new", 1);
+            assert_eq!(m.len(), fresh + 1);
+            assert_eq!(m.get("new"), Some(&Value::Integer(1)));
+        }
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        for n in [3, 40] {
+            let forward = numbered(n);
+            let backward: Message = forward
+                .iter()
+                .rev()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            assert_eq!(forward, backward);
+            let mut changed = backward.clone();
+            changed.insert("k1", "other");
+            assert_ne!(forward, changed);
+            let mut shorter = backward;
+            shorter.remove("k2");
+            assert_ne!(forward, shorter);
+            assert_ne!(shorter, forward);
+        }
+    }
+
+    #[test]
+    fn copies_and_filters_keep_large_messages_findable() {
+        let mut m = numbered(40);
+        m.insert("priv_key", "secret");
+        let public = m.without_private();
+        assert_eq!(public.len(), 40);
+        assert!(public.get("k39").is_some() && public.get("priv_key").is_none());
+        let cloned = public.clone();
+        assert_eq!(cloned.get("k17"), Some(&Value::Integer(17)));
+        let owned: Vec<(Key, Value)> = cloned.into_iter().collect();
+        assert_eq!(owned.len(), 40);
     }
 
     #[test]
