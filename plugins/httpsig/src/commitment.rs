@@ -529,7 +529,7 @@ pub(crate) fn signature_headers(tabm: &Message) -> Option<(&[u8], &[u8])> {
             (Some(Value::Binary(s)), Some(Value::Binary(i))) => Some((s.as_slice(), i.as_slice())),
             _ => None,
         })
-        .last()
+        .next_back()
 }
 
 /// Re-keys the commitments of a received message: RSA commitments under

@@ -19,8 +19,52 @@ const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
 /// `content-digest` header is already among the headers, so the body is only built when sent.
 #[derive(Default)]
 pub(crate) struct Encoded<'a> {
-    pub headers: BTreeMap<Cow<'a, str>, Cow<'a, [u8]>>,
+    pub headers: Headers<'a>,
     pub body: Body<'a>,
+}
+
+/// Header fields kept sorted by name, one value per name: a sorted vector, since a message has
+/// a handful of headers and a tree would allocate a node for them.
+#[derive(Default)]
+pub(crate) struct Headers<'a>(Vec<(Cow<'a, str>, Cow<'a, [u8]>)>);
+
+impl<'a> Headers<'a> {
+    /// Sets header `name` to `value` (replacing an earlier value).
+    pub fn insert(&mut self, name: Cow<'a, str>, value: Cow<'a, [u8]>) {
+        match self
+            .0
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name.as_ref()))
+        {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (name, value)),
+        }
+    }
+
+    /// The value of header `name`.
+    pub fn get(&self, name: &str) -> Option<&Cow<'a, [u8]>> {
+        self.0
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// The header names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &Cow<'a, str>> {
+        self.0.iter().map(|(n, _)| n)
+    }
+
+    /// How many headers there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'a> IntoIterator for Headers<'a> {
+    type Item = (Cow<'a, str>, Cow<'a, [u8]>);
+    type IntoIter = std::vec::IntoIter<Self::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 /// The body of an encoded message, not yet written out.
@@ -70,7 +114,11 @@ pub(crate) fn encode(tabm: &Message) -> Result<Encoded<'_>, Error> {
 /// [`encode`] as if the top-level keys in `skip` were absent.
 pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<Encoded<'a>, Error> {
     let (inline_key, inline_header) = inline_key(tabm, skip)?;
-    let mut out = Encoded::default();
+    let mut out = Encoded {
+        // Room for every key plus what the encoder adds, so the list never grows.
+        headers: Headers(Vec::with_capacity(tabm.len() + 4)),
+        body: Body::Empty,
+    };
     if inline_header {
         out.headers
             .insert(Cow::Borrowed("inline-body-key"), Cow::Borrowed(b"data"));
