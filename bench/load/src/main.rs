@@ -11,6 +11,8 @@
 //!   this machine;
 //! * signed `GET /~mydev@1.0/info`, `GET /~meta@1.0/info`, and the guide's signed typed POST to
 //!   `forward` (a captured wao request, when `../shared/vectors` has it);
+//! * a large request: the captured 78 KB body of wao's `spawnLua` POSTed unsigned to
+//!   `/~message@1.0/keys` (decoding, limits and hashpath of a large message);
 //! * `GET /<pid>~process@1.0/now/balances/<owner>` of the guide's AOS token process
 //!   (`tests/fixtures/lua/token.lua` on `aos@2.0`);
 //! * the guide's dynamic read on that process,
@@ -246,6 +248,7 @@ fn node_scenarios(setup: &TokenSetup) -> Vec<Scenario> {
         Scenario::get("GET /~meta@1.0/info", "/~meta@1.0/info"),
     ];
     list.extend(captured("07-wao-post-typed-multipart.json"));
+    list.extend(large_body());
     list.push(Scenario::get(
         format!(
             "token process ({TRANSFERS} Transfers): GET /<pid>~process@1.0/now/balances/<owner>"
@@ -378,6 +381,33 @@ fn response_headers(addr: &str, path: &str) -> String {
 /// A captured client request of the vectors, replayed as sent (the guide's typed POST); `None`
 /// when the vectors do not have it.
 fn captured(file: &str) -> Option<Scenario> {
+    captured_request(file, "typed POST (guide, signed multipart) to forward")
+}
+
+/// The captured 78 KB body of wao's `spawnLua` (the aos module in one multipart part), POSTed
+/// unsigned to `message@1.0/keys`: what a large request costs the node (decoding, limits,
+/// hashpath) apart from what a process does with it. `None` when the vectors do not have it.
+fn large_body() -> Option<Scenario> {
+    const BODY_HEADERS: [&str; 4] = [
+        "content-type",
+        "content-digest",
+        "body-keys",
+        "inline-body-key",
+    ];
+    let mut s = captured_request("22-wao-spawnLua-hyper-aos.req1.json", "")?;
+    s.name = format!(
+        "{} KB multipart POST (wao spawnLua's body, unsigned) to /~message@1.0/keys",
+        s.body.len() / 1000
+    );
+    s.path = "/~message@1.0/keys".to_owned();
+    s.headers
+        .retain(|(k, _)| BODY_HEADERS.contains(&k.to_ascii_lowercase().as_str()));
+    Some(s)
+}
+
+/// The POST in `client-requests/<file>` as scenario `name`: its path, its headers (without
+/// `host`, `connection` and `content-length`) and its body.
+fn captured_request(file: &str, name: &str) -> Option<Scenario> {
     use base64::Engine as _;
     let text = std::fs::read_to_string(vectors_dir().join("client-requests").join(file)).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -394,7 +424,7 @@ fn captured(file: &str) -> Option<Scenario> {
         .decode(req["body_b64"].as_str().unwrap_or(""))
         .ok()?;
     Some(Scenario {
-        name: "typed POST (guide, signed multipart) to forward".to_owned(),
+        name: name.to_owned(),
         method: "POST",
         path: req["path"].as_str()?.to_owned(),
         headers,

@@ -84,7 +84,8 @@ fn script_for(s: &Scenario) -> String {
     lua
 }
 
-/// A Lua string literal holding exactly `bytes` (decimal escapes).
+/// A Lua string literal holding exactly `bytes` (decimal escapes, always three digits: Lua reads
+/// up to three, so `\10` followed by the digit `5` would be the byte 105).
 fn lua_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2 + 2);
     out.push('"');
@@ -92,7 +93,7 @@ fn lua_bytes(bytes: &[u8]) -> String {
         if b.is_ascii_alphanumeric() || b" -_./:;=,()@~+*".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("\\{b}"));
+            out.push_str(&format!("\\{b:03}"));
         }
     }
     out.push('"');
@@ -186,6 +187,38 @@ Transfer/sec:      5.00MB
 
     #[test]
     fn lua_strings_escape_everything_unusual() {
-        assert_eq!(lua_bytes(b"a\"b\n"), "\"a\\34b\\10\"");
+        assert_eq!(lua_bytes(b"a\"b\n"), "\"a\\034b\\010\"");
+        // An escape followed by a digit stays one byte.
+        assert_eq!(lua_bytes(b"\n5"), "\"\\0105\"");
+    }
+
+    /// Reads a literal as Lua does: `\` and up to three decimal digits make one byte.
+    fn lua_read(literal: &str) -> Vec<u8> {
+        let inner = &literal.as_bytes()[1..literal.len() - 1];
+        let (mut out, mut i) = (Vec::new(), 0);
+        while i < inner.len() {
+            if inner[i] == b'\\' {
+                let digits = inner[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|d| d.is_ascii_digit())
+                    .count();
+                let text = std::str::from_utf8(&inner[i + 1..i + 1 + digits]).unwrap();
+                out.push(text.parse::<u8>().unwrap());
+                i += 1 + digits;
+            } else {
+                out.push(inner[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_byte_before_a_digit_reads_back_as_itself() {
+        for b in 0..=255u8 {
+            let bytes = [b, b'7', b, b'0', b'1', b'2'];
+            assert_eq!(lua_read(&lua_bytes(&bytes)), bytes, "byte {b}");
+        }
     }
 }
