@@ -126,7 +126,14 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    for &b in bytes {
+    // Runs of bytes that need no escape are copied whole.
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain..i]);
+        plain = i + 1;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -135,13 +142,56 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
             b'\n' => out.extend_from_slice(b"\\n"),
             0x0c => out.extend_from_slice(b"\\f"),
             b'\r' => out.extend_from_slice(b"\\r"),
-            0x00..=0x1f => {
+            _ => {
                 out.extend_from_slice(b"\\u00");
                 out.push(HEX[usize::from(b >> 4)]);
                 out.push(HEX[usize::from(b & 0xf)]);
             }
-            _ => out.push(b),
         }
     }
+    out.extend_from_slice(&bytes[plain..]);
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string;
+
+    /// Byte by byte, as the rule in `string`'s documentation says.
+    fn reference(bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in bytes {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                0x00..=0x1f => out.extend_from_slice(format!("\\u{b:04X}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped_byte_for_byte_as_the_rule_says() {
+        let every: Vec<u8> = (0..=255).collect();
+        let cases: [&[u8]; 6] = [
+            b"",
+            b"plain text",
+            b"\"\\",
+            b"a\nb\tc\x01d\x7f",
+            "unicode \u{e9}\u{1f600} \r\n".as_bytes(),
+            &every,
+        ];
+        for case in cases {
+            let mut out = Vec::new();
+            string(&mut out, case);
+            assert_eq!(out, reference(case), "{case:?}");
+        }
+    }
 }
