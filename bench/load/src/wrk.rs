@@ -63,6 +63,15 @@ pub fn run(settings: &Settings, work: &Path, addr: &str, s: &Scenario) -> Measur
         .arg(format!("http://{addr}{}", s.path))
         .output()
         .expect("run wrk (make load installs it)");
+    // wrk reports a script it cannot load on standard error and then runs without it (plain
+    // GETs of the path): such a row would measure another request.
+    let complaint = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        complaint.trim().is_empty(),
+        "wrk on {:?} ({}): {complaint}",
+        s.name,
+        script.display()
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("--- {}\n{text}", s.name);
     parse(&text)
