@@ -70,11 +70,7 @@ use ferrobeam_device_api::{Key, Message, Value};
 /// Errors: a value that is neither binary nor message, a non-UTF-8 `inline-body-key`, nesting
 /// deeper than `ferrobeam_structured::MAX_DEPTH`.
 pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
-    let mut enc = encode::encode(tabm)?;
-    if let Some((signature, input)) = commitment::signature_headers(tabm) {
-        enc.headers.insert("signature".into(), signature.into());
-        enc.headers.insert("signature-input".into(), input.into());
-    }
+    let enc = encode_with_signatures(tabm)?;
     Ok(HttpMessage {
         headers: enc
             .headers
@@ -86,16 +82,38 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 }
 
 /// [`to`] in message form: header names as keys plus `body` (when there is a body).
+///
+/// ```
+/// use ferrobeam_device_api::Message;
+/// let tabm = Message::new().with("a", "1").with("body", "text");
+/// let http = ferrobeam_httpsig::to_message(&tabm).unwrap();
+/// assert_eq!(http.get_str("a"), Some("1"));
+/// assert_eq!(http.get_str("body"), Some("text"));
+/// assert!(http.get("content-digest").is_some());
+/// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
-    let http = to(tabm)?;
-    let mut out = Message::with_capacity(http.headers.len() + 1);
-    for (k, v) in http.headers {
-        out.insert(k, Value::Binary(v));
+    let enc = encode_with_signatures(tabm)?;
+    // Straight into the message: header names become keys without a `String` each.
+    let mut out = Message::with_capacity(enc.headers.len() + 1);
+    for (k, v) in enc.headers {
+        out.insert(k.as_ref(), Value::Binary(v.into_owned()));
     }
-    if !http.body.is_empty() {
-        out.insert("body", Value::Binary(http.body));
+    let body = enc.body.into_vec();
+    if !body.is_empty() {
+        out.insert("body", Value::Binary(body));
     }
     Ok(out)
+}
+
+/// The encoding of `tabm` with the `signature` and `signature-input` headers of its HMAC
+/// commitment, if it has one.
+fn encode_with_signatures(tabm: &Message) -> Result<encode::Encoded<'_>, Error> {
+    let mut enc = encode::encode(tabm)?;
+    if let Some((signature, input)) = commitment::signature_headers(tabm) {
+        enc.headers.insert("signature".into(), signature.into());
+        enc.headers.insert("signature-input".into(), input.into());
+    }
+    Ok(enc)
 }
 
 /// Decodes an HTTP message into a TABM (`codecs.md` §5.5): every header becomes a field,

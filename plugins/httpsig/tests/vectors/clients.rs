@@ -190,6 +190,8 @@ fn check_request(file: &str) -> Result<(), String> {
         return Ok(());
     }
     let tabm = httpsig::from(&request.http).map_err(|e| format!("httpsig decode: {e}"))?;
+    let again = httpsig::to(&tabm).map_err(|e| format!("httpsig encode: {e}"))?;
+    crate::same_message_form(&tabm, &again)?;
     let signatures = request.json["signatures"]
         .as_array()
         .cloned()

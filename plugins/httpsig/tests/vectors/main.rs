@@ -47,6 +47,12 @@ fn httpsig_json_vectors() {
     failures.finish("httpsig.json", 80);
 }
 
+/// `to_message` (the form the codec device answers with) is `to` in message form.
+pub fn same_message_form(tabm: &Message, http: &HttpMessage) -> Result<(), String> {
+    let direct = httpsig::to_message(tabm).map_err(|e| format!("to_message failed: {e}"))?;
+    expect_eq("to_message", &http.to_message(), &direct)
+}
+
 fn tabm_to_http(case: &Json) -> Result<(), String> {
     let tabm = vectors::message(&case["tabm"])?;
     let message = vectors::message(&case["message"])?;
@@ -56,6 +62,7 @@ fn tabm_to_http(case: &Json) -> Result<(), String> {
     unsigned.remove("commitments");
     expect_eq("structured TABM", &unsigned, &encoded)?;
     let http = httpsig::to(&tabm).map_err(|e| format!("encode failed: {e}"))?;
+    same_message_form(&tabm, &http)?;
     let want = http_of(case)?;
     let got_headers: Vec<(String, String)> = http
         .headers
