@@ -531,6 +531,19 @@ impl Index {
         });
     }
 
+    /// Drops `key`, at position `i`, from the table and shifts the later positions down, as
+    /// removing it from the entries does.
+    fn forget(&mut self, key: &str, i: usize) {
+        if let Ok(slot) = self.table.find_entry(self.hash(key), |&j| j == i) {
+            slot.remove();
+        }
+        for j in self.table.iter_mut() {
+            if *j > i {
+                *j -= 1;
+            }
+        }
+    }
+
     /// The position of `key` in `entries`.
     fn find(&self, entries: &[(Key, Value)], key: &str) -> Option<usize> {
         self.table
@@ -719,10 +732,10 @@ impl Message {
     /// ```
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position_normalised(key)?;
-        let (_, value) = self.entries.remove(i);
-        if self.index.is_some() {
-            self.reindex();
+        if let Some(index) = &mut self.index {
+            index.forget(self.entries[i].0.as_str(), i);
         }
+        let (_, value) = self.entries.remove(i);
         Some(value)
     }
 
@@ -984,6 +997,64 @@ mod tests {
             m.insert("new", 1);
             assert_eq!(m.len(), fresh + 1);
             assert_eq!(m.get("new"), Some(&Value::Integer(1)));
+        }
+    }
+
+    /// Random inserts, removals, filters and sorts, checked after each against a plain list
+    /// of `(key, value)` pairs, so that messages cross the scan limit both ways many times.
+    #[test]
+    fn random_operations_agree_with_a_plain_list() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let (mut m, mut model) = (Message::new(), Vec::<(String, i64)>::new());
+        for step in 0..20_000 {
+            let key = format!("key-{}", next(40));
+            match next(10) {
+                0..=4 => {
+                    let value = step as i64;
+                    let spelled = if next(2) == 0 {
+                        key.to_uppercase()
+                    } else {
+                        key.clone()
+                    };
+                    let old = m.insert(spelled, value);
+                    let known = model.iter_mut().find(|(k, _)| *k == key);
+                    assert_eq!(
+                        old.and_then(|v| v.as_integer()),
+                        known.as_ref().map(|(_, v)| *v)
+                    );
+                    match known {
+                        Some((_, v)) => *v = value,
+                        None => model.push((key, value)),
+                    }
+                }
+                5..=7 => {
+                    let old = m.remove(&key);
+                    let at = model.iter().position(|(k, _)| *k == key);
+                    assert_eq!(old.is_some(), at.is_some());
+                    if let Some(at) = at {
+                        model.remove(at);
+                    }
+                }
+                8 => {
+                    let digit = next(10).to_string();
+                    m.retain(|k, _| !k.as_str().ends_with(&digit));
+                    model.retain(|(k, _)| !k.ends_with(&digit));
+                }
+                _ => {
+                    m.sort_keys();
+                    model.sort();
+                }
+            }
+            let keys: Vec<&str> = m.keys().map(Key::as_str).collect();
+            let want: Vec<&str> = model.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(keys, want, "step {step}");
+            for (k, v) in &model {
+                assert_eq!(m.get(k), Some(&Value::Integer(*v)), "{k} at step {step}");
+            }
         }
     }
 
