@@ -157,20 +157,26 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
 mod tests {
     use super::string;
 
-    /// Byte by byte, as the rule in `string`'s documentation says.
+    /// Byte by byte, as the rule in `string`'s documentation says: a table of the short
+    /// forms, `\u00XX` for the other control characters.
     fn reference(bytes: &[u8]) -> Vec<u8> {
+        const SHORT: [(u8, &[u8]); 7] = [
+            (b'"', br#"\""#),
+            (b'\\', br"\\"),
+            (0x08, br"\b"),
+            (0x09, br"\t"),
+            (0x0a, br"\n"),
+            (0x0c, br"\f"),
+            (0x0d, br"\r"),
+        ];
         let mut out = vec![b'"'];
         for &b in bytes {
-            match b {
-                b'"' => out.extend_from_slice(b"\\\""),
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                0x08 => out.extend_from_slice(b"\\b"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                0x0c => out.extend_from_slice(b"\\f"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                0x00..=0x1f => out.extend_from_slice(format!("\\u{b:04X}").as_bytes()),
-                _ => out.push(b),
+            if let Some((_, short)) = SHORT.iter().find(|(c, _)| *c == b) {
+                out.extend_from_slice(short);
+            } else if b < 0x20 {
+                out.extend_from_slice(format!("\\u{b:04X}").as_bytes());
+            } else {
+                out.push(b);
             }
         }
         out.push(b'"');
