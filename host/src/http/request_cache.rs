@@ -7,15 +7,17 @@
 //! therefore decoded once. Devices still run on every request: only the decoding is reused.
 //!
 //! The key is sha256 over the method, the target, the HTTP message's wire bytes and the load
-//! generations of the two codec devices (a reloaded codec gets a new generation, so its
-//! entries are never found again). Requests larger than [`MAX_REQUEST_BYTES`] are decoded every
-//! time: hashing them would cost a good part of decoding them, and few are sent twice. Only
-//! requests that decode and pass the limits are kept.
+//! generations of the two codec devices and of `httpsig@1.0`, which identifies the remembered
+//! first step (a reloaded device gets a new generation, so its entries are never found again).
+//! Requests larger than [`MAX_REQUEST_BYTES`] are decoded every time: hashing them would cost
+//! a good part of decoding them, and few are sent twice. Only requests that decode and pass
+//! the limits are kept.
 
 use super::codec::{self, Decoded, STRUCTURED};
 use super::error::EdgeError;
 use crate::cache::Recent;
 use crate::node::Node;
+use crate::resolve::hashpath::ID_DEVICE;
 use ferrobeam_device_api::Message;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -94,6 +96,10 @@ fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u
     for device in [codec::request_codec(http), STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());
     }
+    // The device that identifies the remembered first step (`resolve::FirstStep`): a request
+    // decoded by another codec (`ans104@1.0`) is remembered again once it is reloaded.
+    let id_device = registry.get(ID_DEVICE).map(|d| d.generation);
+    h.update(id_device.map_or([0xff; 8], u64::to_le_bytes));
     for part in [method, target] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
