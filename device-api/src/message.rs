@@ -505,8 +505,7 @@ struct Index {
 
 impl Index {
     fn hash(&self, key: &str) -> u64 {
-        use std::hash::BuildHasher as _;
-        self.hasher.hash_one(key)
+        hash_with(&self.hasher, key)
     }
 
     /// An index of `entries`.
@@ -525,10 +524,8 @@ impl Index {
     fn add(&mut self, entries: &[(Key, Value)], key: &str, i: usize) {
         let hash = self.hash(key);
         let hasher = &self.hasher;
-        self.table.insert_unique(hash, i, |&j| {
-            use std::hash::BuildHasher as _;
-            hasher.hash_one(entries[j].0.as_str())
-        });
+        self.table
+            .insert_unique(hash, i, |&j| hash_with(hasher, entries[j].0.as_str()));
     }
 
     /// Drops `key`, at position `i`, from the table and shifts the later positions down, as
@@ -550,6 +547,12 @@ impl Index {
             .find(self.hash(key), |&i| entries[i].0.as_str() == key)
             .copied()
     }
+}
+
+/// `key` hashed as an [`Index`] hashes it (growing the table rehashes with the same function).
+fn hash_with(hasher: &foldhash::fast::RandomState, key: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    hasher.hash_one(key)
 }
 
 impl Message {
