@@ -26,8 +26,10 @@
 //! only socket errors and statuses of 400 or more.
 //!
 //! ```text
-//! ferrobeam-load [--duration SECS] [--connections N] [--threads N]
+//! ferrobeam-load [--duration SECS] [--connections N] [--threads N] [--only TEXT]
 //! ```
+//! `--only TEXT` measures the baseline and only the node rows whose name contains `TEXT` (for
+//! profiling one row: the node's PID is printed before the runs).
 //! Expects `make plugins` to have built `target/release/ferrobeam` and installed the plugins in
 //! `target/plugins` (under `CARGO_TARGET_DIR` when it is set), and `wrk` on the PATH (`make load`
 //! does both).
@@ -113,6 +115,8 @@ fn main() {
     let node = start_node(&release, &config);
     let idle_rss = rss_kib(node.child.id());
     let setup = set_up_token(&release, &node.addr, &config, &scratch.dir);
+    let only = arg("--only");
+    println!("node: PID {} on {}", node.child.id(), node.addr);
 
     let mut rows = vec![measure(
         &settings,
@@ -121,8 +125,11 @@ fn main() {
         &Scenario::get("baseline: bare hyper `hello`", "/"),
         None,
     )];
-    rows.push(measure_bound(&settings, &release, &scratch.dir, &node.addr));
-    for scenario in node_scenarios(&setup) {
+    if only.is_none() {
+        rows.push(measure_bound(&settings, &release, &scratch.dir, &node.addr));
+    }
+    let chosen = |s: &Scenario| only.as_deref().is_none_or(|text| s.name.contains(text));
+    for scenario in node_scenarios(&setup).into_iter().filter(chosen) {
         rows.push(measure(
             &settings,
             &scratch.dir,
