@@ -8,7 +8,9 @@
 // (criterion estimates under <target>/criterion), ferrobeam's figures and the ratios: for the
 // same work (hbsig's `httpsig_from` drops `signature`/`signature-input` unread, so ferrobeam gets
 // the request without them) and for ferrobeam's full decode, which turns the signatures into
-// commitments and recomputes the HMAC commitment.
+// commitments and recomputes the HMAC commitment. Beside them: the target (hbsig ÷ 20) and the
+// two floors of any round trip made of four owned stages, as hbsig's and ferrobeam's codecs are
+// (copying every entry through four messages, with and without copying the values).
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
@@ -57,9 +59,11 @@ function measure(http) {
   return samples[Math.floor(samples.length / 2)]
 }
 
-/** ferrobeam's criterion estimate (µs) for `decode+encode <file>` (or `decode+encode unsigned
- * <file>`: the request without its signature headers, which is all hbsig reads), if measured. */
-function ferrobeamMicros(file) {
+/** ferrobeam's criterion estimate (µs) for the bench `name`, if measured: `decode+encode <file>`,
+ * `decode+encode unsigned <file>` (the request without its signature headers, which is all hbsig
+ * reads), or one of the two floors of four owned stages, `copy floor <file>` and `message floor
+ * <file>` (`plugins/httpsig/benches/support/mod.rs`). */
+function ferrobeamMicros(name) {
   const target = process.env.CARGO_TARGET_DIR ?? join(repo, "target")
   const root = join(target, "criterion")
   if (!existsSync(root)) return null
@@ -68,8 +72,8 @@ function ferrobeamMicros(file) {
     const est = join(root, dir, "new", "estimates.json")
     if (!existsSync(meta) || !existsSync(est)) continue
     const { group_id, function_id } = JSON.parse(readFileSync(meta, "utf8"))
-    const name = function_id ? `${group_id}/${function_id}` : group_id
-    if (name === `decode+encode ${file}`) {
+    const id = function_id ? `${group_id}/${function_id}` : group_id
+    if (id === name) {
       return JSON.parse(readFileSync(est, "utf8")).median.point_estimate / 1000
     }
   }
@@ -86,19 +90,36 @@ for (const file of FILES) {
     hbsig = `error: ${e.message}`
   }
   const ratio = fb => (fb && !hbsig.startsWith("error") ? `${(Number(hbsig) / fb).toFixed(1)}x` : "–")
-  const full = ferrobeamMicros(file)
-  const same = ferrobeamMicros(`unsigned ${file}`)
+  const full = ferrobeamMicros(`decode+encode ${file}`)
+  const same = ferrobeamMicros(`decode+encode unsigned ${file}`)
+  const copy = ferrobeamMicros(`copy floor ${file}`)
+  const message = ferrobeamMicros(`message floor ${file}`)
   const shown = fb => (fb ? fb.toFixed(2) : "(run cargo bench -p ferrobeam-httpsig)")
-  rows.push([file, String(bytes), hbsig, shown(same), ratio(same), shown(full), ratio(full)])
+  const target = hbsig.startsWith("error") ? "–" : (Number(hbsig) / 20).toFixed(2)
+  rows.push([
+    file,
+    String(bytes),
+    hbsig,
+    target,
+    shown(same),
+    ratio(same),
+    shown(full),
+    ratio(full),
+    shown(copy),
+    shown(message),
+  ])
 }
 const header = [
   "request",
   "body bytes",
   "hbsig µs",
+  "hbsig ÷ 20 (target)",
   "ferrobeam µs, same work",
   "hbsig ÷ ferrobeam",
   "ferrobeam µs, with commitments",
   "hbsig ÷ ferrobeam",
+  "copy floor µs",
+  "message floor µs",
 ]
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
 const line = cells => "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |"

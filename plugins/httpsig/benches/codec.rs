@@ -31,6 +31,12 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("decode+encode unsigned {file}"), |b| {
             b.iter(|| round_trip(black_box(&plain)))
         });
+        c.bench_function(&format!("copy floor {file}"), |b| {
+            b.iter(|| support::copy_floor(black_box(&plain)))
+        });
+        c.bench_function(&format!("message floor {file}"), |b| {
+            b.iter(|| support::message_floor(black_box(&plain)))
+        });
     }
     sha_bound(c);
     let unsigned = captured("13-wao-schedule.json");

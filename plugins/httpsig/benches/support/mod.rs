@@ -32,3 +32,68 @@ pub fn request(file: &str) -> Option<HttpMessage> {
 pub fn captured(file: &str) -> HttpMessage {
     request(file).unwrap_or_else(|| panic!("client-requests/{file} holds no request"))
 }
+
+/// The least any round trip of four stages (HTTP → TABM → typed → TABM → HTTP), each building
+/// an owned result from a borrowed input as `ferrobeam_httpsig` and `ferrobeam_structured` (and
+/// hbsig's four functions) do, can cost with today's message type: every header becomes a key
+/// and a copied binary, the next two stages copy every entry, the last builds the sorted header
+/// list. No codec work at all (no types, no multipart, no checks): the codec bench measures it
+/// beside the real round trip so that the two can be compared.
+pub fn copy_floor(http: &HttpMessage) -> HttpMessage {
+    use ferrobeam_device_api::{Key, Message, Value};
+    let mut tabm = Message::with_capacity(http.headers.len() + 1);
+    for (name, value) in &http.headers {
+        tabm.insert(Key::new(name), Value::Binary(value.clone()));
+    }
+    if !http.body.is_empty() {
+        tabm.insert("body", Value::Binary(http.body.clone()));
+    }
+    let copy = |from: &Message| {
+        let mut to = Message::with_capacity(from.len());
+        for (key, value) in from.iter() {
+            to.insert(key.clone(), value.clone());
+        }
+        to
+    };
+    let tabm = copy(&copy(&tabm));
+    let mut headers = Vec::with_capacity(tabm.len());
+    let mut body = Vec::new();
+    for (key, value) in tabm.iter() {
+        if let Value::Binary(bytes) = value {
+            match key.as_str() {
+                "body" => body = bytes.clone(),
+                name => headers.push((name.to_owned(), bytes.clone())),
+            }
+        }
+    }
+    headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    HttpMessage::new(headers, body)
+}
+
+/// [`copy_floor`] with no binary copied at all: each value is an integer (its length), as if
+/// values were shared rather than copied from stage to stage. What the four owned messages
+/// themselves cost (keys, entries, lookups for duplicates, drops).
+pub fn message_floor(http: &HttpMessage) -> usize {
+    use ferrobeam_device_api::{Key, Message, Value};
+    let mut tabm = Message::with_capacity(http.headers.len() + 1);
+    for (name, value) in &http.headers {
+        tabm.insert(Key::new(name), Value::Integer(value.len() as i64));
+    }
+    if !http.body.is_empty() {
+        tabm.insert("body", Value::Integer(http.body.len() as i64));
+    }
+    let copy = |from: &Message| {
+        let mut to = Message::with_capacity(from.len());
+        for (key, value) in from.iter() {
+            to.insert(key.clone(), value.clone());
+        }
+        to
+    };
+    let tabm = copy(&copy(&tabm));
+    let mut headers: Vec<(Key, i64)> = tabm
+        .iter()
+        .filter_map(|(key, value)| value.as_integer().map(|n| (key.clone(), n)))
+        .collect();
+    headers.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    headers.len()
+}
