@@ -863,7 +863,31 @@ impl Message {
 
 /// Whether [`Key::new`] would change `key`: it has upper-case or non-ASCII letters and is not an ID.
 fn needs_normalising(key: &str) -> bool {
-    !is_id_shaped(key.as_bytes()) && key.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+    // Eight bytes at a time (keys are short, and nearly all of them are lower-case already).
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bytes = key.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    let mut odd = 0u64;
+    let mut look = |word: u64| {
+        let low = word & LOW;
+        // Per byte, without carries between bytes: the high bit of `low + 0x3f` is set from
+        // `A` (0x41) on, and that of `low + 0x25` from the byte after `Z` (0x5b) on.
+        let upper = (low + 0x3f3f_3f3f_3f3f_3f3f) & !(low + 0x2525_2525_2525_2525);
+        odd |= (word | upper) & HIGH;
+    };
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        look(u64::from_le_bytes(word));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        look(u64::from_le_bytes(word));
+    }
+    odd != 0 && !is_id_shaped(bytes)
 }
 
 impl PartialEq for Message {
@@ -952,6 +976,28 @@ mod tests {
         assert_eq!(Key::new(id42).as_str(), id42);
         assert_eq!(Key::new("ÄB").as_str(), "äb");
         assert_eq!(Key::from(String::from("MiXed")).as_str(), "mixed");
+    }
+
+    #[test]
+    fn needs_normalising_agrees_with_a_byte_by_byte_reading() {
+        let by_bytes = |key: &str| {
+            !is_id_shaped(key.as_bytes())
+                && key.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+        };
+        // Every ASCII character and some multi-byte ones, at every position of keys of 1 to
+        // 20 bytes (the eight-byte words, their seams and the remainder).
+        let odd: Vec<char> = (0u8..0x80).map(char::from).chain(['é', 'Ä', '€']).collect();
+        for len in 1..=20 {
+            for at in 0..len {
+                for &c in &odd {
+                    let mut key: String = "a".repeat(at);
+                    key.push(c);
+                    key.push_str(&"z".repeat(len - at - 1));
+                    assert_eq!(needs_normalising(&key), by_bytes(&key), "{key:?}");
+                }
+            }
+        }
+        assert!(!needs_normalising(""));
     }
 
     /// A message past the scan limit, built key by key: `k0`, `k1`, …
