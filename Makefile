@@ -9,7 +9,7 @@ PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
-.PHONY: run build plugins test bench load soak fuzz fmt lint
+.PHONY: run build plugins test bench load targets soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -68,6 +68,16 @@ load: plugins
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(CARGO) build --release -p ferrobeam-load
 	$(RELEASE_DIR)/ferrobeam-load
+
+## Every performance target measured in one run, each against its baseline of the same run
+## (bench/targets.sh): one table of verdicts at the end, each step's output in target/targets.
+targets: plugins
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
+	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	@[ -d $(NPM_DIR)/node_modules/hbsig ] || (cd $(NPM_DIR) && npm ci --no-audit --no-fund)
+	$(CARGO) build --release --workspace
+	CARGO="$(CARGO)" ./bench/targets.sh
 
 ## The soak run: ten minutes of mixed load with a reload every minute (docs/reliability.md).
 ## SOAK_SECS=60 make soak for a short one.

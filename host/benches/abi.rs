@@ -53,5 +53,13 @@ fn abi_round_trip(c: &mut Criterion) {
 
 criterion_group!(benches, abi_round_trip);
 fn main() {
+    let start = std::time::SystemTime::now();
     support::run_as_the_node(benches);
+    if let Some(ns) = support::median_ns("call_10_key_message/across_abi", start) {
+        println!(
+            "target: ABI call round trip <= 2 µs p50, 10-key message | {:.2} µs (criterion's median) | {}",
+            ns / 1000.0,
+            support::verdict(ns <= 2000.0)
+        );
+    }
 }

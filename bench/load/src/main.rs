@@ -144,6 +144,29 @@ fn main() {
         "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
         idle_rss as f64 / 1024.0
     );
+    print_targets(&rows, idle_rss);
+}
+
+/// The targets this run measures, one `target:` line each (`make targets` collects them).
+fn print_targets(rows: &[Row], idle_rss_kib: u64) {
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    let baseline = rows.iter().find(|row| row.name.starts_with("baseline:"));
+    let signed = rows.iter().find(|row| row.name.starts_with("signed GET"));
+    if let (Some(baseline), Some(signed)) = (baseline, signed) {
+        let ratio = signed.measured.rps / baseline.measured.rps.max(1.0);
+        println!(
+            "target: signed GET /~mydev@1.0/info >= 0.5 of the bare hyper baseline, 0 errors | {ratio:.2} ({:.0} / {:.0} req/s), {} errors | {}",
+            signed.measured.rps,
+            baseline.measured.rps,
+            signed.errors(),
+            verdict(ratio >= 0.5 && signed.errors() == 0)
+        );
+    }
+    let mb = idle_rss_kib as f64 / 1024.0;
+    println!(
+        "target: idle RSS <= 30 MB with every first-party plugin loaded | {mb:.1} MB | {}",
+        verdict(mb <= 30.0)
+    );
 }
 
 /// Copies the installed plugin libraries (`*.so` of `from`) into the node's folder `to`.

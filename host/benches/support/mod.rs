@@ -1,4 +1,5 @@
 //! What the node's benches share: a plugins folder holding release builds of first-party plugins.
+#![allow(dead_code)] // each bench takes what it needs
 
 use std::path::PathBuf;
 
@@ -34,4 +35,29 @@ pub fn run_as_the_node(group: fn()) {
     criterion::Criterion::default()
         .configure_from_args()
         .final_summary();
+}
+
+/// criterion's median estimate, in ns, of benchmark `id` (`group/function`), if this process
+/// measured it (its estimate was written after `since`); for the `target:` lines.
+pub fn median_ns(id: &str, since: std::time::SystemTime) -> Option<f64> {
+    // target/release/deps/<bench>-<hash> → target
+    let exe = std::env::current_exe().ok()?;
+    let root = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| Some(exe.parent()?.parent()?.parent()?.join("criterion")))?;
+    let file = root.join(id).join("new/estimates.json");
+    if std::fs::metadata(&file).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// `met` or `MISSED`, as the `target:` lines say it.
+pub fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
 }
