@@ -60,6 +60,36 @@ pub trait Device: Methods + Send + Sync + Sized + 'static {
     /// Creates the device. Called once each time the node loads the library.
     fn init(ctx: InitContext) -> Result<Self, DeviceError>;
 
+    /// The keys [`Device::handle`] takes besides the listed methods, when it takes only these:
+    /// the node then answers every other key from `message@1.0` without decoding the call's
+    /// messages for this device first. `None` (the default): `handle` is asked about every key.
+    ///
+    /// ```
+    /// use ferrobeam_device_api::{device_methods, Device, DeviceError, InitContext, Message, Opts};
+    /// use ferrobeam_device_api::device::Outcome;
+    ///
+    /// pub struct Counter;
+    ///
+    /// impl Device for Counter {
+    ///     const NAME: &'static str = "counter@1.0";
+    ///     // `handle` answers `reset` and nothing else.
+    ///     const HANDLES: Option<&'static [&'static str]> = Some(&["reset"]);
+    ///     fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
+    ///         Ok(Counter)
+    ///     }
+    ///     fn handle(&self, key: &str, _b: &Message, _r: &Message, _o: &Opts) -> Option<Outcome> {
+    ///         (key == "reset").then(|| Ok(0.into()))
+    ///     }
+    /// }
+    /// device_methods!(Counter {});
+    ///
+    /// let dev = ferrobeam_device_api::testing::TestDevice::<Counter>::new().unwrap();
+    /// assert!(dev.call("reset", &Message::new(), &Message::new()).is_ok());
+    /// // Any other key: no such key here, so the node asks `message@1.0`.
+    /// assert!(dev.call("count", &Message::new(), &Message::new()).is_err());
+    /// ```
+    const HANDLES: Option<&'static [&'static str]> = None;
+
     /// Handles a key that is not one of the listed methods (HyperBEAM's `default` handler).
     /// `None` lets the node fall back to `message@1.0`.
     fn handle(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome> {

@@ -24,11 +24,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 pub trait ErasedDevice: Send + Sync {
     /// Runs `key` (see [`Methods::dispatch`](crate::device::Methods::dispatch)).
     fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome>;
+
+    /// Whether `key`, as [`dispatch`] passes it on (as given, or with `-` as `_`), may be
+    /// answered here: a listed method, or a key [`Device::HANDLES`] names (any key when it
+    /// names none).
+    fn takes(&self, key: &str) -> bool;
 }
 
 impl<D: Device> ErasedDevice for D {
     fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome> {
         self.dispatch(key, base, req, opts)
+    }
+
+    fn takes(&self, key: &str) -> bool {
+        let Some(handles) = D::HANDLES else {
+            return true;
+        };
+        let named = |k: &str| D::METHODS.contains(&k) || handles.contains(&k);
+        named(key) || (key.contains('-') && named(&key.replace('-', "_")))
     }
 }
 
@@ -222,6 +235,10 @@ extern "C" fn call<L: Library>(
             .ok_or_else(|| {
                 DeviceError::not_found(format!("this library has no device {device}"))
             })?;
+        if !dev.takes(key) {
+            // No such key here: the node asks `message@1.0`, with no decoding spent on it.
+            return Ok(None);
+        }
         let base = decode_arg("base", base.as_slice())?;
         let req = decode_arg("request", req.as_slice())?;
         let opts = Opts::from_wire(opts.as_slice(), state.host.clone());

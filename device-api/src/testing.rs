@@ -246,12 +246,19 @@ impl<D: Device> TestDevice<D> {
     /// with panics caught. A key the device does not handle is a 404 error here (the node would
     /// fall back to `message@1.0`).
     pub fn call(&self, key: &str, base: &Message, req: &Message) -> Outcome {
+        let device: &dyn ErasedDevice = &self.device;
+        if !device.takes(key) {
+            // As the library's entry point answers: no such key, nothing decoded.
+            return Err(DeviceError::not_found(format!(
+                "{} has no key `{key}`",
+                D::NAME
+            )));
+        }
         let base = wire::decode_message(&wire::encode_message(base))
             .map_err(|e| DeviceError::failure(e.to_string()))?;
         let req = wire::decode_message(&wire::encode_message(req))
             .map_err(|e| DeviceError::failure(e.to_string()))?;
         let opts = Opts::from_message(self.opts.clone(), self.host.clone());
-        let device: &dyn ErasedDevice = &self.device;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             dispatch(device, key, &base, &req, &opts)
         }))

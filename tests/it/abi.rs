@@ -109,3 +109,36 @@ fn over_http_a_wrong_abi_plugin_is_logged_and_the_others_serve() {
     assert!(node.is_alive());
     assert_eq!(node.get("/~panicky@1.0/ok").status, 200);
 }
+
+#[test]
+fn a_key_no_device_method_takes_is_passed_on_without_decoding_the_call() {
+    use ferrobeam::registry::CallOutcome;
+    let scratch = Scratch::new("handles");
+    scratch.install("ferrobeam-process");
+    scratch.install("ferrobeam-message");
+    let (node, errors) = in_process(&scratch);
+    assert!(errors.is_empty(), "{errors:?}");
+    let process = node
+        .registry()
+        .get("process@1.0")
+        .expect("process@1.0 loads");
+    let garbage = b"not a wire frame";
+    // `balances` is neither a method of process@1.0 nor a key its `handle` takes (HANDLES):
+    // the library answers "no such key" before reading the messages, so the node asks
+    // message@1.0 next.
+    assert!(matches!(
+        process.call("balances", garbage, garbage, &node.opts_wire()),
+        CallOutcome::Unhandled
+    ));
+    // `as` is one `handle` takes: the call's messages are decoded, and these are refused.
+    match process.call("as", garbage, garbage, &node.opts_wire()) {
+        CallOutcome::Error(e) => assert!(e.reason().contains("malformed base"), "{e:?}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // Through the resolver, the state's keys are message@1.0's as before.
+    let state = Message::new()
+        .with("device", "process@1.0")
+        .with("balances", Message::new().with("owner", "7"));
+    let v = resolve::call(&node, &state, "balances", &Message::new()).unwrap();
+    assert_eq!(v.as_message().and_then(|m| m.get_str("owner")), Some("7"));
+}

@@ -196,6 +196,7 @@ pub struct Patch;
 
 impl Device for Patch {
     const NAME: &'static str = "patch@1.0";
+    const HANDLES: Option<&'static [&'static str]> = Some(&["init", "normalize", "snapshot"]);
     fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
         Ok(Patch)
     }

@@ -40,6 +40,8 @@ pub struct Process {
 
 impl Device for Process {
     const NAME: &'static str = "process@1.0";
+    // Any other key of a process (or of its state, `now/balances/…`) is `message@1.0`'s.
+    const HANDLES: Option<&'static [&'static str]> = Some(&["as"]);
 
     fn init(ctx: InitContext) -> Result<Self, DeviceError> {
         let shared = shared();
