@@ -108,6 +108,67 @@ impl<'a> TypeIndex<'a> {
 /// assert_eq!(types[1].1, "atom");
 /// ```
 pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
+    match plain_ao_types(field) {
+        Some(types) => Ok(types),
+        None => parse_ao_types_as_sf(field),
+    }
+}
+
+/// An `ao-types` field in the form encoders write — `key="type"` members, keys of lower-case
+/// letters, digits and `_-.*`, types of lower-case letters and `-`, separated by `,` and
+/// optional spaces, no key twice — read in one pass; `None` for anything else, which
+/// [`parse_ao_types_as_sf`] reads (and which it would read the same: the tests compare them).
+fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
+    let key_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b);
+    let ows = |at: &mut usize| {
+        while matches!(field.get(*at), Some(b' ' | b'\t')) {
+            *at += 1;
+        }
+    };
+    let mut out: Vec<(Key, String)> = Vec::new();
+    let mut at = 0;
+    loop {
+        let start = at;
+        while field.get(at).is_some_and(|&b| key_byte(b)) {
+            at += 1;
+        }
+        let key = &field[start..at];
+        if key.is_empty() || key[0] == b'.' || field.get(at..at + 2) != Some(b"=\"") {
+            return None;
+        }
+        at += 2;
+        let start = at;
+        while field
+            .get(at)
+            .is_some_and(|&b| b.is_ascii_lowercase() || b == b'-')
+        {
+            at += 1;
+        }
+        let ty = &field[start..at];
+        if ty.is_empty() || field.get(at) != Some(&b'"') {
+            return None;
+        }
+        at += 1;
+        // Both are ASCII: the bytes checked above.
+        let key = Key::new(std::str::from_utf8(key).ok()?);
+        if out.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        out.push((key, std::str::from_utf8(ty).ok()?.to_owned()));
+        if at == field.len() {
+            return Some(out);
+        }
+        ows(&mut at);
+        if field.get(at) != Some(&b',') {
+            return None;
+        }
+        at += 1;
+        ows(&mut at);
+    }
+}
+
+/// [`parse_ao_types`] by the general structured-fields dictionary parser.
+fn parse_ao_types_as_sf(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
     let dict = sf::parse_dictionary(field).map_err(Error::sf("ao-types"))?;
     let mut out = Vec::with_capacity(dict.len());
     for (escaped, member) in dict {
@@ -269,4 +330,73 @@ fn numbered_to_list(msg: Message) -> Result<Vec<Value>, Error> {
         out.push(value);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Both readings of `field` agree: the same members, or both an error.
+    fn agree(field: &str) {
+        let general = parse_ao_types_as_sf(field.as_bytes());
+        match (plain_ao_types(field.as_bytes()), general) {
+            (None, _) => {}
+            (Some(plain), Ok(general)) => assert_eq!(plain, general, "{field:?}"),
+            (Some(plain), Err(e)) => {
+                panic!("{field:?}: read as {plain:?}, but the parser says {e}")
+            }
+        }
+        // And what the public function answers is the general reading.
+        let (public, general) = (
+            parse_ao_types(field.as_bytes()),
+            parse_ao_types_as_sf(field.as_bytes()),
+        );
+        assert_eq!(public.ok(), general.ok(), "{field:?}");
+    }
+
+    #[test]
+    fn the_usual_form_is_read_in_one_pass() {
+        let field =
+            r#"empty="empty-binary", flag="atom", float="float", list="list", num="integer""#;
+        let types = plain_ao_types(field.as_bytes()).expect("the usual form");
+        assert_eq!(types.len(), 5);
+        assert_eq!(
+            (types[0].0.as_str(), types[0].1.as_str()),
+            ("empty", "empty-binary")
+        );
+        agree(field);
+        // Not the usual form: left to the general parser.
+        for other in [
+            r#"a="Integer""#,
+            r#"%58y=atom"#,
+            r#"a="x";p"#,
+            r#"a="x", a="y""#,
+            "",
+            r#" a="x""#,
+        ] {
+            assert!(plain_ao_types(other.as_bytes()).is_none(), "{other:?}");
+            agree(other);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_field_is_read_as_the_parser_reads_it(field in r#"[a-cA.*%_\-0-9=" ,;\t\\()]{0,24}"#) {
+            agree(&field);
+        }
+
+        #[test]
+        fn near_usual_fields_are_read_as_the_parser_reads_them(
+            members in proptest::collection::vec(("[a-c0-9_.*-]{0,4}", "[a-cA-]{0,4}", "[ \t]{0,2}", "[ \t]{0,2}"), 1..5),
+        ) {
+            let field = members
+                .iter()
+                .map(|(k, t, before, after)| format!("{before}{k}=\"{t}\"{after}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            agree(&field);
+            agree(field.trim());
+        }
+    }
 }
