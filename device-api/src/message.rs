@@ -144,7 +144,12 @@ impl PartialOrd for Key {
 
 impl Ord for Key {
     fn cmp(&self, other: &Key) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        // The tags hold the first bytes (0 for an empty key, which sorts first anyway): when
+        // they differ they decide, as they would in comparing the texts.
+        let first = |tag: u32| (tag >> 16) & 0xff;
+        first(self.tag)
+            .cmp(&first(other.tag))
+            .then_with(|| self.as_str().cmp(other.as_str()))
     }
 }
 
@@ -853,8 +858,7 @@ impl Message {
     /// assert_eq!(m.keys().next().unwrap().as_str(), "a");
     /// ```
     pub fn sort_keys(&mut self) {
-        self.entries
-            .sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        self.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if self.index.is_some() {
             self.reindex();
         }
@@ -976,6 +980,22 @@ mod tests {
         assert_eq!(Key::new(id42).as_str(), id42);
         assert_eq!(Key::new("ÄB").as_str(), "äb");
         assert_eq!(Key::from(String::from("MiXed")).as_str(), "mixed");
+    }
+
+    #[test]
+    fn keys_are_ordered_as_their_texts() {
+        let texts = [
+            "", "a", "A0", "ab", "b", "\u{0}", "\u{0}a", "é", "z", "-", "0x", "aa", "ä",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(
+                    Key::new(a).cmp(&Key::new(b)),
+                    Key::new(a).as_str().cmp(Key::new(b).as_str()),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) fn encode_message(msg: Cow<'_, Message>, depth: usize) -> Result<Mess
             .map(|(k, v)| (k, Cow::Owned(v)))
             .collect(),
     };
-    entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     encode_entries(entries, depth)
 }
 
@@ -43,7 +43,7 @@ fn encode_numbered(list: Cow<'_, [Value]>, depth: usize) -> Result<Message, Erro
             .map(|(i, v)| (number(i), Cow::Owned(v)))
             .collect(),
     };
-    entries.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     encode_entries(entries, depth)
 }
 
