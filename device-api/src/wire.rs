@@ -98,7 +98,7 @@ impl std::error::Error for WireError {}
 /// assert_eq!(wire::decode_value(&bytes).unwrap(), Value::Integer(7));
 /// ```
 pub fn encode_value(value: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    let mut out = Vec::with_capacity(HEADER_LEN + value_len(value));
     out.extend_from_slice(MAGIC);
     out.push(WIRE_VERSION);
     put_value(&mut out, value);
@@ -129,7 +129,9 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
 /// assert_eq!(buf, wire::encode_message(&m));
 /// ```
 pub fn encode_message_into(message: &Message, out: &mut Vec<u8>) {
-    out.reserve(16 + message.len() * 24);
+    // The frame's exact size first: one walk over the message costs less than growing the
+    // buffer (and copying what it holds) as a large or nested message is written.
+    out.reserve(HEADER_LEN + 1 + message_len(message));
     out.extend_from_slice(MAGIC);
     out.push(WIRE_VERSION);
     put_message(out, message);
@@ -174,18 +176,45 @@ fn put_uvarint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-/// A binary this long gets room for what usually follows it too.
-const LARGE: usize = 1024;
-/// That room.
-const SLACK: usize = 4096;
+/// The frame header: [`MAGIC`] and [`WIRE_VERSION`].
+const HEADER_LEN: usize = MAGIC.len() + 1;
+
+/// How many bytes [`put_uvarint`] writes for `n`.
+fn uvarint_len(n: u64) -> usize {
+    (64 - (n | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// How many bytes [`put_bytes`] writes for `b`.
+fn bytes_len(b: &[u8]) -> usize {
+    uvarint_len(b.len() as u64) + b.len()
+}
+
+/// How many bytes [`put_value`] writes for `v`.
+fn value_len(v: &Value) -> usize {
+    match v {
+        Value::Binary(b) => 1 + bytes_len(b),
+        Value::Integer(i) => 1 + uvarint_len(zigzag(*i)),
+        Value::Float(_) => 1 + 8,
+        Value::Atom(a) => 1 + bytes_len(a.as_bytes()),
+        Value::List(l) => 1 + uvarint_len(l.len() as u64) + l.iter().map(value_len).sum::<usize>(),
+        Value::Message(m) => 1 + message_len(m),
+    }
+}
+
+/// How many bytes [`put_message`] writes for `m` after its tag.
+fn message_len(m: &Message) -> usize {
+    uvarint_len(m.len() as u64)
+        + m.iter()
+            .map(|(k, v)| bytes_len(k.as_str().as_bytes()) + value_len(v))
+            .sum::<usize>()
+}
+
+/// An integer as the unsigned varint the frame holds (zig-zag: small magnitudes, few bytes).
+fn zigzag(i: i64) -> u64 {
+    ((i << 1) ^ (i >> 63)) as u64
+}
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    if b.len() > LARGE {
-        // Growing by doubling *after* a large body would copy it again into a buffer of twice
-        // its size (for a 78 KB body: 156 KB, past glibc's mmap threshold, a fresh mapping and
-        // its page faults on every call). Room for the keys after it avoids both.
-        out.reserve(b.len() + SLACK);
-    }
     put_uvarint(out, b.len() as u64);
     out.extend_from_slice(b);
 }
@@ -207,7 +236,7 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
         }
         Value::Integer(i) => {
             out.push(TAG_INTEGER);
-            put_uvarint(out, ((i << 1) ^ (i >> 63)) as u64);
+            put_uvarint(out, zigzag(*i));
         }
         Value::Float(x) => {
             out.push(TAG_FLOAT);
@@ -337,13 +366,48 @@ mod tests {
             .with("after", "a few small keys")
             .with("nested", sample());
         let bytes = encode_message(&big);
-        assert!(
-            bytes.capacity() <= bytes.len() + SLACK + 64,
-            "capacity {} for {} bytes",
+        assert_eq!(
             bytes.capacity(),
-            bytes.len()
+            bytes.len(),
+            "the frame's size is known up front"
         );
         assert_eq!(decode_message(&bytes).as_ref(), Ok(&big));
+    }
+
+    #[test]
+    fn frames_are_sized_exactly_before_they_are_written() {
+        // Varints at each length boundary, every value type, nesting in lists and messages.
+        let mut m = sample();
+        for n in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_152] {
+            m.insert(format!("b{n}"), vec![1u8; n]);
+        }
+        for i in [0i64, 63, 64, -64, -65, 8191, 8192, i64::MAX, i64::MIN] {
+            m.insert(format!("i{i}"), i);
+        }
+        let keys: Vec<String> = (0..200).map(|i| format!("key-{i}")).collect();
+        let wide = keys
+            .iter()
+            .fold(Message::new(), |m, k| m.with(k.as_str(), k.as_str()));
+        m.insert("wide", wide);
+        m.insert(
+            "lists",
+            vec![Value::List(vec![Value::from(sample()); 3]); 2],
+        );
+        for value in [
+            Value::from(m.clone()),
+            Value::from(""),
+            Value::from(1.5),
+            Value::atom("ok"),
+        ] {
+            let bytes = encode_value(&value);
+            assert_eq!(bytes.capacity(), bytes.len());
+            assert_eq!(decode_value(&bytes).as_ref(), Ok(&value));
+        }
+        let bytes = encode_message(&m);
+        assert_eq!(bytes.capacity(), bytes.len());
+        let mut after = b"prefix".to_vec();
+        encode_message_into(&m, &mut after);
+        assert_eq!(&after[6..], &bytes[..]);
     }
 
     fn sample() -> Message {
