@@ -342,7 +342,9 @@ impl<'a> Reader<'a> {
             }
             TAG_MESSAGE => {
                 let n = self.len()?;
-                let mut m = Message::with_capacity(n);
+                // A frame's top message gets room for one more key: the node records each
+                // step result's hashpath in it, which would otherwise move every entry.
+                let mut m = Message::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
                     let k = Key::from(self.text()?);
                     let v = self.value(depth + 1)?;
