@@ -131,10 +131,21 @@ pub fn encode_message(message: &Message) -> Vec<u8> {
 pub fn encode_message_into(message: &Message, out: &mut Vec<u8>) {
     // The frame's exact size first: one walk over the message costs less than growing the
     // buffer (and copying what it holds) as a large or nested message is written.
-    out.reserve(HEADER_LEN + 1 + message_len(message));
+    out.reserve(encoded_len(message));
     out.extend_from_slice(MAGIC);
     out.push(WIRE_VERSION);
     put_message(out, message);
+}
+
+/// The length of [`encode_message`]'s frame for `message`, found without writing it.
+///
+/// ```
+/// # use ferrobeam_device_api::{wire, Message};
+/// let m = Message::new().with("k", "v").with("n", Message::new().with("deep", 7));
+/// assert_eq!(wire::encoded_len(&m), wire::encode_message(&m).len());
+/// ```
+pub fn encoded_len(message: &Message) -> usize {
+    HEADER_LEN + 1 + message_len(message)
 }
 
 /// Decodes a frame holding any value.

@@ -172,14 +172,36 @@ fn a_remembered_first_call_resolves_as_the_steps_do() {
     // A signed request's headers (its commitments reach every step), read with GET.
     let (_, _, http) = captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
     let method = "GET";
-    for target in [
+    // Stored messages for `/<id>…` first steps: a small one, whose loaded base the memo keeps,
+    // and one past FirstStep::MAX_BYTES, loaded again each time.
+    use ferrobeam::store::Store as _;
+    let (small, large) = ("a".repeat(43), "b".repeat(43));
+    let stored = Message::new().with("greeting", "hi").with("n", 3);
+    node.store().write_message(&small, &stored).unwrap();
+    let big = stored
+        .clone()
+        .with("data", vec![b'x'; FirstStep::MAX_BYTES]);
+    node.store().write_message(&large, &big).unwrap();
+    let id_targets = [
+        format!("/{small}/greeting"),
+        format!("/{small}~message@1.0/greeting"),
+        format!("/{small}~message@1.0&extra=1/extra"),
+        format!("/{large}~message@1.0/greeting"),
+        format!("/{large}/n"),
+    ];
+    let fixed = [
         "/~mydev@1.0/info",
         "/info~mydev@1.0",
         "/~message@1.0&greeting=hello/greeting",
         "/~meta@1.0/info",
         "/~mydev@1.0/info/version",
         "/~mydev@1.0/forward?x=1",
-    ] {
+    ];
+    for target in fixed
+        .iter()
+        .copied()
+        .chain(id_targets.iter().map(String::as_str))
+    {
         let decoded = memo
             .decode(&node, &http, method, target, accept_all)
             .unwrap();

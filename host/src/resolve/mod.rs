@@ -133,11 +133,13 @@ fn first_base(node: &Node, step: &Step, keys: &RequestKeys) -> Result<Value, Dev
     }
 }
 
-/// The first device call of a remembered request's path — `/key…`, `/key~device…` or
-/// `/~device/key…` — made with the base, the request and their hashpath from the request's memo
-/// ([`FirstStep`]): what [`first_base`] and [`apply`] do for those steps, without building and
-/// identifying the same messages again. `None` for other paths and for requests with no memo;
-/// else the result and how many steps it took.
+/// The first device call of a remembered request's path — `/key…`, `/key~device…`,
+/// `/~device/key…`, or a stored message's `/<id>/key…` and `/<id>~device/key…` (a process's
+/// `/<pid>~process@1.0/now/…`) — made with the base, the request and their hashpath from the
+/// request's memo ([`FirstStep`]): what [`first_base`] and [`apply`] do for those steps, without
+/// building, loading and identifying the same messages again (a stored message never changes
+/// under its ID). `None` for other paths and for requests with no memo; else the result and
+/// how many steps it took.
 fn remembered_first_call(
     node: &Node,
     steps: &[Step],
@@ -155,10 +157,11 @@ fn remembered_first_call(
         }
         [first @ Step::Key { key, params }, ..] => (first, key, params, 1),
         [first @ Step::As { key: empty, .. }, Step::Key { key, params }, ..]
-            if empty.is_empty() =>
+            if empty.is_empty() || crate::path::is_id(empty) =>
         {
             (first, key, params, 2)
         }
+        [first @ Step::Id(_), Step::Key { key, params }, ..] => (first, key, params, 2),
         _ => return Ok(None),
     };
     // The base the call gets, as `first_base` and `apply` make it.
@@ -168,7 +171,7 @@ fn remembered_first_call(
             base.insert("device", device.as_str());
             Ok(base)
         }
-        Step::As { .. } => match first_base(node, first, keys)? {
+        Step::As { .. } | Step::Id(_) => match first_base(node, first, keys)? {
             Value::Message(base) => Ok(base),
             other => Err(DeviceError::failure(format!(
                 "a device step gave a {}",

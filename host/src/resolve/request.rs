@@ -8,7 +8,7 @@
 use super::call_with;
 use crate::node::Node;
 use crate::path::Param;
-use ferrobeam_device_api::{DeviceError, Message, Value};
+use ferrobeam_device_api::{wire, DeviceError, Message, Value};
 use std::sync::{Arc, OnceLock};
 
 /// Keys never copied from the request into a step: routing and codec bookkeeping.
@@ -49,8 +49,15 @@ pub struct Prepared {
 }
 
 impl FirstStep {
+    /// The most a remembered step's messages take on the wire (the request cache keeps only
+    /// requests of up to 16 KiB too).
+    pub const MAX_BYTES: usize = 16 << 10;
+
     /// The step prepared by `prepare`, from this memo when it was prepared before with the
-    /// `httpsig@1.0` generation loaded now.
+    /// `httpsig@1.0` generation loaded now. A step whose base and request take more than
+    /// [`FirstStep::MAX_BYTES`] on the wire is prepared for this request only: the memo lives as
+    /// long as the decoded request it belongs to, and the request cache bounds those by their
+    /// own size, not by what a base loaded from the store may hold.
     pub fn get_or_prepare(
         &self,
         generation: Option<u64>,
@@ -66,6 +73,9 @@ impl FirstStep {
             hashpath,
             generation,
         };
+        if wire::encoded_len(&prepared.base) + wire::encoded_len(&prepared.req) > Self::MAX_BYTES {
+            return Ok(PreparedRef::Fresh(Box::new(prepared)));
+        }
         // The first to prepare it keeps it; a later generation simply prepares again.
         match self.0.set(prepared) {
             Ok(()) => match self.0.get() {
@@ -268,6 +278,15 @@ mod tests {
             .get_or_prepare(None, || Err(DeviceError::bad_request("no")))
             .is_err());
         assert!(fresh.0.get().is_none());
+        // Messages past MAX_BYTES are used for this request and not kept.
+        let large = FirstStep::default();
+        let big = Message::new().with("data", vec![0u8; FirstStep::MAX_BYTES]);
+        let step = large
+            .get_or_prepare(Some(1), || Ok((big.clone(), Message::new(), None)))
+            .unwrap();
+        assert!(matches!(step, PreparedRef::Fresh(_)));
+        assert_eq!(step.base, big);
+        assert!(large.0.get().is_none());
     }
 
     #[test]
