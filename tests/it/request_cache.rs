@@ -174,7 +174,6 @@ fn a_remembered_first_call_resolves_as_the_steps_do() {
     let method = "GET";
     // Stored messages for `/<id>…` first steps: a small one, whose loaded base the memo keeps,
     // and one past FirstStep::MAX_BYTES, loaded again each time.
-    use ferrobeam::store::Store as _;
     let (small, large) = ("a".repeat(43), "b".repeat(43));
     let stored = Message::new().with("greeting", "hi").with("n", 3);
     node.store().write_message(&small, &stored).unwrap();
