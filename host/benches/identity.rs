@@ -27,16 +27,18 @@ fn vectors() -> PathBuf {
         })
 }
 
+/// The `signature-base.json` case `name`.
+fn case(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(vectors().join("signature-base.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = json["cases"].as_array_mut().unwrap();
+    let at = cases.iter().position(|c| c["name"] == name).unwrap();
+    cases.swap_remove(at)
+}
+
 /// `(keyid, base, signature)` of a `signature-base.json` case.
 fn signed_case(name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let text = std::fs::read_to_string(vectors().join("signature-base.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let case = json["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
+    let case = case(name);
     let keyid = case["params"]
         .as_array()
         .unwrap()
@@ -57,15 +59,7 @@ fn signed_case(name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 /// A `signature-base.json` case's fields, components and parameters: what a signature base is
 /// built from.
 fn base_inputs(name: &str) -> (Message, Vec<String>, Vec<(String, ParamValue)>) {
-    let text = std::fs::read_to_string(vectors().join("signature-base.json")).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let case = json["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
-        .clone();
+    let case = case(name);
     let fields = case["fields"]
         .as_object()
         .unwrap()
