@@ -137,33 +137,36 @@ fn a_device_that_never_returns_gets_504s_and_cannot_take_the_node() {
 fn a_fast_device_that_starts_hanging_cannot_take_the_workers() {
     let node = start_with_faulty("[node]\ncall_timeout_secs = 1\nmax_calls_per_device = 64\n");
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    // `stall` answers its first 200 calls (fixture-faulty's STALL_AFTER): call it until its
-    // class has proven fast and run on a worker (a debug build on a busy machine may need more
-    // than the 16 calls a quiet one does).
-    let stall_after = 200;
-    let worker_runs = |node: &NodeProcess| -> u64 {
-        node.get("/metrics")
-            .text()
-            .lines()
-            .find(|l| l.starts_with("ferrobeam_request_runs_total{on=\"worker\"}"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+    let hang = |addr: String| {
+        // A request hanging on a worker never answers; its thread is left behind.
+        std::thread::spawn(move || {
+            http::request(&addr, "GET", "/~faulty@1.0/stall?hang=1", &[], b"")
+        })
     };
-    let mut answered = 0;
-    while worker_runs(&node) == 0 {
-        assert!(answered < 150, "`stall` never ran on a worker");
-        assert_eq!(node.get("/~faulty@1.0/stall").status, 200);
-        answered += 1;
+    // `stall` answers at once until asked to hang, on the same path (the same request class).
+    // Its class runs on a worker once its last runs were all fast; a debug build on a busy
+    // machine may take longer than that now and then, which sends the class back to the call
+    // threads. So: prove it fast, send one hanging request, and see that it never answers (a
+    // worker holds it); if it answers, a call thread took it and timed out (504), and its slow
+    // run reset the class: try again.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        assert!(tries <= 5, "`stall` never ran on a worker");
+        for _ in 0..40 {
+            assert_eq!(node.get("/~faulty@1.0/stall").status, 200);
+        }
+        let first = hang(node.addr.clone());
+        // call_timeout_secs is 1: a call thread's answer comes well within this.
+        std::thread::sleep(Duration::from_millis(2500));
+        if !first.is_finished() {
+            break;
+        }
     }
-    for _ in answered..stall_after {
-        assert_eq!(node.get("/~faulty@1.0/stall").status, 200);
-    }
-    // Enough calls to hang on every worker the node lets such requests use, and two more.
-    for _ in 0..cores + 2 {
-        let addr = node.addr.clone();
-        // Requests hanging on a worker never answer; their threads are left behind.
-        std::thread::spawn(move || http::request(&addr, "GET", "/~faulty@1.0/stall", &[], b""));
+    // Enough further hanging requests to take every place on a worker the node lets such
+    // requests use, and two more.
+    for _ in 0..cores + 1 {
+        hang(node.addr.clone());
     }
     std::thread::sleep(Duration::from_millis(1500));
     let metrics = node.get("/metrics").text();
@@ -176,6 +179,6 @@ fn a_fast_device_that_starts_hanging_cannot_take_the_workers() {
         assert_eq!(node.get("/~meta@1.0/info").status, 200);
         assert_eq!(node.get("/~mydev@1.0/info").status, 200);
     }
-    let r = node.get("/~faulty@1.0/stall");
+    let r = node.get("/~faulty@1.0/stall?hang=1");
     assert_eq!(r.status, 504, "{}", r.text());
 }
