@@ -292,13 +292,15 @@ fn bench_now() {
         "now/count mean latency against the average of the sizes: {} (target: within ±20%)",
         deviations.join(", ")
     );
-    let flat = means.iter().all(|m| (m / center - 1.0).abs() <= 0.2);
+    // Met only when flat up to the target's 100,000 messages (FERROBEAM_BENCH_MAX may stop short).
+    let flat = means.iter().all(|m| (m / center - 1.0).abs() <= 0.2)
+        && processes.last().is_some_and(|(n, _, _)| *n == 100_000);
     let sizes: Vec<String> = processes.iter().map(|(n, _, _)| n.to_string()).collect();
     println!(
         "target: /now/<key> latency flat (±20%) from 10 to 100,000 messages | {} at {} messages | {}",
         deviations.join(", "),
         sizes.join(" / "),
-        if flat && sizes.last().map(String::as_str) == Some("100000") { "met" } else { "MISSED" }
+        if flat { "met" } else { "MISSED" }
     );
     // One new message, then the read that computes it (median of 20).
     for (n, path, conn) in processes.iter_mut() {

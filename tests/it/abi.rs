@@ -11,6 +11,18 @@ fn in_process(scratch: &Scratch) -> (std::sync::Arc<Node>, Vec<ferrobeam::regist
     Node::start(config).expect("store opens")
 }
 
+/// An in-process node serving `libs` (crate names), every one of which must load; the scratch
+/// folder it runs in goes with it.
+fn serving(name: &str, libs: &[&str]) -> (Scratch, std::sync::Arc<Node>) {
+    let scratch = Scratch::new(name);
+    for lib in libs {
+        scratch.install(lib);
+    }
+    let (node, errors) = in_process(&scratch);
+    assert!(errors.is_empty(), "{errors:?}");
+    (scratch, node)
+}
+
 #[test]
 fn a_library_built_for_another_abi_is_refused_in_one_line() {
     let scratch = Scratch::new("abi");
@@ -42,11 +54,7 @@ fn a_library_built_for_another_abi_is_refused_in_one_line() {
 
 #[test]
 fn a_panicking_method_is_a_500_and_the_device_keeps_serving() {
-    let scratch = Scratch::new("panic");
-    scratch.install("fixture-panicky");
-    scratch.install("ferrobeam-message");
-    let (node, errors) = in_process(&scratch);
-    assert!(errors.is_empty(), "{errors:?}");
+    let (_scratch, node) = serving("panic", &["fixture-panicky", "ferrobeam-message"]);
     let e = resolve::call_with(
         &node,
         "panicky@1.0",
@@ -113,11 +121,7 @@ fn over_http_a_wrong_abi_plugin_is_logged_and_the_others_serve() {
 #[test]
 fn a_key_no_device_method_takes_is_passed_on_without_decoding_the_call() {
     use ferrobeam::registry::CallOutcome;
-    let scratch = Scratch::new("handles");
-    scratch.install("ferrobeam-process");
-    scratch.install("ferrobeam-message");
-    let (node, errors) = in_process(&scratch);
-    assert!(errors.is_empty(), "{errors:?}");
+    let (_scratch, node) = serving("handles", &["ferrobeam-process", "ferrobeam-message"]);
     let process = node
         .registry()
         .get("process@1.0")

@@ -81,6 +81,8 @@ function ferrobeamMicros(name) {
 }
 
 const rows = []
+/** hbsig ÷ ferrobeam for the same work, per request (null when either was not measured). */
+const sameWorkRatios = []
 for (const file of FILES) {
   const { http, bytes } = request(file)
   let hbsig
@@ -89,13 +91,15 @@ for (const file of FILES) {
   } catch (e) {
     hbsig = `error: ${e.message}`
   }
-  const ratio = fb => (fb && !hbsig.startsWith("error") ? `${(Number(hbsig) / fb).toFixed(1)}x` : "–")
+  const ratioOf = fb => (fb && !hbsig.startsWith("error") ? Number(hbsig) / fb : null)
+  const ratio = fb => (ratioOf(fb) === null ? "–" : `${ratioOf(fb).toFixed(1)}x`)
   const full = ferrobeamMicros(`decode+encode ${file}`)
   const same = ferrobeamMicros(`decode+encode unsigned ${file}`)
   const copy = ferrobeamMicros(`copy floor ${file}`)
   const message = ferrobeamMicros(`message floor ${file}`)
   const shown = fb => (fb ? fb.toFixed(2) : "(run cargo bench -p ferrobeam-httpsig)")
   const target = hbsig.startsWith("error") ? "–" : (Number(hbsig) / 20).toFixed(2)
+  sameWorkRatios.push(ratioOf(same))
   rows.push([
     file,
     String(bytes),
@@ -129,11 +133,13 @@ console.log("| " + widths.map(w => "-".repeat(w)).join(" | ") + " |")
 for (const r of rows) console.log(line(r))
 
 // The target line (`make targets`): the same work, every request.
-const ratios = rows.map(r => Number.parseFloat(r[5])).filter(Number.isFinite)
-if (ratios.length === rows.length) {
-  const low = Math.min(...ratios)
-  const high = Math.max(...ratios)
+const target = "target: codecs >= 20x hbsig on the same requests"
+if (sameWorkRatios.every(r => r !== null)) {
+  const low = Math.min(...sameWorkRatios)
+  const high = Math.max(...sameWorkRatios)
   console.log(
-    `\ntarget: codecs >= 20x hbsig on the same requests | ${low.toFixed(1)}x–${high.toFixed(1)}x (same work, ${rows.length} captured requests) | ${low >= 20 ? "met" : "MISSED"}`,
+    `\n${target} | ${low.toFixed(1)}x–${high.toFixed(1)}x (same work, ${rows.length} captured requests) | ${low >= 20 ? "met" : "MISSED"}`,
   )
+} else {
+  console.log(`\n${target} | not measured for every request (see the table) | MISSED`)
 }

@@ -156,8 +156,9 @@ fn remembered_first_call(
             (first, key, params, 1)
         }
         [first @ Step::Key { key, params }, ..] => (first, key, params, 1),
-        [first @ Step::As { key: empty, .. }, Step::Key { key, params }, ..]
-            if empty.is_empty() || crate::path::is_id(empty) =>
+        // `/~device/key…`, or a stored message's `/<id>~device/key…`.
+        [first @ Step::As { key: head, .. }, Step::Key { key, params }, ..]
+            if head.is_empty() || crate::path::is_id(head) =>
         {
             (first, key, params, 2)
         }
