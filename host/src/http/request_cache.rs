@@ -6,7 +6,7 @@
 //! The same request sent again — a client polling `/<process>~process@1.0/now/…`, a retry — is
 //! therefore decoded once. Devices still run on every request: only the decoding is reused.
 //!
-//! The key is sha256 over the method, the target, the HTTP message's wire bytes and the load
+//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of the method, the target, the HTTP message's wire bytes and the load
 //! generations of the two codec devices and of `httpsig@1.0`, which identifies the remembered
 //! first step (a reloaded device gets a new generation, so its entries are never found again).
 //! Requests larger than [`MAX_REQUEST_BYTES`] are decoded every time: hashing them would cost
@@ -15,11 +15,10 @@
 
 use super::codec::{self, Decoded, STRUCTURED};
 use super::error::EdgeError;
-use crate::cache::Recent;
+use crate::cache::{KeyHasher, Recent};
 use crate::node::Node;
 use crate::resolve::hashpath::ID_DEVICE;
 use ferrobeam_device_api::Message;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Entries the edge keeps by default.
@@ -79,7 +78,7 @@ impl RequestCache {
     }
 }
 
-/// sha256 over every input of the decoding; `None` for a request too large to keep, or when a
+/// A digest of every input of the decoding; `None` for a request too large to keep, or when a
 /// codec device it needs is not loaded (decoding then answers with the right error).
 fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u8; 32], usize)> {
     // An HTTP message holds only binaries; anything else counts as too large to keep.
@@ -91,8 +90,7 @@ fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u
         return None;
     }
     let registry = node.registry();
-    let mut h = Sha256::new();
-    h.update(b"ferrobeam request v1\0");
+    let mut h = KeyHasher::new(b"ferrobeam request v1");
     for device in [codec::request_codec(http), STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());
     }
@@ -101,9 +99,8 @@ fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u
     let id_device = registry.get(ID_DEVICE).map(|d| d.generation);
     h.update(id_device.map_or([0xff; 8], u64::to_le_bytes));
     for part in [method, target] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+        h.part(part.as_bytes());
     }
-    crate::cache::hash_message(&mut h, http);
-    Some((h.finalize().into(), size))
+    h.message(http);
+    Some((h.finish(), size))
 }

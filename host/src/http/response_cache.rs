@@ -7,7 +7,7 @@
 //! served from here without those four codec calls. Device methods still run on every request:
 //! only the encoding of what they returned is reused.
 //!
-//! The key is sha256 over all of those inputs: the result's wire bytes, the codec's name, the
+//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of all of those inputs: the result's wire bytes, the codec's name, the
 //! load generation of every codec device involved (a reloaded codec library gets a new one, so
 //! its entries are simply never found again), the options' wire bytes and the signer's modulus.
 //! The signature inside a cached response is the one the signature cache
@@ -19,7 +19,7 @@
 
 use super::codec::{self, ResponseCodec, HTTPSIG, STRUCTURED};
 use super::response::Prepared;
-use crate::cache::Recent;
+use crate::cache::{KeyHasher, Recent};
 use crate::node::Node;
 use ferrobeam_device_api::{DeviceError, Message};
 use sha2::{Digest, Sha256};
@@ -127,7 +127,7 @@ impl ResponseCache {
     }
 }
 
-/// sha256 over every input of the encoding (`fixed`: the options and the signer, see
+/// A digest of every input of the encoding (`fixed`: the options and the signer, see
 /// [`ResponseCache::fixed_digest`]); `None` when a codec device it needs is not loaded (the
 /// uncached path then answers with the right error).
 fn key_of(
@@ -137,8 +137,7 @@ fn key_of(
     result: &Message,
 ) -> Option<Key> {
     let registry = node.registry();
-    let mut h = Sha256::new();
-    h.update(b"ferrobeam response v1\0");
+    let mut h = KeyHasher::new(b"ferrobeam response v1");
     h.update(fixed);
     for device in [HTTPSIG, STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());
@@ -147,11 +146,10 @@ fn key_of(
         ResponseCodec::Httpsig => h.update([0u8]),
         ResponseCodec::Other(device) => {
             h.update([1u8]);
-            h.update((device.len() as u64).to_le_bytes());
-            h.update(device.as_bytes());
+            h.part(device.as_bytes());
             h.update(registry.get(device)?.generation.to_le_bytes());
         }
     }
-    crate::cache::hash_message(&mut h, result);
-    Some(h.finalize().into())
+    h.message(result);
+    Some(h.finish())
 }

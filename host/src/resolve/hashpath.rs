@@ -10,7 +10,7 @@
 //! once, not on every request.
 
 use super::call_with;
-use crate::cache::Recent;
+use crate::cache::{KeyHasher, Recent};
 use crate::node::Node;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -24,7 +24,8 @@ pub(crate) const ID_DEVICE: &str = "httpsig@1.0";
 /// How many message IDs the node remembers.
 pub const ID_CACHE_ENTRIES: usize = 4096;
 
-/// IDs by sha256 of (the `httpsig@1.0` load generation, the message's wire encoding).
+/// IDs by a digest ([`KeyHasher`]) of the `httpsig@1.0` load generation and the message's wire
+/// encoding.
 #[derive(Debug)]
 pub struct IdCache(Recent<Arc<str>>);
 
@@ -112,10 +113,10 @@ fn raw_id(segment: &str) -> Option<Vec<u8>> {
 pub fn id(node: &Node, msg: &Message) -> Option<String> {
     // Without the device there is no ID (and `call_with` says why below).
     let key = node.registry().get(ID_DEVICE).map(|device| {
-        let mut h = Sha256::new();
-        h.update(device.generation.to_le_bytes());
-        crate::cache::hash_message(&mut h, msg);
-        <[u8; 32]>::from(h.finalize())
+        let mut key = KeyHasher::new(b"ferrobeam id v1");
+        key.update(device.generation.to_le_bytes());
+        key.message(msg);
+        key.finish()
     });
     if let Some(known) = key.as_ref().and_then(|k| node.ids().0.get(k)) {
         return Some(known.to_string());

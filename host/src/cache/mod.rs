@@ -6,32 +6,17 @@
 //! is dropped; a hit in the cold map moves the entry back to hot. Recently used entries survive,
 //! memory stays bounded, and every operation is O(1).
 
-use ferrobeam_device_api::{wire, Message};
-use sha2::{Digest as _, Sha256};
-use std::cell::Cell;
+mod key;
+
+pub use key::{digest_of, KeyHasher, BLAKE3_ABOVE};
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// A key: a digest (sha256) of everything the value depends on.
+/// A key: a digest of everything the value depends on ([`KeyHasher`]).
 pub type Digest = [u8; 32];
-
-/// Feeds `message`'s wire frame to `hasher`, encoding it into a buffer this thread reuses
-/// rather than a new allocation. (Re-entrant: a nested use simply gets a buffer of its own.)
-pub fn hash_message(hasher: &mut Sha256, message: &Message) {
-    thread_local! {
-        static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    }
-    let mut buf = SCRATCH.take();
-    buf.clear();
-    wire::encode_message_into(message, &mut buf);
-    hasher.update(&buf);
-    // A huge frame's buffer is not kept for the thread's life.
-    if buf.capacity() <= 64 << 10 {
-        SCRATCH.set(buf);
-    }
-}
 
 /// Hashes a [`Digest`] key by its first eight bytes: they already are uniformly distributed,
 /// and nobody can choose them, so running SipHash over them again would buy nothing.
