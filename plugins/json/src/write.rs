@@ -126,14 +126,23 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Runs of bytes that need no escape are copied whole.
+    // Runs of bytes that need no escape are copied whole, found eight bytes at a time.
     let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
+    let mut i = 0;
+    while i < bytes.len() {
+        while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+            if word_needs_escape(u64::from_le_bytes(*word)) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        i += 1;
+        if !needs_escape(b) {
             continue;
         }
-        out.extend_from_slice(&bytes[plain..i]);
-        plain = i + 1;
+        out.extend_from_slice(&bytes[plain..i - 1]);
+        plain = i;
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -153,9 +162,28 @@ fn string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// Whether a JSON string must escape `b`: `"`, `\` and the control characters.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any of the eight bytes of `word` [`needs_escape`] (SWAR: a byte below 0x20, or one
+/// equal to `"` or `\`; exact for "any", which is all the caller asks).
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0;
+    below_space
+        || has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::string;
+    use super::{needs_escape, string, word_needs_escape};
 
     /// Byte by byte, as the rule in `string`'s documentation says: a table of the short
     /// forms, `\u00XX` for the other control characters.
@@ -198,6 +226,43 @@ mod tests {
             let mut out = Vec::new();
             string(&mut out, case);
             assert_eq!(out, reference(case), "{case:?}");
+        }
+    }
+
+    /// Every byte value at every position of a word, among fillers that need no escape (ASCII,
+    /// and the bytes of multi-byte UTF-8) and fillers that do: the word check says "some byte
+    /// needs an escape" exactly when one does.
+    #[test]
+    fn the_word_check_agrees_with_the_byte_check() {
+        for filler in [
+            b'a', b' ', b'~', 0x7f, 0x80, 0xbf, 0xe2, 0xff, b'"', b'\\', 0x1f, 0x00,
+        ] {
+            for position in 0..8 {
+                for b in 0..=255u8 {
+                    let mut word = [filler; 8];
+                    word[position] = b;
+                    let any = word.iter().any(|&x| needs_escape(x));
+                    assert_eq!(word_needs_escape(u64::from_le_bytes(word)), any, "{word:?}");
+                }
+            }
+        }
+    }
+
+    /// An escaped byte at every offset of plain runs of every length up to three words, so
+    /// that each lands at every position of the word scan and in the bytes after it.
+    #[test]
+    fn escapes_anywhere_in_long_plain_runs_are_found() {
+        for len in 0..24 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', b'\n', 0x01, 0x1f] {
+                    let mut case: Vec<u8> =
+                        "r\u{e9}sum\u{e9} text".bytes().cycle().take(len).collect();
+                    case.insert(at, special);
+                    let mut out = Vec::new();
+                    string(&mut out, &case);
+                    assert_eq!(out, reference(&case), "{case:?}");
+                }
+            }
         }
     }
 }
