@@ -53,7 +53,7 @@ impl KeyHasher {
     /// domains never share inputs.
     pub fn new(domain: &[u8]) -> Self {
         // Re-entrant: a key built inside another one's simply gets a buffer of its own.
-        let mut input = SCRATCH.take();
+        let mut input = SCRATCH.try_with(Cell::take).unwrap_or_default();
         input.clear();
         let mut key = KeyHasher { input };
         key.part(domain);
@@ -88,13 +88,19 @@ impl KeyHasher {
     }
 
     /// The key.
-    pub fn finish(mut self) -> Digest {
+    pub fn finish(self) -> Digest {
+        digest_of(&self.input)
+    }
+}
+
+impl Drop for KeyHasher {
+    /// Gives the buffer back to the thread (also when a key is given up half-built).
+    fn drop(&mut self) {
         let input = std::mem::take(&mut self.input);
-        let digest = digest_of(&input);
         if input.capacity() <= KEEP_BUFFER {
-            SCRATCH.set(input);
+            // (Not while the thread's locals are being destroyed: then the buffer just goes.)
+            let _ = SCRATCH.try_with(|scratch| scratch.set(input));
         }
-        digest
     }
 }
 
