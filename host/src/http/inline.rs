@@ -17,6 +17,9 @@
 //!   hangs on every worker it may use leaves a worker free: the node keeps accepting, reading
 //!   and answering, and its other requests go to the call threads, which time out (504).
 //!
+//! A worker blocked by a request's call must not leave the sockets unpolled:
+//! [`super::driver_watch`] sees to that.
+//!
 //! What is given up: a request running on a worker is not cut off at `call_timeout_secs` (it
 //! answers when its call returns), so a device that was fast and hangs delays the requests it
 //! started then — at most [the limit](Inline::new) of them, after which its class runs on the
@@ -100,9 +103,13 @@ impl Inline {
 
     /// How many requests run on workers now (the node counts them in
     /// `ferrobeam_requests_on_workers`).
-    #[cfg(test)]
-    fn running(&self) -> usize {
+    pub fn running(&self) -> usize {
         self.running.load(Ordering::Relaxed)
+    }
+
+    /// Whether any request may run on a worker at all.
+    pub fn enabled(&self) -> bool {
+        self.limit > 0
     }
 }
 

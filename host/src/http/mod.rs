@@ -21,6 +21,7 @@
 
 pub mod call_pool;
 mod codec;
+mod driver_watch;
 mod error;
 mod exchange;
 pub mod inline;
@@ -65,7 +66,7 @@ impl Edge {
     /// The edge for `node`, with its limits.
     pub fn new(node: Arc<Node>) -> Arc<Edge> {
         let config = node.config();
-        Arc::new(Edge {
+        let edge = Arc::new(Edge {
             calls: Arc::new(Semaphore::new(config.node.max_concurrent_calls)),
             max_body: config.node.max_body_bytes,
             limits: config.limits.clone(),
@@ -81,7 +82,11 @@ impl Edge {
                 request_cache::DEFAULT_BYTES,
             ),
             node,
-        })
+        });
+        if edge.inline.enabled() {
+            driver_watch::start(Arc::downgrade(&edge));
+        }
+        edge
     }
 
     /// Answers one request on this thread, as a call thread does once the request is read:
