@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use std::cell::Cell;
 
 /// Inputs longer than this are hashed with BLAKE3, shorter ones with SHA-256.
-pub const BLAKE3_ABOVE: usize = 16 << 10;
+pub(crate) const BLAKE3_ABOVE: usize = 16 << 10;
 
 /// Buffers kept per thread for keys up to this size; a larger one is freed when done.
 const KEEP_BUFFER: usize = 64 << 10;
@@ -105,7 +105,7 @@ impl Drop for KeyHasher {
 }
 
 /// The digest of `input`: SHA-256 up to [`BLAKE3_ABOVE`] bytes, BLAKE3 above.
-pub fn digest_of(input: &[u8]) -> Digest {
+pub(crate) fn digest_of(input: &[u8]) -> Digest {
     if input.len() > BLAKE3_ABOVE {
         *blake3::hash(input).as_bytes()
     } else {

@@ -8,7 +8,7 @@
 
 mod key;
 
-pub use key::{digest_of, KeyHasher, BLAKE3_ABOVE};
+pub use key::KeyHasher;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -6,12 +6,13 @@
 //! The same request sent again — a client polling `/<process>~process@1.0/now/…`, a retry — is
 //! therefore decoded once. Devices still run on every request: only the decoding is reused.
 //!
-//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of the method, the target, the HTTP message's wire bytes and the load
-//! generations of the two codec devices and of `httpsig@1.0`, which identifies the remembered
-//! first step (a reloaded device gets a new generation, so its entries are never found again).
-//! Requests larger than [`MAX_REQUEST_BYTES`] are decoded every time: hashing them would cost
-//! a good part of decoding them, and few are sent twice. Only requests that decode and pass
-//! the limits are kept.
+//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of the method, the target, the
+//! HTTP message's wire bytes and the load generations of the two codec devices and of
+//! `httpsig@1.0`, which identifies the remembered first step (a reloaded device gets a new
+//! generation, so its entries are never found again). Requests larger than
+//! [`MAX_REQUEST_BYTES`] are decoded every time: hashing them would cost a good part of
+//! decoding them, and few are sent twice. Only requests that decode and pass the limits are
+//! kept.
 
 use super::codec::{self, Decoded, STRUCTURED};
 use super::error::EdgeError;

@@ -7,9 +7,10 @@
 //! served from here without those four codec calls. Device methods still run on every request:
 //! only the encoding of what they returned is reused.
 //!
-//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of all of those inputs: the result's wire bytes, the codec's name, the
-//! load generation of every codec device involved (a reloaded codec library gets a new one, so
-//! its entries are simply never found again), the options' wire bytes and the signer's modulus.
+//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of all of those inputs: the
+//! result's wire bytes, the codec's name, the load generation of every codec device involved
+//! (a reloaded codec library gets a new one, so its entries are simply never found again), the
+//! options' wire bytes and the signer's modulus.
 //! The signature inside a cached response is the one the signature cache
 //! ([`crate::wallet::SignatureCache`]) holds for the same signature base, so a hit is
 //! byte-identical to encoding again.
