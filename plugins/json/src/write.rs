@@ -246,6 +246,22 @@ mod tests {
                 }
             }
         }
+        // And words of mixed bytes (xorshift, each byte drawn from a small set of edges so
+        // that neighbours of every kind meet, borrows included).
+        const EDGES: [u8; 12] = [
+            0x00, 0x1f, 0x20, 0x21, b'"', b'#', b'[', b'\\', b']', 0x7f, 0x80, 0xff,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let word = state
+                .to_le_bytes()
+                .map(|r| EDGES[usize::from(r) % EDGES.len()]);
+            let any = word.iter().any(|&x| needs_escape(x));
+            assert_eq!(word_needs_escape(u64::from_le_bytes(word)), any, "{word:?}");
+        }
     }
 
     /// An escaped byte at every offset of plain runs of every length up to three words, so
