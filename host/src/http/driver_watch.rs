@@ -4,9 +4,11 @@
 //! returns. The runtime keeps one worker free for this, but a free worker does not always
 //! poll the sockets. tokio's sockets are polled by whichever idle worker holds the I/O driver,
 //! and an idle worker that finds the driver taken sleeps until it is woken. So this can happen:
-//! 1. worker A holds the driver for a moment, and the idle workers B and C find it taken and
-//!    sleep;
-//! 2. A then runs a request whose call hangs.
+//! 1. worker A waits on the driver, and the idle workers B and C sleep;
+//! 2. the rest of a request arrives on a connection that was waiting for it. A takes the
+//!    connection's task from the driver and runs it. tokio wakes no other worker for a single
+//!    task that came from the driver (such a wake-up does not make A look for more work);
+//! 3. the request's call hangs, and A with it.
 //!
 //! Nothing polls the sockets after that: the listener accepts nobody and no request is read
 //! or answered. `faults::a_fast_device_that_starts_hanging_cannot_take_the_workers` showed it
@@ -21,10 +23,11 @@ use super::Edge;
 use std::sync::Weak;
 use std::time::Duration;
 
-/// How often the workers are looked at while requests run on them: the longest the sockets go
-/// unpolled if a worker's call hangs at the wrong moment.
+/// How often the workers are looked at while requests run on them: about the longest the
+/// sockets go unpolled when a worker's call hangs at the wrong moment on a busy node.
 pub const EVERY: Duration = Duration::from_millis(10);
-/// How often an idle node's workers are looked at.
+/// How often an idle node's workers are looked at: the longest when the first request to run
+/// on a worker after a quiet spell is the one that hangs.
 pub const IDLE_EVERY: Duration = Duration::from_millis(100);
 
 /// Starts the watch over `edge`'s workers, on the current runtime. The thread ends once the
