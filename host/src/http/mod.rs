@@ -84,7 +84,8 @@ impl Edge {
             node,
         });
         if edge.inline.enabled() {
-            driver_watch::start(Arc::downgrade(&edge));
+            let edge = Arc::downgrade(&edge);
+            driver_watch::start(move || edge.upgrade().map(|e| e.inline.running() > 0));
         }
         edge
     }
