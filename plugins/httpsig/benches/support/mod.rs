@@ -1,5 +1,6 @@
 //! Captured client requests (`vectors/client-requests/`) as HTTP messages: what the codec bench,
-//! the `codec_cpu` and `roundtrip_digest` examples and the vector tests read.
+//! the `codec_cpu` and `roundtrip_digest` examples, the vector tests and `ferrobeam-json`'s write
+//! bench read.
 #![allow(dead_code)] // each user takes what it needs
 
 use ferrobeam_httpsig::HttpMessage;
