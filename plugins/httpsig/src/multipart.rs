@@ -260,29 +260,49 @@ pub(crate) fn decode(
     boundary: &[u8],
     inline_key: &str,
 ) -> Result<Vec<DecodedPart>, Error> {
-    let mut begin = Vec::with_capacity(boundary.len() + 4);
-    begin.extend_from_slice(b"--");
-    begin.extend_from_slice(boundary);
-    begin.extend_from_slice(CRLF);
-    let mut end = Vec::with_capacity(boundary.len() + 6);
-    end.extend_from_slice(CRLF);
-    end.extend_from_slice(b"--");
-    end.extend_from_slice(boundary);
-    end.extend_from_slice(b"--");
-    let start = find(body, &begin, 0).ok_or(Error::Multipart("opening boundary not found"))?;
-    let stop = find(body, &end, 0).ok_or(Error::Multipart("closing boundary not found"))?;
-    let inner = body.get(start + begin.len()..stop).unwrap_or(&[]);
-    let separator = memchr::memmem::Finder::new(&end[..end.len() - 2]);
-    let mut parts = Vec::new();
-    let mut from = 0;
+    // One searcher, for `CRLF --B`: the separator, and the closing delimiter when `--`
+    // follows it. The boundary is a structured-field string or token, which hold no CR, so two
+    // occurrences of `CRLF --B` never overlap, and the first one followed by `--` is the first
+    // `CRLF --B--`.
+    let mut separator = Vec::with_capacity(boundary.len() + 4);
+    separator.extend_from_slice(CRLF);
+    separator.extend_from_slice(b"--");
+    separator.extend_from_slice(boundary);
+    let begin = &separator[2..];
+    let start = if body.starts_with(begin) && body.get(begin.len()..begin.len() + 2) == Some(CRLF) {
+        0
+    } else {
+        let mut opening = begin.to_vec();
+        opening.extend_from_slice(CRLF);
+        find(body, &opening, 0).ok_or(Error::Multipart("opening boundary not found"))?
+    };
+    let inner = start + begin.len() + 2;
+    let separator = memchr::memmem::Finder::new(&separator);
+    let (mut parts, mut failed) = (Vec::new(), None);
+    let mut push = |raw: &[u8], parts: &mut Vec<DecodedPart>| match decode_part(raw, inline_key) {
+        Ok(part) => parts.push(part),
+        Err(e) => failed = failed.take().or(Some(e)),
+    };
+    let (mut from, mut at) = (inner, 0);
     loop {
-        let at = separator.find(&inner[from..]).map(|at| at + from);
-        let raw = &inner[from..at.unwrap_or(inner.len())];
-        parts.push(decode_part(raw, inline_key)?);
-        match at {
-            Some(at) => from = at + separator.needle().len(),
-            None => return Ok(parts),
+        let found = separator
+            .find(body.get(at..).unwrap_or_default())
+            .map(|i| i + at)
+            .ok_or(Error::Multipart("closing boundary not found"))?;
+        let after = found + separator.needle().len();
+        if body.get(after..after + 2) == Some(b"--") {
+            // The parts end here; a closing delimiter inside the opening one leaves none.
+            push(body.get(from..found).unwrap_or_default(), &mut parts);
+            return match failed {
+                Some(e) => Err(e),
+                None => Ok(parts),
+            };
         }
+        if found >= from {
+            push(&body[from..found], &mut parts);
+            from = after;
+        }
+        at = after;
     }
 }
 
@@ -384,6 +404,68 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(body: &str) -> Result<Vec<String>, Error> {
+        let parts = decode(body.as_bytes(), b"B1", "body")?;
+        Ok(parts.into_iter().map(|p| p.name).collect())
+    }
+
+    const A: &str = "content-disposition: form-data;name=\"a\"\r\n\r\nx";
+    const C: &str = "content-disposition: form-data;name=\"c\"\r\n\r\ny";
+
+    #[test]
+    fn parts_are_split_between_the_opening_and_the_first_closing_delimiter() {
+        let ok = |body: String, want: &[&str]| assert_eq!(names(&body).unwrap(), want, "{body:?}");
+        ok(format!("--B1\r\n{A}\r\n--B1\r\n{C}\r\n--B1--"), &["a", "c"]);
+        ok(format!("--B1\r\n{A}\r\n--B1--\r\n"), &["a"]);
+        // A preamble, with a separator in it, is skipped; so is an epilogue.
+        let preamble = "pre\r\n--B1 amble\r\n";
+        ok(
+            format!("{preamble}--B1\r\n{A}\r\n--B1--\r\n--B1\r\n{C}"),
+            &["a"],
+        );
+        // `--B1` not followed by CRLF does not open the parts.
+        ok(format!("--B1x\r\n--B1\r\n{A}\r\n--B1--"), &["a"]);
+        // A separator is `CRLF --B1` wherever it is, as HyperBEAM splits.
+        ok(
+            format!("--B1\r\n{A}\r\n--B1x\r\n{C}\r\n--B1--"),
+            &["a", "c"],
+        );
+        let parts = decode(format!("--B1\r\n{A}\r\n--B1--").as_bytes(), b"B1", "body").unwrap();
+        assert_eq!(parts[0].value, Value::Binary(b"x".to_vec()));
+    }
+
+    #[test]
+    fn malformed_delimiters_are_refused() {
+        let err = |body: String, want: &str| match names(&body) {
+            Err(Error::Multipart(e)) => assert_eq!(e, want, "{body:?}"),
+            other => panic!("{body:?}: {other:?}"),
+        };
+        err(format!("{A}\r\n--B1--"), "opening boundary not found");
+        err(format!("--B1\r\n{A}"), "closing boundary not found");
+        err(
+            format!("--B1\r\n{A}\r\n--B1\r\n{C}"),
+            "closing boundary not found",
+        );
+        // The closing delimiter is the first one in the body, even before the opening one.
+        err(
+            format!("\r\n--B1--\r\n--B1\r\n{A}\r\n--B1--"),
+            "part without content-disposition",
+        );
+        err(
+            "--B1\r\n--B1--".to_owned(),
+            "part without content-disposition",
+        );
+        // A part that fails, then no closing delimiter: the delimiter is reported.
+        err(
+            "--B1\r\nbad\r\n--B1\r\n".to_owned(),
+            "closing boundary not found",
+        );
+        err(
+            format!("--B1\r\nbad\r\n--B1\r\n{A}\r\n--B1--"),
+            "part without content-disposition",
+        );
+    }
 
     #[test]
     fn pair_searches_agree_with_substring_search() {
