@@ -57,7 +57,7 @@ pub mod wire;
 pub use device::{Device, InitContext, Outcome};
 pub use error::{DeviceError, ErrorKind};
 pub use host::{Host, LogLevel, Opts};
-pub use message::{Key, Message, Value};
+pub use message::{Entry, Key, Message, Value};
 
 #[doc(hidden)]
 pub mod __private {

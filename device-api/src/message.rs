@@ -668,6 +668,33 @@ impl Message {
         self.position_normalised(key).map(|i| &self.entries[i].1)
     }
 
+    /// The place of `key` in the message, found once: its value if it is there, or a place to
+    /// insert one. Use it where a value is either updated or added, instead of a lookup and
+    /// then [`Message::insert`], which would search the keys twice.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::message::{Entry, Message, Value};
+    /// let mut m = Message::new().with("seen", 1);
+    /// for key in ["seen", "new"] {
+    ///     match m.entry(key) {
+    ///         Entry::Occupied(Value::Integer(n)) => *n += 1,
+    ///         Entry::Occupied(other) => *other = Value::from(1),
+    ///         Entry::Vacant(place) => {
+    ///             place.insert(1);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(m.get("seen"), Some(&Value::Integer(2)));
+    /// assert_eq!(m.get("new"), Some(&Value::Integer(1)));
+    /// ```
+    pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_> {
+        let key = key.into();
+        match self.position(key.as_str()) {
+            Some(i) => Entry::Occupied(&mut self.entries[i].1),
+            None => Entry::Vacant(VacantEntry { message: self, key }),
+        }
+    }
+
     /// The value at `key`, mutably.
     ///
     /// ```
@@ -937,6 +964,88 @@ impl<'a> IntoIterator for &'a Message {
     }
 }
 
+/// Where a key is in a message, from [`Message::entry`].
+///
+/// ```
+/// # use ferrobeam_device_api::message::{Entry, Message};
+/// let mut m = Message::new().with("a", 1);
+/// assert!(matches!(m.entry("a"), Entry::Occupied(_)));
+/// assert!(matches!(m.entry("b"), Entry::Vacant(_)));
+/// ```
+#[derive(Debug)]
+pub enum Entry<'a> {
+    /// The key is in the message: its value.
+    Occupied(&'a mut Value),
+    /// The key is not in the message yet.
+    Vacant(VacantEntry<'a>),
+}
+
+impl<'a> Entry<'a> {
+    /// The value at the key, inserting `value` first if the key is not there.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let mut m = Message::new();
+    /// *m.entry("hits").or_insert(0) = Value::from(5);
+    /// assert_eq!(m.entry("hits").or_insert(0), &Value::Integer(5));
+    /// ```
+    pub fn or_insert(self, value: impl Into<Value>) -> &'a mut Value {
+        match self {
+            Entry::Occupied(existing) => existing,
+            Entry::Vacant(place) => place.insert(value),
+        }
+    }
+}
+
+/// A key that is not in a message yet, and the message to insert it into
+/// ([`Entry::Vacant`]).
+///
+/// ```
+/// # use ferrobeam_device_api::message::{Entry, Message};
+/// let mut m = Message::new();
+/// if let Entry::Vacant(place) = m.entry("Name") {
+///     assert_eq!(place.key().as_str(), "name"); // normalised
+///     place.insert("Wao");
+/// }
+/// assert_eq!(m.get_str("name"), Some("Wao"));
+/// ```
+#[derive(Debug)]
+pub struct VacantEntry<'a> {
+    message: &'a mut Message,
+    key: Key,
+}
+
+impl<'a> VacantEntry<'a> {
+    /// The key, normalised.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::message::{Entry, Message};
+    /// let mut m = Message::new();
+    /// let Entry::Vacant(place) = m.entry("k") else { unreachable!() };
+    /// assert_eq!(place.key().as_str(), "k");
+    /// ```
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Inserts `value` at the key, after the message's other entries, and returns it.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::message::{Entry, Message, Value};
+    /// let mut m = Message::new().with("a", 1);
+    /// if let Entry::Vacant(place) = m.entry("b") {
+    ///     assert_eq!(place.insert(2), &Value::Integer(2));
+    /// }
+    /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn insert(self, value: impl Into<Value>) -> &'a mut Value {
+        let message = self.message;
+        message.push_new(self.key, value.into());
+        let last = message.entries.len() - 1;
+        &mut message.entries[last].1
+    }
+}
+
 /// The entries of a [`Message`] in order, borrowed: what [`Message::iter`] and `for … in &msg`
 /// give.
 ///
@@ -1089,7 +1198,19 @@ mod tests {
                     } else {
                         key.clone()
                     };
-                    let old = m.insert(spelled, value);
+                    // Half the time through `entry`, which must find and add keys alike.
+                    let old = if next(2) == 0 {
+                        m.insert(spelled, value)
+                    } else {
+                        match m.entry(spelled) {
+                            Entry::Occupied(v) => Some(std::mem::replace(v, Value::from(value))),
+                            Entry::Vacant(place) => {
+                                assert_eq!(place.key().as_str(), key);
+                                place.insert(value);
+                                None
+                            }
+                        }
+                    };
                     let known = model.iter_mut().find(|(k, _)| *k == key);
                     assert_eq!(
                         old.and_then(|v| v.as_integer()),

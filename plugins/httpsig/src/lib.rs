@@ -61,7 +61,7 @@ pub use verify::{
     ReceivedCheck,
 };
 
-use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_device_api::{Entry, Key, Message, Value};
 
 /// Encodes a TABM as an HTTP message (`codecs.md` §5.1): headers sorted by name, plus the
 /// body. A message with an HMAC commitment carrying signatures travels with its `signature`
@@ -129,13 +129,14 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
         if key.as_str() == "body" {
             continue;
         }
-        match fields.get_mut(key.as_str()) {
-            Some(Value::Binary(existing)) => {
+        match fields.entry(key) {
+            Entry::Occupied(Value::Binary(existing)) => {
                 existing.extend_from_slice(b", ");
                 existing.extend_from_slice(value);
             }
-            _ => {
-                fields.insert(key, Value::Binary(value.clone()));
+            Entry::Occupied(other) => *other = Value::Binary(value.clone()),
+            Entry::Vacant(place) => {
+                place.insert(Value::Binary(value.clone()));
             }
         }
     }
