@@ -27,9 +27,23 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         }
     };
     expand_ao_ids(&mut tabm)?;
-    let signature = tabm.remove("signature");
-    let signature_input = tabm.remove("signature-input");
-    tabm.remove("commitments");
+    // One pass takes the signature headers out and drops what is commitment data rather than
+    // fields: a received `commitments`, and, once no signature needs them, `content-digest`
+    // and the legacy `hashpath*` headers.
+    let signed = tabm.contains_key("signature");
+    let (mut signature, mut signature_input) = (None, None);
+    tabm.retain(|k, v| match k.as_str() {
+        "signature" => {
+            signature = Some(std::mem::replace(v, Value::Binary(Vec::new())));
+            false
+        }
+        "signature-input" => {
+            signature_input = Some(std::mem::replace(v, Value::Binary(Vec::new())));
+            false
+        }
+        "commitments" => false,
+        key => signed || !is_commitment_data(key),
+    });
     if let Some(signature) = signature {
         let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
         else {
@@ -39,11 +53,15 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         };
         let received = commitment::parse_signature_headers(&signature, &input)?;
         tabm = commitment::commit_received(tabm, &received)?;
+        tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     }
-    tabm.remove("content-digest");
-    // Legacy: `hashpath*` headers are commitment data, not fields.
-    tabm.retain(|k, _| !k.as_str().starts_with("hashpath"));
     Ok(tabm)
+}
+
+/// Headers that carry commitment data rather than fields: `content-digest`, and the legacy
+/// `hashpath*` headers.
+fn is_commitment_data(key: &str) -> bool {
+    key == "content-digest" || key.starts_with("hashpath")
 }
 
 /// The `boundary` parameter of a `content-type` header, if it has one. The header is parsed
