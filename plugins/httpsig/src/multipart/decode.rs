@@ -1,0 +1,500 @@
+//! Reading a `multipart/form-data` body into parts (`codecs.md` §5.5 step 3), in one pass.
+
+use super::CRLF;
+use crate::error::snippet;
+use crate::Error;
+use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_structured::sf;
+use memchr::memmem::Finder;
+
+/// A decoded part: its name (a `/`-path, case as sent) and value.
+pub(crate) struct DecodedPart {
+    pub name: String,
+    pub value: Value,
+}
+
+/// Splits and decodes a multipart body (`§5.5` step 3).
+///
+/// The parts are the bytes between the first `--B CRLF` and the first `CRLF --B--`, split on
+/// `CRLF --B`. In each part the header block ends at the first CRLF CRLF; header lines are
+/// split on CRLF only (a bare LF stays inside a value, as hbsig sends multi-line values) and at
+/// the first `": "`; lines without it are skipped. Part header names are lower-cased (clients
+/// may send `Content-Disposition`). `content-disposition` is required: `inline` names the part
+/// after `inline_key`, otherwise its `name` parameter does.
+///
+/// The body is read once. In a part's header block every CR is looked at, since each may end
+/// a line, the block, or the part; a part's body is skipped with a substring search for the
+/// separator. Clients put large values in header lines (the guides' Lua sources are a `data`
+/// field), so a block is often most of the body. The boundary is a structured-field string or
+/// token, which hold no CR, so two occurrences of the separator never overlap, and the first
+/// one followed by `--` is the first `CRLF --B--`.
+pub(crate) fn decode(
+    body: &[u8],
+    boundary: &[u8],
+    inline_key: &str,
+) -> Result<Vec<DecodedPart>, Error> {
+    let mut separator = Vec::with_capacity(boundary.len() + 4);
+    separator.extend_from_slice(CRLF);
+    separator.extend_from_slice(b"--");
+    separator.extend_from_slice(boundary);
+    let inner = opening(body, &separator)? + separator.len();
+    if closes_before(body, &separator, inner) {
+        // The closing delimiter comes first: the parts are empty, and so is the one part.
+        return PartReader::new(inner)
+            .finish(body, inner, inline_key)
+            .map(|p| vec![p]);
+    }
+    let mut skip_body: Option<Finder<'_>> = None;
+    let (mut parts, mut failed) = (Vec::new(), None);
+    let mut part = PartReader::new(inner);
+    let mut at = inner;
+    loop {
+        let cr = match part.body_start {
+            None => memchr::memchr(b'\r', &body[at..]),
+            Some(_) => skip_body
+                .get_or_insert_with(|| Finder::new(&separator))
+                .find(&body[at..]),
+        }
+        .map(|i| at + i)
+        .ok_or(Error::Multipart("closing boundary not found"))?;
+        if body[cr..].starts_with(&separator) {
+            let next = cr + separator.len();
+            if failed.is_none() {
+                match part.finish(body, cr, inline_key) {
+                    Ok(done) => parts.push(done),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if body.get(next..next + 2) == Some(b"--") {
+                return match failed {
+                    Some(e) => Err(e),
+                    None => Ok(parts),
+                };
+            }
+            (part, at) = (PartReader::new(next), next);
+        } else if body.get(cr + 1) == Some(&b'\n') {
+            if failed.is_none() {
+                part.end_line(body, cr);
+                if body.get(cr + 2..cr + 4) == Some(CRLF) {
+                    part.body_start = Some(cr + 4);
+                }
+            }
+            // The next CR may begin a separator, even the blank line's second one.
+            at = cr + 2;
+        } else {
+            at = cr + 1;
+        }
+    }
+}
+
+/// Where the parts begin: the first `--B CRLF` (usually the body's first bytes).
+fn opening(body: &[u8], separator: &[u8]) -> Result<usize, Error> {
+    let begin = &separator[2..];
+    if body.starts_with(begin) && body.get(begin.len()..begin.len() + 2) == Some(CRLF) {
+        return Ok(0);
+    }
+    let mut opening = begin.to_vec();
+    opening.extend_from_slice(CRLF);
+    memchr::memmem::find(body, &opening).ok_or(Error::Multipart("opening boundary not found"))
+}
+
+/// Whether a closing delimiter `CRLF --B--` starts before `inner`, where reading the parts
+/// starts: in a preamble, or at the CRLF that ends the opening delimiter.
+fn closes_before(body: &[u8], separator: &[u8], inner: usize) -> bool {
+    let mut closing = separator.to_vec();
+    closing.extend_from_slice(b"--");
+    // Without a preamble the only CR before `inner` is the opening delimiter's own.
+    let at_opening = body
+        .get(inner - 2..)
+        .is_some_and(|rest| rest.starts_with(&closing));
+    // With one, look for a closing delimiter in it: one that starts before that CR ends
+    // before it, as a closing delimiter's only CR is its first byte.
+    let preamble = inner > separator.len();
+    at_opening || (preamble && memchr::memmem::find(&body[..inner - 2], &closing).is_some())
+}
+
+/// One part being read: its header lines as they end, then where its body starts.
+struct PartReader<'a> {
+    /// Where the current header line starts.
+    line_start: usize,
+    /// Where the body starts, once the header block has ended.
+    body_start: Option<usize>,
+    disposition: Option<&'a [u8]>,
+    fields: Message,
+    /// The first error in a header line; the part fails with it.
+    failed: Option<Error>,
+}
+
+impl<'a> PartReader<'a> {
+    fn new(start: usize) -> Self {
+        PartReader {
+            line_start: start,
+            body_start: None,
+            disposition: None,
+            fields: Message::new(),
+            failed: None,
+        }
+    }
+
+    /// The header line from `line_start` ends at `end` (a CRLF or the part's end).
+    fn end_line(&mut self, body: &'a [u8], end: usize) {
+        let line = &body[self.line_start..end];
+        self.line_start = end + 2;
+        if self.failed.is_some() {
+            return;
+        }
+        let Some(at) = find_pair(line, b':', b' ') else {
+            return;
+        };
+        let Ok(name) = std::str::from_utf8(&line[..at]) else {
+            self.failed = Some(Error::NotUtf8(snippet(line)));
+            return;
+        };
+        let value = &line[at + 2..];
+        if name.eq_ignore_ascii_case("content-disposition") {
+            self.disposition = Some(value);
+        } else {
+            self.fields.insert(
+                Key::new(name.to_ascii_lowercase()),
+                Value::Binary(value.to_vec()),
+            );
+        }
+    }
+
+    /// The part, which ends at `end` (where its separator starts).
+    fn finish(
+        mut self,
+        body: &'a [u8],
+        end: usize,
+        inline_key: &str,
+    ) -> Result<DecodedPart, Error> {
+        let content = match self.body_start {
+            Some(start) => body.get(start..end).unwrap_or_default(),
+            None => {
+                self.end_line(body, end);
+                &[]
+            }
+        };
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let disposition = self
+            .disposition
+            .ok_or(Error::Multipart("part without content-disposition"))?;
+        let item = sf::parse_item(disposition).map_err(Error::sf("content-disposition"))?;
+        let name = if item.bare.as_text_bytes() == Some(b"inline") {
+            inline_key.to_owned()
+        } else {
+            let name = item
+                .param("name")
+                .and_then(sf::BareItem::as_text_bytes)
+                .ok_or(Error::Multipart("part without name"))?;
+            crate::http::utf8(name)?.to_owned()
+        };
+        let mut fields = self.fields;
+        let value = if fields.is_empty() {
+            Value::Binary(content.to_vec())
+        } else {
+            if !content.is_empty() {
+                fields.insert("body", Value::Binary(content.to_vec()));
+            }
+            Value::Message(fields)
+        };
+        Ok(DecodedPart { name, value })
+    }
+}
+
+/// First index of the two bytes `a b` in `haystack` (`": "`): a byte search, without
+/// building a substring searcher for a two-byte needle.
+fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(a, haystack.get(from..)?) {
+        let at = from + i;
+        if haystack.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The splitter this one replaced (three substring searches, then each part scanned for
+    /// its blank line and again for its lines): the reference the one-pass reader must agree
+    /// with, result for result and error for error.
+    mod model {
+        use super::super::{DecodedPart, CRLF};
+        use crate::error::snippet;
+        use crate::Error;
+        use ferrobeam_device_api::{Key, Message, Value};
+        use ferrobeam_structured::sf;
+
+        /// Splits and decodes a multipart body (`§5.5` step 3).
+        ///
+        /// The parts are the bytes between the first `--B CRLF` and the first `CRLF --B--`, split on
+        /// `CRLF --B`. In each part the header block ends at the first CRLF CRLF; header lines are
+        /// split on CRLF only (a bare LF stays inside a value, as hbsig sends multi-line values) and at
+        /// the first `": "`; lines without it are skipped. Part header names are lower-cased (clients
+        /// may send `Content-Disposition`). `content-disposition` is required: `inline` names the part
+        /// after `inline_key`, otherwise its `name` parameter does.
+        pub(super) fn decode(
+            body: &[u8],
+            boundary: &[u8],
+            inline_key: &str,
+        ) -> Result<Vec<DecodedPart>, Error> {
+            let mut begin = Vec::with_capacity(boundary.len() + 4);
+            begin.extend_from_slice(b"--");
+            begin.extend_from_slice(boundary);
+            begin.extend_from_slice(CRLF);
+            let mut end = Vec::with_capacity(boundary.len() + 6);
+            end.extend_from_slice(CRLF);
+            end.extend_from_slice(b"--");
+            end.extend_from_slice(boundary);
+            end.extend_from_slice(b"--");
+            let start =
+                find(body, &begin, 0).ok_or(Error::Multipart("opening boundary not found"))?;
+            let stop = find(body, &end, 0).ok_or(Error::Multipart("closing boundary not found"))?;
+            let inner = body.get(start + begin.len()..stop).unwrap_or(&[]);
+            let separator = memchr::memmem::Finder::new(&end[..end.len() - 2]);
+            let mut parts = Vec::new();
+            let mut from = 0;
+            loop {
+                let at = separator.find(&inner[from..]).map(|at| at + from);
+                let raw = &inner[from..at.unwrap_or(inner.len())];
+                parts.push(decode_part(raw, inline_key)?);
+                match at {
+                    Some(at) => from = at + separator.needle().len(),
+                    None => return Ok(parts),
+                }
+            }
+        }
+
+        fn decode_part(raw: &[u8], inline_key: &str) -> Result<DecodedPart, Error> {
+            let (head, body) = match find_blank_line(raw) {
+                Some(at) => (&raw[..at], &raw[at + 4..]),
+                None => (raw, &[][..]),
+            };
+            let mut disposition: Option<&[u8]> = None;
+            let mut fields = Message::new();
+            for line in split_crlf(head) {
+                let Some(at) = find_pair(line, b':', b' ') else {
+                    continue;
+                };
+                let name =
+                    std::str::from_utf8(&line[..at]).map_err(|_| Error::NotUtf8(snippet(line)))?;
+                let value = &line[at + 2..];
+                if name.eq_ignore_ascii_case("content-disposition") {
+                    disposition = Some(value);
+                } else {
+                    fields.insert(
+                        Key::new(name.to_ascii_lowercase()),
+                        Value::Binary(value.to_vec()),
+                    );
+                }
+            }
+            let disposition =
+                disposition.ok_or(Error::Multipart("part without content-disposition"))?;
+            let item = sf::parse_item(disposition).map_err(Error::sf("content-disposition"))?;
+            let name = if item.bare.as_text_bytes() == Some(b"inline") {
+                inline_key.to_owned()
+            } else {
+                let name = item
+                    .param("name")
+                    .and_then(sf::BareItem::as_text_bytes)
+                    .ok_or(Error::Multipart("part without name"))?;
+                crate::http::utf8(name)?.to_owned()
+            };
+            let value = if fields.is_empty() {
+                Value::Binary(body.to_vec())
+            } else {
+                if !body.is_empty() {
+                    fields.insert("body", Value::Binary(body.to_vec()));
+                }
+                Value::Message(fields)
+            };
+            Ok(DecodedPart { name, value })
+        }
+
+        fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+            let mut rest = Some(bytes);
+            std::iter::from_fn(move || {
+                let cur = rest?;
+                match find_pair(cur, b'\r', b'\n') {
+                    Some(at) => {
+                        rest = Some(&cur[at + 2..]);
+                        Some(&cur[..at])
+                    }
+                    None => {
+                        rest = None;
+                        Some(cur)
+                    }
+                }
+            })
+        }
+
+        /// First index of the two bytes `a b` in `haystack` (CRLF, `": "`): a byte search, without
+        /// building a substring searcher for a two-byte needle.
+        fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
+            let mut from = 0;
+            while let Some(i) = memchr::memchr(a, haystack.get(from..)?) {
+                let at = from + i;
+                if haystack.get(at + 1) == Some(&b) {
+                    return Some(at);
+                }
+                from = at + 1;
+            }
+            None
+        }
+
+        /// First index of CRLF CRLF (the end of a part's header block) in `haystack`.
+        fn find_blank_line(haystack: &[u8]) -> Option<usize> {
+            let mut from = 0;
+            while let Some(i) = find_pair(haystack.get(from..)?, b'\r', b'\n') {
+                let at = from + i;
+                if haystack.get(at + 2..at + 4) == Some(CRLF) {
+                    return Some(at);
+                }
+                from = at + 1;
+            }
+            None
+        }
+
+        /// First index of `needle` in `haystack` at or after `from`.
+        fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+            // memchr's substring search (SIMD): bodies are mostly text, full of the boundary's first
+            // byte (`-` in Lua sources), where a scan for that byte then a compare was slow.
+            memchr::memmem::find(haystack.get(from..)?, needle).map(|at| at + from)
+        }
+    }
+
+    fn names(body: &str) -> Result<Vec<String>, Error> {
+        let parts = decode(body.as_bytes(), b"B1", "body")?;
+        Ok(parts.into_iter().map(|p| p.name).collect())
+    }
+
+    const A: &str = "content-disposition: form-data;name=\"a\"\r\n\r\nx";
+    const C: &str = "content-disposition: form-data;name=\"c\"\r\n\r\ny";
+
+    #[test]
+    fn parts_are_split_between_the_opening_and_the_first_closing_delimiter() {
+        let ok = |body: String, want: &[&str]| assert_eq!(names(&body).unwrap(), want, "{body:?}");
+        ok(format!("--B1\r\n{A}\r\n--B1\r\n{C}\r\n--B1--"), &["a", "c"]);
+        ok(format!("--B1\r\n{A}\r\n--B1--\r\n"), &["a"]);
+        // A preamble, with a separator in it, is skipped; so is an epilogue.
+        let preamble = "pre\r\n--B1 amble\r\n";
+        ok(
+            format!("{preamble}--B1\r\n{A}\r\n--B1--\r\n--B1\r\n{C}"),
+            &["a"],
+        );
+        // `--B1` not followed by CRLF does not open the parts.
+        ok(format!("--B1x\r\n--B1\r\n{A}\r\n--B1--"), &["a"]);
+        // A separator is `CRLF --B1` wherever it is, as HyperBEAM splits.
+        ok(
+            format!("--B1\r\n{A}\r\n--B1x\r\n{C}\r\n--B1--"),
+            &["a", "c"],
+        );
+        let parts = decode(format!("--B1\r\n{A}\r\n--B1--").as_bytes(), b"B1", "body").unwrap();
+        assert_eq!(parts[0].value, Value::Binary(b"x".to_vec()));
+    }
+
+    #[test]
+    fn malformed_delimiters_are_refused() {
+        let err = |body: String, want: &str| match names(&body) {
+            Err(Error::Multipart(e)) => assert_eq!(e, want, "{body:?}"),
+            other => panic!("{body:?}: {other:?}"),
+        };
+        err(format!("{A}\r\n--B1--"), "opening boundary not found");
+        err(format!("--B1\r\n{A}"), "closing boundary not found");
+        err(
+            format!("--B1\r\n{A}\r\n--B1\r\n{C}"),
+            "closing boundary not found",
+        );
+        // The closing delimiter is the first one in the body, even before the opening one.
+        err(
+            format!("\r\n--B1--\r\n--B1\r\n{A}\r\n--B1--"),
+            "part without content-disposition",
+        );
+        err(
+            "--B1\r\n--B1--".to_owned(),
+            "part without content-disposition",
+        );
+        // A part that fails, then no closing delimiter: the delimiter is reported.
+        err(
+            "--B1\r\nbad\r\n--B1\r\n".to_owned(),
+            "closing boundary not found",
+        );
+        err(
+            format!("--B1\r\nbad\r\n--B1\r\n{A}\r\n--B1--"),
+            "part without content-disposition",
+        );
+    }
+
+    /// Random bodies from the pieces multipart syntax is made of, read by both splitters.
+    #[test]
+    fn agrees_with_the_splitter_it_replaced() {
+        const PIECES: [&str; 16] = [
+            "\r\n",
+            "\r",
+            "\n",
+            "--B1",
+            "--",
+            "--B1--",
+            "\r\n--B1",
+            "\r\n\r\n",
+            ": ",
+            "content-disposition: inline",
+            "content-disposition: form-data;name=\"p\"",
+            "Content-Disposition: form-data;name=\"q/r\"",
+            "x-field: v",
+            "name",
+            "\u{ff}",
+            "data",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let show = |r: Result<Vec<DecodedPart>, Error>| {
+            r.map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|p| (p.name, p.value))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let (mut ok, mut failed) = (0, 0);
+        for case in 0..100_000 {
+            let mut body = Vec::new();
+            if next(2) == 0 {
+                body.extend_from_slice(b"--B1\r\n");
+            }
+            for _ in 0..next(24) {
+                body.extend_from_slice(PIECES[next(16) as usize].as_bytes());
+            }
+            if next(4) > 0 {
+                body.extend_from_slice(b"\r\n--B1--");
+            }
+            let (new, old) = (
+                decode(&body, b"B1", "body"),
+                model::decode(&body, b"B1", "body"),
+            );
+            if old.is_ok() {
+                ok += 1;
+            } else {
+                failed += 1;
+            }
+            assert_eq!(
+                show(new),
+                show(old),
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        // Both kinds of outcome were compared, many times.
+        assert!(ok > 1_000 && failed > 1_000, "{ok} read, {failed} refused");
+    }
+}
