@@ -18,7 +18,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_device_api::{Entry, Message, Value};
 use ferrobeam_structured::map_order;
 
 /// Why flattening, un-flattening or the line format failed.
@@ -137,41 +137,47 @@ pub fn from_pairs<K: AsRef<str>>(
 
 /// Stores `value` at `path` inside `root` (the step of [`from_pairs`] for one pair).
 pub fn insert_path(root: &mut Message, path: &str, value: Value) -> Result<(), Error> {
-    let mut segments: Vec<&str> = if path.contains('/') {
-        path.split('/').filter(|s| !s.is_empty()).collect()
-    } else {
-        vec![path]
-    };
+    let collision = || Error::PathCollision(path.to_owned());
+    if !path.contains('/') {
+        // The whole path is the key, even when it is empty.
+        return store(root, path, value).ok_or_else(collision);
+    }
+    let segments = path.split('/').filter(|s| !s.is_empty());
+    let depth = segments.clone().count();
     // Deeper paths would build messages too deep to process (or even drop) safely.
-    if segments.len() > ferrobeam_structured::MAX_DEPTH {
+    if depth > ferrobeam_structured::MAX_DEPTH {
         return Err(Error::TooDeep(ferrobeam_structured::MAX_DEPTH));
     }
-    let Some(last) = segments.pop() else {
+    let mut segments = segments;
+    let mut cur = root;
+    for segment in segments.by_ref().take(depth.saturating_sub(1)) {
+        let inner = match cur.entry(segment) {
+            Entry::Occupied(existing) => existing,
+            Entry::Vacant(place) => place.insert(Message::new()),
+        };
+        cur = inner.as_message_mut().ok_or_else(collision)?;
+    }
+    let Some(last) = segments.next() else {
         return Err(Error::EmptyPath(path.to_owned()));
     };
-    let collision = || Error::PathCollision(path.to_owned());
-    let mut cur = root;
-    for segment in segments {
-        if !cur.contains_key(segment) {
-            cur.insert(segment, Message::new());
+    store(cur, last, value).ok_or_else(collision)
+}
+
+/// Stores `value` at `key` of `message`: a new key, or a message merged (shallowly) into the
+/// message there. `None` if anything else is there.
+fn store(message: &mut Message, key: &str, value: Value) -> Option<()> {
+    match (message.entry(key), value) {
+        (Entry::Vacant(place), value) => {
+            place.insert(value);
         }
-        cur = cur
-            .get_mut(segment)
-            .and_then(Value::as_message_mut)
-            .ok_or_else(collision)?;
-    }
-    match (cur.get_mut(last), value) {
-        (None, value) => {
-            cur.insert(Key::new(last), value);
-        }
-        (Some(Value::Message(existing)), Value::Message(new)) => {
+        (Entry::Occupied(Value::Message(existing)), Value::Message(new)) => {
             for (k, v) in new {
                 existing.insert(k, v);
             }
         }
-        _ => return Err(collision()),
+        _ => return None,
     }
-    Ok(())
+    Some(())
 }
 
 /// Un-flattens a message keyed by path (`flat@1.0`'s `from`). See [`from_pairs`].

@@ -154,3 +154,30 @@ fn very_deep_paths_are_rejected() {
         Err(ferrobeam_flat::Error::TooDeep(_))
     ));
 }
+
+#[test]
+fn paths_drop_empty_segments_and_a_path_without_slash_is_the_key() {
+    use ferrobeam_flat::Error;
+    let one = |path: &str| from_pairs([(path, Value::from("v"))]);
+    let nested = m(&[("a", m(&[("b", "v".into())]).into())]);
+    for path in ["a/b", "/a/b", "a//b/", "A/B"] {
+        assert_eq!(one(path).unwrap(), nested, "{path}");
+    }
+    // Without a slash the path is the key as it is, even empty.
+    assert_eq!(one("").unwrap(), m(&[("", "v".into())]));
+    for path in ["/", "//"] {
+        assert!(matches!(one(path), Err(Error::EmptyPath(p)) if p == path));
+    }
+    // A binary in the way of a segment, or at the last one, is a collision.
+    for pairs in [[("a", "x"), ("a/b", "y")], [("a/b", "x"), ("a/b", "y")]] {
+        let pairs = pairs.map(|(k, v)| (k, Value::from(v)));
+        assert!(matches!(from_pairs(pairs), Err(Error::PathCollision(p)) if p == "a/b"));
+    }
+    // The limit on depth counts non-empty segments.
+    let at_limit = vec!["a"; ferrobeam_structured::MAX_DEPTH].join("//");
+    assert!(one(&at_limit).is_ok());
+    assert!(matches!(
+        one(&format!("{at_limit}/a")),
+        Err(Error::TooDeep(_))
+    ));
+}
