@@ -91,7 +91,9 @@ fn with_parts(
     inline_key: &str,
 ) -> Result<Message, Error> {
     let parts = multipart::decode(body, boundary, inline_key)?;
-    let mut all: IndexMap<String, Value> = IndexMap::with_capacity(fields.len() + parts.len() + 1);
+    // Names are the client's, so the hash is seeded per process (as `Message`'s index is).
+    let mut all: IndexMap<String, Value, foldhash::fast::RandomState> =
+        IndexMap::with_capacity_and_hasher(fields.len() + parts.len() + 1, Default::default());
     for (k, v) in fields {
         all.insert(k.into_string(), v);
     }
