@@ -279,10 +279,13 @@ fn group_nested<'a>(
     for (key, value) in msg.iter() {
         match value {
             Value::Message(child) => {
-                group_nested(child, format!("{path}/{key}"), parts, depth + 1)?;
+                group_nested(child, join(&path, key.as_str()), parts, depth + 1)?;
             }
             Value::Binary(b) if b.len() > MAX_HEADER_LENGTH => {
-                parts.insert(format!("{path}/{key}"), PartValue::Binary(Cow::Borrowed(b)));
+                parts.insert(
+                    join(&path, key.as_str()),
+                    PartValue::Binary(Cow::Borrowed(b)),
+                );
             }
             Value::Binary(b) => fields.push((key.as_str(), b)),
             other => {
@@ -297,4 +300,13 @@ fn group_nested<'a>(
         parts.insert(path, PartValue::Fields(fields));
     }
     Ok(())
+}
+
+/// The part name `path/key`.
+fn join(path: &str, key: &str) -> String {
+    let mut name = String::with_capacity(path.len() + 1 + key.len());
+    name.push_str(path);
+    name.push('/');
+    name.push_str(key);
+    name
 }
