@@ -9,6 +9,7 @@
 //! * [`host`]: what a device can ask of the node — [`Host`] and [`Opts`].
 //! * [`error`]: [`DeviceError`] and the HTTP status it becomes.
 //! * [`testing`]: calling a device in-process from a unit test.
+//! * [`allocator`]: the C allocator's settings the node (and so a plugin) runs with.
 //! * [`wire`] and [`abi`]: the byte encoding and the `extern "C"` surface underneath; the macros
 //!   write these for you.
 //!
@@ -46,6 +47,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod allocator;
 pub mod device;
 pub mod error;
 pub mod host;

@@ -1,7 +1,7 @@
 //! Decode + encode throughput on captured client requests (`cargo bench -p ferrobeam-httpsig`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, Criterion};
 use ferrobeam_httpsig::HttpMessage;
 
 mod support;
@@ -70,4 +70,11 @@ fn hash_floor(c: &mut Criterion, file: &str, body: &[u8]) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `criterion_main!`, under the allocator settings the node runs its plugins with, so that the
+/// round trips measured allocate as they do in the node.
+fn main() {
+    ferrobeam_device_api::allocator::tuned_or_reexec();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
