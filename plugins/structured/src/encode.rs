@@ -3,7 +3,6 @@
 use crate::{escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Key, Message, Value};
 use std::borrow::Cow;
-use std::io::Write as _;
 
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
 pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
@@ -12,18 +11,20 @@ pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
 /// message has its binaries copied; an owned one has them moved.
 pub(crate) fn encode_message(msg: Cow<'_, Message>, depth: usize) -> Result<Message, Error> {
     let keep = |k: &Key| !k.is_private() && !REGENERABLE_KEYS.contains(&k.as_str());
-    let mut entries: Vec<(Key, Cow<'_, Value>)> = match msg {
-        Cow::Borrowed(msg) => msg
-            .iter()
-            .filter(|(k, _)| keep(k))
-            .map(|(k, v)| (k.clone(), Cow::Borrowed(v)))
-            .collect(),
-        Cow::Owned(msg) => msg
-            .into_iter()
-            .filter(|(k, _)| keep(k))
-            .map(|(k, v)| (k, Cow::Owned(v)))
-            .collect(),
-    };
+    // Sized for every entry: a filtered iterator would grow the vector from empty.
+    let mut entries: Vec<(Key, Cow<'_, Value>)> = Vec::with_capacity(msg.len());
+    match msg {
+        Cow::Borrowed(msg) => entries.extend(
+            msg.iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), Cow::Borrowed(v))),
+        ),
+        Cow::Owned(msg) => entries.extend(
+            msg.into_iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k, Cow::Owned(v))),
+        ),
+    }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     encode_entries(entries, depth)
 }
@@ -74,7 +75,8 @@ fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<M
                 types.push((key, "list"));
             }
             scalar => {
-                let mut bytes = Vec::new();
+                // Room for an integer or a float's text without growing.
+                let mut bytes = Vec::with_capacity(32);
                 let ty =
                     encode_value(&mut bytes, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
                 out.insert(key.clone(), Value::Binary(bytes));
@@ -139,8 +141,7 @@ pub fn is_empty_message(m: &Message) -> bool {
 fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'static str, Error> {
     match value {
         Value::Integer(i) => {
-            // Writing to a Vec cannot fail.
-            let _ = write!(out, "{i}");
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes());
             Ok("integer")
         }
         Value::Float(x) => {

@@ -202,3 +202,23 @@ proptest! {
         let _ = ferrobeam_structured::decode_value("map", &text);
     }
 }
+
+#[test]
+fn integers_are_written_in_decimal_across_the_whole_range() {
+    // Values are spread over every magnitude: random bits shifted right by 0 to 63.
+    use ferrobeam_structured::{decode_value, encode_value};
+    let mut seed: u64 = 0x517c_c1b7_2722_0a95;
+    let mut values = vec![i64::MIN, i64::MIN + 1, -10, -9, -1, 0, 1, 9, 10, i64::MAX];
+    values.extend((0..10_000).map(|_| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed as i64) >> (seed % 64)
+    }));
+    for i in values {
+        let (ty, text) = encode_value(&Value::Integer(i)).unwrap();
+        assert_eq!((ty, text.as_slice()), ("integer", i.to_string().as_bytes()));
+        // Reading back is bounded by structured fields' 15 digits, as in HyperBEAM.
+        if i.unsigned_abs() <= 999_999_999_999_999 {
+            assert_eq!(decode_value("integer", &text).unwrap(), Value::Integer(i));
+        }
+    }
+}
