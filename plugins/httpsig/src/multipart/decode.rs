@@ -154,10 +154,13 @@ impl<'a> PartReader<'a> {
         if name.eq_ignore_ascii_case("content-disposition") {
             self.disposition = Some(value);
         } else {
-            self.fields.insert(
-                Key::new(name.to_ascii_lowercase()),
-                Value::Binary(value.to_vec()),
-            );
+            // Lower-cased even when ID-shaped, which `Key::new` alone would keep as it is.
+            let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Key::new(name.to_ascii_lowercase())
+            } else {
+                Key::new(name)
+            };
+            self.fields.insert(key, Value::Binary(value.to_vec()));
         }
     }
 
@@ -181,15 +184,21 @@ impl<'a> PartReader<'a> {
         let disposition = self
             .disposition
             .ok_or(Error::Multipart("part without content-disposition"))?;
-        let item = sf::parse_item(disposition).map_err(Error::sf("content-disposition"))?;
-        let name = if item.bare.as_text_bytes() == Some(b"inline") {
-            inline_key.to_owned()
-        } else {
-            let name = item
-                .param("name")
-                .and_then(sf::BareItem::as_text_bytes)
-                .ok_or(Error::Multipart("part without name"))?;
-            crate::http::utf8(name)?.to_owned()
+        let name = match disposition_name(disposition) {
+            Some(Named::Inline) => inline_key.to_owned(),
+            Some(Named::Part(name)) => name.to_owned(),
+            None => {
+                let item = sf::parse_item(disposition).map_err(Error::sf("content-disposition"))?;
+                if item.bare.as_text_bytes() == Some(b"inline") {
+                    inline_key.to_owned()
+                } else {
+                    let name = item
+                        .param("name")
+                        .and_then(sf::BareItem::as_text_bytes)
+                        .ok_or(Error::Multipart("part without name"))?;
+                    crate::http::utf8(name)?.to_owned()
+                }
+            }
         };
         let mut fields = self.fields;
         let value = if fields.is_empty() {
@@ -202,6 +211,33 @@ impl<'a> PartReader<'a> {
         };
         Ok(DecodedPart { name, value })
     }
+}
+
+/// What a `content-disposition` names, read from its bytes.
+#[derive(Debug, PartialEq)]
+enum Named<'a> {
+    /// `inline`: the part after the inline key.
+    Inline,
+    /// `form-data;name="…"`: the part of that name.
+    Part(&'a str),
+}
+
+/// The name in a `content-disposition` written as encoders write it (`inline`, or
+/// `form-data;name="…"` with no escapes), or `None` for any other form, which the
+/// structured-fields parser then reads. Both read these forms alike.
+fn disposition_name(value: &[u8]) -> Option<Named<'_>> {
+    if value == b"inline" {
+        return Some(Named::Inline);
+    }
+    let name = value
+        .strip_prefix(b"form-data;name=\"")?
+        .strip_suffix(b"\"")?;
+    // Printable ASCII but `"` and `\`: a string needing no unescaping.
+    let plain = |b: &u8| (0x20..=0x7e).contains(b) && *b != b'"' && *b != b'\\';
+    if !name.iter().all(plain) {
+        return None;
+    }
+    std::str::from_utf8(name).ok().map(Named::Part)
 }
 
 /// First index of the two bytes `a b` in `haystack` (`": "`): a byte search, without
@@ -430,6 +466,53 @@ mod tests {
             format!("--B1\r\nbad\r\n--B1\r\n{A}\r\n--B1--"),
             "part without content-disposition",
         );
+    }
+
+    /// The forms read without the structured-fields parser are read as it reads them.
+    #[test]
+    fn dispositions_in_the_encoders_form_are_read_as_the_parser_reads_them() {
+        let parsed = |value: &[u8]| {
+            let item = sf::parse_item(value).ok()?;
+            if item.bare.as_text_bytes() == Some(b"inline") {
+                return Some("<inline>".to_owned());
+            }
+            let name = item.param("name")?.as_text_bytes()?;
+            Some(std::str::from_utf8(name).ok()?.to_owned())
+        };
+        let mut tried = 0;
+        let chars: Vec<u8> = (0u8..=0x7f).chain([0x80, 0xc3, 0xa9, 0xff]).collect();
+        for a in &chars {
+            for b in [b'x', b'"', b'\\', b' ', b'/'] {
+                for value in [
+                    [&b"form-data;name=\""[..], &[*a, b], b"\""].concat(),
+                    [&b"form-data;name=\"body/"[..], &[b, *a], b"\""].concat(),
+                    [&b"inline"[..], &[*a]].concat(),
+                ] {
+                    if let Some(fast) = disposition_name(&value) {
+                        tried += 1;
+                        let fast = match fast {
+                            Named::Inline => "<inline>".to_owned(),
+                            Named::Part(name) => name.to_owned(),
+                        };
+                        assert_eq!(Some(fast), parsed(&value), "{value:?}");
+                    }
+                }
+            }
+        }
+        assert!(tried > 500, "{tried}");
+        assert_eq!(disposition_name(b"inline"), Some(Named::Inline));
+        assert_eq!(
+            disposition_name(b"form-data;name=\"a/B\""),
+            Some(Named::Part("a/B"))
+        );
+        for other in [
+            &b"form-data; name=\"a\""[..],
+            b"form-data;name=a",
+            b"\"inline\"",
+            b"",
+        ] {
+            assert_eq!(disposition_name(other), None, "{other:?}");
+        }
     }
 
     /// Random bodies from the pieces multipart syntax is made of, read by both splitters.
