@@ -258,9 +258,9 @@ fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
 mod tests {
     use super::*;
 
-    /// The splitter this one replaced (three substring searches, then each part scanned for
-    /// its blank line and again for its lines): the reference the one-pass reader must agree
-    /// with, result for result and error for error.
+    /// The rules of [`decode`] as written in its documentation, read the plainest way: whole
+    /// substring searches and splits, one step after another. The one-pass reader must agree
+    /// with it, result for result and error for error.
     mod model {
         use super::super::{DecodedPart, CRLF};
         use crate::error::snippet;
@@ -268,141 +268,74 @@ mod tests {
         use ferrobeam_device_api::{Key, Message, Value};
         use ferrobeam_structured::sf;
 
-        /// Splits and decodes a multipart body (`§5.5` step 3).
-        ///
-        /// The parts are the bytes between the first `--B CRLF` and the first `CRLF --B--`, split on
-        /// `CRLF --B`. In each part the header block ends at the first CRLF CRLF; header lines are
-        /// split on CRLF only (a bare LF stays inside a value, as hbsig sends multi-line values) and at
-        /// the first `": "`; lines without it are skipped. Part header names are lower-cased (clients
-        /// may send `Content-Disposition`). `content-disposition` is required: `inline` names the part
-        /// after `inline_key`, otherwise its `name` parameter does.
+        fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+            hay.windows(needle.len()).position(|w| w == needle)
+        }
+
+        /// `hay` split on every `sep`, left to right.
+        fn split<'a>(mut hay: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+            let mut pieces = Vec::new();
+            while let Some(at) = find(hay, sep) {
+                pieces.push(&hay[..at]);
+                hay = &hay[at + sep.len()..];
+            }
+            pieces.push(hay);
+            pieces
+        }
+
         pub(super) fn decode(
             body: &[u8],
             boundary: &[u8],
             inline_key: &str,
         ) -> Result<Vec<DecodedPart>, Error> {
-            let mut begin = Vec::with_capacity(boundary.len() + 4);
-            begin.extend_from_slice(b"--");
-            begin.extend_from_slice(boundary);
-            begin.extend_from_slice(CRLF);
-            let mut end = Vec::with_capacity(boundary.len() + 6);
-            end.extend_from_slice(CRLF);
-            end.extend_from_slice(b"--");
-            end.extend_from_slice(boundary);
-            end.extend_from_slice(b"--");
-            let start =
-                find(body, &begin, 0).ok_or(Error::Multipart("opening boundary not found"))?;
-            let stop = find(body, &end, 0).ok_or(Error::Multipart("closing boundary not found"))?;
-            let inner = body.get(start + begin.len()..stop).unwrap_or(&[]);
-            let separator = memchr::memmem::Finder::new(&end[..end.len() - 2]);
-            let mut parts = Vec::new();
-            let mut from = 0;
-            loop {
-                let at = separator.find(&inner[from..]).map(|at| at + from);
-                let raw = &inner[from..at.unwrap_or(inner.len())];
-                parts.push(decode_part(raw, inline_key)?);
-                match at {
-                    Some(at) => from = at + separator.needle().len(),
-                    None => return Ok(parts),
-                }
-            }
+            let b = std::str::from_utf8(boundary).unwrap();
+            let open = format!("--{b}\r\n");
+            let start = find(body, open.as_bytes())
+                .ok_or(Error::Multipart("opening boundary not found"))?;
+            let stop = find(body, format!("\r\n--{b}--").as_bytes())
+                .ok_or(Error::Multipart("closing boundary not found"))?;
+            let inner = body.get(start + open.len()..stop).unwrap_or(&[]);
+            split(inner, format!("\r\n--{b}").as_bytes())
+                .into_iter()
+                .map(|raw| part(raw, inline_key))
+                .collect()
         }
 
-        fn decode_part(raw: &[u8], inline_key: &str) -> Result<DecodedPart, Error> {
-            let (head, body) = match find_blank_line(raw) {
+        fn part(raw: &[u8], inline_key: &str) -> Result<DecodedPart, Error> {
+            let (head, content) = match find(raw, b"\r\n\r\n") {
                 Some(at) => (&raw[..at], &raw[at + 4..]),
                 None => (raw, &[][..]),
             };
-            let mut disposition: Option<&[u8]> = None;
-            let mut fields = Message::new();
-            for line in split_crlf(head) {
-                let Some(at) = find_pair(line, b':', b' ') else {
+            let (mut disposition, mut fields) = (None, Message::new());
+            for line in split(head, CRLF) {
+                let Some(at) = find(line, b": ") else {
                     continue;
                 };
-                let name =
-                    std::str::from_utf8(&line[..at]).map_err(|_| Error::NotUtf8(snippet(line)))?;
-                let value = &line[at + 2..];
-                if name.eq_ignore_ascii_case("content-disposition") {
-                    disposition = Some(value);
-                } else {
-                    fields.insert(
-                        Key::new(name.to_ascii_lowercase()),
-                        Value::Binary(value.to_vec()),
-                    );
+                let name = std::str::from_utf8(&line[..at])
+                    .map_err(|_| Error::NotUtf8(snippet(line)))?
+                    .to_ascii_lowercase();
+                match name.as_str() {
+                    "content-disposition" => disposition = Some(&line[at + 2..]),
+                    _ => drop(fields.insert(Key::new(name), Value::from(&line[at + 2..]))),
                 }
             }
             let disposition =
                 disposition.ok_or(Error::Multipart("part without content-disposition"))?;
             let item = sf::parse_item(disposition).map_err(Error::sf("content-disposition"))?;
-            let name = if item.bare.as_text_bytes() == Some(b"inline") {
-                inline_key.to_owned()
-            } else {
-                let name = item
+            let name = match item.bare.as_text_bytes() {
+                Some(b"inline") => inline_key.to_owned(),
+                _ => item
                     .param("name")
                     .and_then(sf::BareItem::as_text_bytes)
-                    .ok_or(Error::Multipart("part without name"))?;
-                crate::http::utf8(name)?.to_owned()
+                    .ok_or(Error::Multipart("part without name"))
+                    .and_then(|n| Ok(crate::http::utf8(n)?.to_owned()))?,
             };
-            let value = if fields.is_empty() {
-                Value::Binary(body.to_vec())
-            } else {
-                if !body.is_empty() {
-                    fields.insert("body", Value::Binary(body.to_vec()));
-                }
-                Value::Message(fields)
+            let value = match (fields.is_empty(), content.is_empty()) {
+                (true, _) => Value::from(content),
+                (false, true) => Value::Message(fields),
+                (false, false) => Value::Message(fields.with("body", content)),
             };
             Ok(DecodedPart { name, value })
-        }
-
-        fn split_crlf(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-            let mut rest = Some(bytes);
-            std::iter::from_fn(move || {
-                let cur = rest?;
-                match find_pair(cur, b'\r', b'\n') {
-                    Some(at) => {
-                        rest = Some(&cur[at + 2..]);
-                        Some(&cur[..at])
-                    }
-                    None => {
-                        rest = None;
-                        Some(cur)
-                    }
-                }
-            })
-        }
-
-        /// First index of the two bytes `a b` in `haystack` (CRLF, `": "`): a byte search, without
-        /// building a substring searcher for a two-byte needle.
-        fn find_pair(haystack: &[u8], a: u8, b: u8) -> Option<usize> {
-            let mut from = 0;
-            while let Some(i) = memchr::memchr(a, haystack.get(from..)?) {
-                let at = from + i;
-                if haystack.get(at + 1) == Some(&b) {
-                    return Some(at);
-                }
-                from = at + 1;
-            }
-            None
-        }
-
-        /// First index of CRLF CRLF (the end of a part's header block) in `haystack`.
-        fn find_blank_line(haystack: &[u8]) -> Option<usize> {
-            let mut from = 0;
-            while let Some(i) = find_pair(haystack.get(from..)?, b'\r', b'\n') {
-                let at = from + i;
-                if haystack.get(at + 2..at + 4) == Some(CRLF) {
-                    return Some(at);
-                }
-                from = at + 1;
-            }
-            None
-        }
-
-        /// First index of `needle` in `haystack` at or after `from`.
-        fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-            // memchr's substring search (SIMD): bodies are mostly text, full of the boundary's first
-            // byte (`-` in Lua sources), where a scan for that byte then a compare was slow.
-            memchr::memmem::find(haystack.get(from..)?, needle).map(|at| at + from)
         }
     }
 
