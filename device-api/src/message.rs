@@ -608,11 +608,10 @@ impl Message {
     /// assert!(m.insert("K", 2).is_some()); // same key once normalised
     /// ```
     pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
-        let key = key.into();
-        match self.position(key.as_str()) {
-            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value.into())),
-            None => {
-                self.push_new(key, value.into());
+        match self.entry(key) {
+            Entry::Occupied(existing) => Some(std::mem::replace(existing, value.into())),
+            Entry::Vacant(place) => {
+                place.insert(value);
                 None
             }
         }
@@ -687,6 +686,7 @@ impl Message {
     /// assert_eq!(m.get("seen"), Some(&Value::Integer(2)));
     /// assert_eq!(m.get("new"), Some(&Value::Integer(1)));
     /// ```
+    #[inline]
     pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_> {
         let key = key.into();
         match self.position(key.as_str()) {
@@ -1038,6 +1038,7 @@ impl<'a> VacantEntry<'a> {
     /// }
     /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
     /// ```
+    #[inline]
     pub fn insert(self, value: impl Into<Value>) -> &'a mut Value {
         let message = self.message;
         message.push_new(self.key, value.into());

@@ -151,11 +151,11 @@ pub fn insert_path(root: &mut Message, path: &str, value: Value) -> Result<(), E
     let mut segments = segments;
     let mut cur = root;
     for segment in segments.by_ref().take(depth.saturating_sub(1)) {
-        let inner = match cur.entry(segment) {
-            Entry::Occupied(existing) => existing,
-            Entry::Vacant(place) => place.insert(Message::new()),
-        };
-        cur = inner.as_message_mut().ok_or_else(collision)?;
+        cur = cur
+            .entry(segment)
+            .or_insert(Message::new())
+            .as_message_mut()
+            .ok_or_else(collision)?;
     }
     let Some(last) = segments.next() else {
         return Err(Error::EmptyPath(path.to_owned()));

@@ -27,10 +27,9 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         }
     };
     expand_ao_ids(&mut tabm)?;
-    // One pass takes the signature headers out and drops what is commitment data rather than
-    // fields: a received `commitments`, and, once no signature needs them, `content-digest`
-    // and the legacy `hashpath*` headers.
-    let signed = tabm.contains_key("signature");
+    // The signature headers come out, and a received `commitments` goes: commitments are
+    // built from the signatures. `content-digest` and the legacy `hashpath*` headers are
+    // commitment data too, dropped once a signature has been checked over them.
     let (mut signature, mut signature_input) = (None, None);
     tabm.retain(|k, v| match k.as_str() {
         "signature" => {
@@ -41,8 +40,7 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             signature_input = Some(std::mem::replace(v, Value::Binary(Vec::new())));
             false
         }
-        "commitments" => false,
-        key => signed || !is_commitment_data(key),
+        key => key != "commitments",
     });
     if let Some(signature) = signature {
         let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
@@ -53,8 +51,8 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         };
         let received = commitment::parse_signature_headers(&signature, &input)?;
         tabm = commitment::commit_received(tabm, &received)?;
-        tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     }
+    tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     Ok(tabm)
 }
 

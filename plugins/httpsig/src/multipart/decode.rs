@@ -101,16 +101,18 @@ fn opening(body: &[u8], separator: &[u8]) -> Result<usize, Error> {
 /// Whether a closing delimiter `CRLF --B--` starts before `inner`, where reading the parts
 /// starts: in a preamble, or at the CRLF that ends the opening delimiter.
 fn closes_before(body: &[u8], separator: &[u8], inner: usize) -> bool {
-    let mut closing = separator.to_vec();
-    closing.extend_from_slice(b"--");
+    let closes_at = |at: usize| {
+        body[at..].starts_with(separator)
+            && body.get(at + separator.len()..at + separator.len() + 2) == Some(b"--")
+    };
     // Without a preamble the only CR before `inner` is the opening delimiter's own.
-    let at_opening = body
-        .get(inner - 2..)
-        .is_some_and(|rest| rest.starts_with(&closing));
+    if closes_at(inner - 2) {
+        return true;
+    }
     // With one, look for a closing delimiter in it: one that starts before that CR ends
     // before it, as a closing delimiter's only CR is its first byte.
-    let preamble = inner > separator.len();
-    at_opening || (preamble && memchr::memmem::find(&body[..inner - 2], &closing).is_some())
+    inner > separator.len()
+        && memchr::memmem::find_iter(&body[..inner - 2], separator).any(closes_at)
 }
 
 /// One part being read: its header lines as they end, then where its body starts.
