@@ -72,10 +72,16 @@ pub fn tuned_or_reexec() {
         return;
     };
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    use std::os::unix::process::CommandExt as _;
-    let err = std::process::Command::new(exe)
-        .args(args)
-        .env(TUNABLES, tunables)
-        .exec();
-    eprintln!("ferrobeam: running with glibc's default allocator settings ({err})");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let err = std::process::Command::new(exe)
+            .args(args)
+            .env(TUNABLES, tunables)
+            .exec();
+        eprintln!("ferrobeam: running with glibc's default allocator settings ({err})");
+    }
+    // Elsewhere there is no glibc to tune (and a device crate still builds there).
+    #[cfg(not(unix))]
+    let _ = (exe, args, tunables);
 }
