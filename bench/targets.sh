@@ -29,7 +29,7 @@ step() {
 	grep '^target: ' "$OUT/$name.log" | sed 's/^/   /'
 }
 
-step load "$TARGET_DIR/release/ferrobeam-load" --duration 10 --only mydev
+step load "$TARGET_DIR/release/ferrobeam-load" --duration 10 --only mydev --rounds 3
 step abi "$CARGO" bench -p ferrobeam --bench abi
 step rsa "$CARGO" bench -p ferrobeam --bench identity -- sign_fresh
 step codecs sh -c "$CARGO bench -p ferrobeam-httpsig --bench codec -- 'decode.encode|floor' && cd tests/npm && node bench-hbsig.mjs 1"
