@@ -32,11 +32,21 @@ pub fn write_float(out: &mut Vec<u8>, x: f64) -> Result<(), Error> {
     if !x.is_finite() {
         return Err(Error::NonFiniteFloat(x));
     }
+    if !exact::write(out, x) {
+        write_formatted(out, x);
+    }
+    Ok(())
+}
+
+/// [`write_float`] for any finite `x`, through Rust's exact formatting (which, for 21 digits,
+/// always ends in its bignum algorithm): what [`exact::write`] leaves to it, and what that is
+/// tested against.
+fn write_formatted(out: &mut Vec<u8>, x: f64) {
     let start = out.len();
     // Writing to a Vec cannot fail.
     let _ = write!(out, "{x:.20e}");
     let Some(e) = out[start..].iter().position(|&c| c == b'e') else {
-        return Ok(());
+        return;
     };
     let exponent: i32 = std::str::from_utf8(&out[start + e + 1..])
         .ok()
@@ -45,7 +55,156 @@ pub fn write_float(out: &mut Vec<u8>, x: f64) -> Result<(), Error> {
     out.truncate(start + e + 1);
     out.push(if exponent < 0 { b'-' } else { b'+' });
     let _ = write!(out, "{:02}", exponent.unsigned_abs());
-    Ok(())
+}
+
+/// `%.20e` in 128-bit integers, for the floats messages hold.
+///
+/// The 21 digits of `x = m·2^e` (`m` < 2^53) are `x·10^s` rounded to an integer, with
+/// `s = 20 − k` and `k` the decimal exponent. Since `10^s = 2^s·5^s`, that integer is `m·5^s`
+/// shifted by `e + s` bits when `s ≥ 0`, and `m` shifted by `e + s` bits and divided by `5^−s`
+/// when `s < 0`; both are exact in 128 bits for `x` between about 1e-12 and 1e45, and the
+/// remainder decides the rounding (to nearest, ties to even, as glibc and Rust round). Other
+/// values go to [`write_formatted`].
+mod exact {
+    /// 10^20: the first of the 21 digits has this weight.
+    const E20: u128 = 100_000_000_000_000_000_000;
+
+    /// Writes `%.20e` of finite `x` and returns `true`, or returns `false` having written
+    /// nothing when `x` is out of this path's range.
+    pub(super) fn write(out: &mut Vec<u8>, x: f64) -> bool {
+        let bits = x.to_bits();
+        let negative = bits >> 63 == 1;
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        let fraction = bits & ((1 << 52) - 1);
+        if biased == 0 {
+            if fraction != 0 {
+                return false; // subnormal: far below this path's range
+            }
+            put(out, negative, 0, 0);
+            return true;
+        }
+        let (m, e) = (fraction | 1 << 52, biased - 1075);
+        // floor(log10(2^p)) for the top bit's weight 2^p: k is this or one more.
+        let p = e + 52;
+        let mut k = (p * 78_913) >> 18;
+        let Some(mut digits) = scaled(m, e, 20 - k) else {
+            return false;
+        };
+        if digits.truncated >= 10 * E20 {
+            k += 1;
+            let Some(again) = scaled(m, e, 20 - k) else {
+                return false;
+            };
+            digits = again;
+        }
+        if digits.truncated < E20 {
+            // The estimate of k was one too high: it is a floor, so this never happens.
+            return false;
+        }
+        let q = digits.rounded();
+        if q >= 10 * E20 {
+            // Rounding up to the next power of ten would take a double within 5e-21 (relative)
+            // below it, and doubles are ~1e-16 apart: this never happens, but would be
+            // handled.
+            return false;
+        }
+        put(out, negative, q, k);
+        true
+    }
+
+    /// `m·2^e·10^s` as an integer part and what decides its rounding.
+    struct Scaled {
+        truncated: u128,
+        /// The remainder against the divisor's half: below, at, or above it.
+        rest: std::cmp::Ordering,
+    }
+
+    impl Scaled {
+        fn rounded(&self) -> u128 {
+            use std::cmp::Ordering::{Equal, Greater, Less};
+            match self.rest {
+                Less => self.truncated,
+                Equal if self.truncated % 2 == 0 => self.truncated,
+                Equal | Greater => self.truncated + 1,
+            }
+        }
+    }
+
+    /// `None` when a step would not be exact in 128 bits.
+    fn scaled(m: u64, e: i32, s: i32) -> Option<Scaled> {
+        use std::cmp::Ordering::Less;
+        let t = e + s;
+        if s >= 0 {
+            let n = u128::from(m).checked_mul(5u128.checked_pow(s as u32)?)?;
+            if t >= 0 {
+                // An integer already: nothing to round.
+                let truncated = n.checked_shl(t as u32).filter(|q| q >> t == n)?;
+                return Some(Scaled {
+                    truncated,
+                    rest: Less,
+                });
+            }
+            let shift = (-t) as u32;
+            if shift >= 128 {
+                return None;
+            }
+            let rest = n & ((1u128 << shift) - 1);
+            Some(Scaled {
+                truncated: n >> shift,
+                rest: rest.cmp(&(1u128 << (shift - 1))),
+            })
+        } else {
+            let divisor = 5u128.checked_pow((-s) as u32)?;
+            if !(0..=74).contains(&t) {
+                return None;
+            }
+            let n = u128::from(m) << t;
+            // rest < divisor < 2^127: doubling it cannot overflow.
+            let rest = n % divisor;
+            Some(Scaled {
+                truncated: n / divisor,
+                rest: (2 * rest).cmp(&divisor),
+            })
+        }
+    }
+
+    /// `[-]d.dddddddddddddddddddde±kk` of the 21 digits `q` (`q < 10^21`).
+    fn put(out: &mut Vec<u8>, negative: bool, q: u128, k: i32) {
+        let mut text = [0u8; 32];
+        let mut len = 0;
+        if negative {
+            text[0] = b'-';
+            len = 1;
+        }
+        // q < 10^21, so each half fits in a u64.
+        let (high, low) = ((q / 10_000_000_000) as u64, (q % 10_000_000_000) as u64);
+        let mut digits = [0u8; 21];
+        fill(&mut digits[..11], high);
+        fill(&mut digits[11..], low);
+        text[len] = digits[0];
+        text[len + 1] = b'.';
+        text[len + 2..len + 22].copy_from_slice(&digits[1..]);
+        len += 22;
+        text[len] = b'e';
+        text[len + 1] = if k < 0 { b'-' } else { b'+' };
+        len += 2;
+        let k = k.unsigned_abs();
+        if k >= 100 {
+            text[len] = b'0' + (k / 100) as u8;
+            len += 1;
+        }
+        text[len] = b'0' + (k / 10 % 10) as u8;
+        text[len + 1] = b'0' + (k % 10) as u8;
+        out.extend_from_slice(&text[..len + 2]);
+    }
+
+    /// `to` filled with the decimal digits of `v`, zero-padded on the left.
+    fn fill(to: &mut [u8], mut v: u64) {
+        for slot in to.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
 }
 
 /// Parses an Erlang float literal: `[+-]digits.digits[(e|E)[+-]digits]`. `1` and `1e5` are not
@@ -123,6 +282,122 @@ mod tests {
         for (x, want) in cases {
             assert_eq!(format_float(x).ok().as_deref(), Some(want), "{x}");
         }
+    }
+
+    /// The 128-bit path against Rust's exact formatting, whenever it takes a value.
+    fn check(x: f64) -> bool {
+        let mut fast = Vec::new();
+        let taken = exact::write(&mut fast, x);
+        if taken {
+            let mut slow = Vec::new();
+            write_formatted(&mut slow, x);
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&slow),
+                "{x:e} ({:#018x})",
+                x.to_bits()
+            );
+        }
+        taken
+    }
+
+    /// splitmix64: a fixed sequence, so that a failure can be run again.
+    fn random(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    #[test]
+    fn the_integer_path_writes_what_exact_formatting_writes() {
+        let mut state = 7;
+        let (mut taken, mut tried) = (0, 0);
+        // Every exponent, random mantissas and signs.
+        while tried < 400_000 {
+            let x = f64::from_bits(random(&mut state));
+            if x.is_finite() {
+                tried += 1;
+                taken += usize::from(check(x));
+            }
+        }
+        // The floats messages hold: short decimals, integers, and their neighbours.
+        for _ in 0..200_000 {
+            let digits = random(&mut state) % 10_000_000;
+            let scale = (random(&mut state) % 40) as i32 - 20;
+            let x = digits as f64 * 10f64.powi(scale);
+            for y in [x, x.next_up(), x.next_down(), -x] {
+                taken += usize::from(check(y));
+            }
+        }
+        // Powers of two and ten, and either side of them, across the whole range.
+        for p in -1074..=1023 {
+            let x = 2f64.powi(p);
+            for y in [x, x.next_up(), x.next_down()] {
+                check(y);
+            }
+        }
+        for p in -323..=308 {
+            let x: f64 = format!("1e{p}").parse().unwrap_or(1.0);
+            for y in [
+                x,
+                x.next_up(),
+                x.next_down(),
+                9.5 * x,
+                9.999_999_999_999_999 * x,
+            ] {
+                check(y);
+            }
+        }
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            0.5,
+            1e-12,
+            1e45,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            check(x);
+        }
+        // Most of what messages hold takes this path (else it would be pointless).
+        assert!(taken > 600_000, "{taken}");
+    }
+
+    #[test]
+    fn ties_round_to_even_as_exact_formatting_does() {
+        // x = j·2^(k−21) with j odd and 5^(21−k)·j a 22-digit number is that number·10^(k−21):
+        // exactly 22 significant digits, the last a 5, so its 21-digit rounding is a tie. j must
+        // stay below 2^53 to be exact, which holds for k ≤ 12.
+        let mut state = 11;
+        let mut ties = 0;
+        for k in -12..=12 {
+            let five = 5u128.pow((21 - k) as u32);
+            let (low, high) = (10u128.pow(21).div_ceil(five), 10u128.pow(22) / five);
+            for _ in 0..1_000 {
+                let j = (low + u128::from(random(&mut state)) % (high - low)) | 1;
+                if j >= high || j >= 1 << 53 {
+                    continue;
+                }
+                let x = j as f64 * 2f64.powi(k - 21);
+                assert!(check(x), "{x:e} is in the integer path's range");
+                ties += 1;
+            }
+        }
+        assert!(ties > 20_000, "{ties}");
+        // Pinned, one tie each way: 1 + 2^-21 = 1.000000476837158203125 keeps its even 2;
+        // 1 + 3·2^-21 = 1.000001430511474609375 rounds its odd 7 up.
+        assert_eq!(
+            format_float(1.0 + 2f64.powi(-21)).ok().as_deref(),
+            Some("1.00000047683715820312e+00")
+        );
+        assert_eq!(
+            format_float(1.0 + 3.0 * 2f64.powi(-21)).ok().as_deref(),
+            Some("1.00000143051147460938e+00")
+        );
     }
 
     #[test]
