@@ -587,6 +587,38 @@ impl Message {
         }
     }
 
+    /// A message of `entries` given in ascending key order, as a codec that sorts its keys
+    /// produces them: built without searching for duplicates, since in ascending order a
+    /// duplicate can only follow its twin, which one comparison per entry rules out. Entries
+    /// in any other order are inserted one by one instead, the last of a duplicated key
+    /// winning, as with [`Message::insert`].
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Key, Message, Value};
+    /// let sorted = vec![(Key::new("a"), Value::from(1)), (Key::new("b"), Value::from(2))];
+    /// let m = Message::from_sorted(sorted);
+    /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    /// // Not ascending: still a message, with one entry per key.
+    /// let twice = vec![(Key::new("b"), Value::from(1)), (Key::new("b"), Value::from(2))];
+    /// assert_eq!(Message::from_sorted(twice), Message::new().with("b", 2));
+    /// ```
+    pub fn from_sorted(entries: Vec<(Key, Value)>) -> Self {
+        if entries.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            let mut message = Message {
+                entries,
+                index: None,
+            };
+            message.reindex();
+            message
+        } else {
+            let mut message = Message::with_capacity(entries.len());
+            for (key, value) in entries {
+                message.insert(key, value);
+            }
+            message
+        }
+    }
+
     /// Builder form of [`Message::insert`].
     ///
     /// ```
@@ -1245,6 +1277,51 @@ mod tests {
             assert_eq!(keys, want, "step {step}");
             for (k, v) in &model {
                 assert_eq!(m.get(k), Some(&Value::Integer(*v)), "{k} at step {step}");
+            }
+        }
+    }
+
+    /// `from_sorted` builds what inserting the same entries one by one builds, in order, and
+    /// large messages it builds are indexed; unsorted input and duplicates take the slow path.
+    #[test]
+    fn from_sorted_is_inserting_one_by_one() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for round in 0..2_000 {
+            let n = next(2 * Message::SCAN_LIMIT as u64 + 4);
+            let mut entries: Vec<(Key, Value)> = (0..n)
+                .map(|i| (Key::new(format!("k{}", next(60))), Value::from(i as i64)))
+                .collect();
+            match round % 3 {
+                // Ascending with no duplicates: the fast path.
+                0 => {
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
+                    entries.dedup_by(|a, b| a.0 == b.0);
+                }
+                // Ascending with any duplicates kept.
+                1 => entries.sort_by(|a, b| a.0.cmp(&b.0)),
+                // As drawn.
+                _ => {}
+            }
+            let mut one_by_one = Message::new();
+            for (k, v) in entries.clone() {
+                one_by_one.insert(k, v);
+            }
+            let built = Message::from_sorted(entries);
+            let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+            assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
+            assert_eq!(built, one_by_one, "round {round}");
+            assert_eq!(built.index.is_some(), built.len() > Message::SCAN_LIMIT);
+            for (k, v) in one_by_one.iter() {
+                assert_eq!(
+                    built.get(k.as_str()),
+                    Some(v),
+                    "{} in round {round}",
+                    k.as_str()
+                );
             }
         }
     }

@@ -53,25 +53,24 @@ fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<M
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
-    let mut out = Message::with_capacity(entries.len() + 1);
+    // In the entries' ascending order, so the message is built without searching its keys.
+    let mut out: Vec<(Key, Value)> = Vec::with_capacity(entries.len() + 1);
     let mut types: Vec<(Key, &'static str)> = Vec::new();
     for (key, value) in entries {
         match value.as_ref() {
             Value::Binary(b) if b.is_empty() => types.push((key, "empty-binary")),
             Value::List(l) if l.is_empty() => types.push((key, "empty-list")),
             Value::Message(m) if is_empty_message(m) => types.push((key, "empty-message")),
-            Value::Binary(_) => {
-                out.insert(key, Value::Binary(into_binary(value)));
-            }
+            Value::Binary(_) => out.push((key, Value::Binary(into_binary(value)))),
             Value::Message(_) => {
                 let tabm = encode_message(into_message(value), depth + 1)
                     .map_err(|e| e.at_key(key.as_str()))?;
-                out.insert(key, tabm);
+                out.push((key, Value::Message(tabm)));
             }
             Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
                 let tabm = encode_numbered(into_list(value), depth + 1)
                     .map_err(|e| e.at_key(key.as_str()))?;
-                out.insert(key.clone(), tabm);
+                out.push((key.clone(), Value::Message(tabm)));
                 types.push((key, "list"));
             }
             scalar => {
@@ -79,11 +78,12 @@ fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<M
                 let mut bytes = Vec::with_capacity(32);
                 let ty =
                     encode_value(&mut bytes, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
-                out.insert(key.clone(), Value::Binary(bytes));
+                out.push((key.clone(), Value::Binary(bytes)));
                 types.push((key, ty));
             }
         }
     }
+    let mut out = Message::from_sorted(out);
     if !types.is_empty() {
         out.insert("ao-types", Value::Binary(ao_types_field(&types)));
     }
