@@ -371,10 +371,11 @@ mod tests {
     fn ties_round_to_even_as_exact_formatting_does() {
         // x = j·2^(k−21) with j odd and 5^(21−k)·j a 22-digit number is that number·10^(k−21):
         // exactly 22 significant digits, the last a 5, so its 21-digit rounding is a tie. j must
-        // stay below 2^53 to be exact, which holds for k ≤ 12.
+        // stay below 2^53 to be exact, which holds for k ≤ 12, and 5^(21−k) below 10^22, which
+        // holds for k ≥ −10.
         let mut state = 11;
         let mut ties = 0;
-        for k in -12..=12 {
+        for k in -10..=12 {
             let five = 5u128.pow((21 - k) as u32);
             let (low, high) = (10u128.pow(21).div_ceil(five), 10u128.pow(22) / five);
             for _ in 0..1_000 {
