@@ -31,6 +31,15 @@ pub(crate) struct Headers<'a>(Vec<(Cow<'a, str>, Cow<'a, [u8]>)>);
 impl<'a> Headers<'a> {
     /// Sets header `name` to `value` (replacing an earlier value).
     pub fn insert(&mut self, name: Cow<'a, str>, value: Cow<'a, [u8]>) {
+        // Messages arrive with their keys mostly in order (the structured codec sorts them).
+        if self
+            .0
+            .last()
+            .is_none_or(|(last, _)| last.as_ref() < name.as_ref())
+        {
+            self.0.push((name, value));
+            return;
+        }
         match self
             .0
             .binary_search_by(|(n, _)| n.as_ref().cmp(name.as_ref()))
@@ -309,4 +318,41 @@ fn join(path: &str, key: &str) -> String {
     name.push('/');
     name.push_str(key);
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Inserts in order, out of order and repeated keep one sorted value per name, the last.
+    #[test]
+    fn headers_stay_sorted_with_the_last_value() {
+        let mut seed: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for round in 0..500 {
+            let (mut headers, mut model) = (Headers::default(), BTreeMap::new());
+            let mut names: Vec<String> = (0..next(30)).map(|_| format!("h{}", next(20))).collect();
+            if round % 2 == 0 {
+                names.sort(); // the usual case: ascending, with repeats
+            }
+            for (i, name) in names.into_iter().enumerate() {
+                let value = i.to_string().into_bytes();
+                model.insert(name.clone(), value.clone());
+                headers.insert(Cow::Owned(name), Cow::Owned(value));
+            }
+            assert_eq!(headers.len(), model.len());
+            for (name, value) in &model {
+                assert_eq!(headers.get(name).map(|v| v.as_ref()), Some(&value[..]));
+            }
+            let got: Vec<(String, Vec<u8>)> = headers
+                .into_iter()
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(got, model.into_iter().collect::<Vec<_>>(), "round {round}");
+        }
+    }
 }
