@@ -881,6 +881,39 @@ impl Message {
         }
     }
 
+    /// A new message of the same keys, in the same order, with each value `map` returns;
+    /// `Ok(None)` leaves the key out, and the first error is returned. The keys are this
+    /// message's, so they need no search for duplicates: the way to transform every value of
+    /// a message, as a codec does.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let m = Message::new().with("a", "1").with("b", "x").with("c", "3");
+    /// let numbers = m.try_map_values(|_, v| match v.as_str().map(str::parse::<i64>) {
+    ///     Some(Ok(n)) => Ok(Some(Value::from(n))),
+    ///     Some(Err(_)) => Ok(None),
+    ///     None => Err("not text"),
+    /// });
+    /// assert_eq!(numbers, Ok(Message::new().with("a", 1).with("c", 3)));
+    /// ```
+    pub fn try_map_values<E>(
+        &self,
+        mut map: impl FnMut(&Key, &Value) -> Result<Option<Value>, E>,
+    ) -> Result<Message, E> {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (key, value) in &self.entries {
+            if let Some(mapped) = map(key, value)? {
+                entries.push((key.clone(), mapped));
+            }
+        }
+        let mut message = Message {
+            entries,
+            index: None,
+        };
+        message.reindex();
+        Ok(message)
+    }
+
     /// A copy without private keys (§1.3), at every depth.
     ///
     /// ```
@@ -1323,6 +1356,41 @@ mod tests {
                     k.as_str()
                 );
             }
+        }
+    }
+
+    /// `try_map_values` keeps the keys it is given in order, drops the ones mapped to `None`,
+    /// stops at the first error, and leaves large results findable.
+    #[test]
+    fn mapping_values_keeps_keys_and_order() {
+        for n in [0, 3, Message::SCAN_LIMIT, Message::SCAN_LIMIT + 1, 60] {
+            let m = numbered(n);
+            let odd = m
+                .try_map_values(|_, v| {
+                    let i = v.as_integer().ok_or("not an integer")?;
+                    Ok::<_, &str>((i % 2 == 1).then(|| Value::from(i * 10)))
+                })
+                .unwrap_or_default();
+            let want: Vec<String> = (0..n)
+                .filter(|i| i % 2 == 1)
+                .map(|i| format!("k{i}"))
+                .collect();
+            assert_eq!(odd.keys().map(Key::as_str).collect::<Vec<_>>(), want);
+            assert_eq!(odd.index.is_some(), odd.len() > Message::SCAN_LIMIT);
+            for k in &want {
+                let i: i64 = k[1..].parse().unwrap_or_default();
+                assert_eq!(odd.get(k), Some(&Value::Integer(i * 10)), "n = {n}");
+            }
+            let mut seen = 0;
+            let failed = m.try_map_values(|_, _| {
+                seen += 1;
+                if seen == 2 {
+                    Err(seen)
+                } else {
+                    Ok(None)
+                }
+            });
+            assert_eq!(failed.err(), (n >= 2).then_some(2));
         }
     }
 

@@ -21,19 +21,10 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
             )))
         }
     };
-    let mut out = Message::with_capacity(tabm.len() + types.len());
-    for (key, ty) in &types {
-        match ty.as_str() {
-            "empty-binary" => out.insert(key.clone(), Value::Binary(Vec::new())),
-            "empty-list" => out.insert(key.clone(), Value::List(Vec::new())),
-            "empty-message" => out.insert(key.clone(), Value::Message(Message::new())),
-            _ => None,
-        };
-    }
     let by_key = TypeIndex::new(&types);
-    for (key, value) in tabm.iter() {
+    let decode_entry = |key: &Key, value: &Value| -> Result<Option<Value>, Error> {
         if key.as_str() == "ao-types" {
-            continue;
+            return Ok(None);
         }
         let ty = by_key.get(key.as_str());
         let decoded = match value {
@@ -56,8 +47,32 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
             // Numbers, atoms and lists arrive this way from JSON; they are kept as they are.
             other => other.clone(),
         };
-        out.insert(key.clone(), decoded);
-    }
+        Ok(Some(decoded))
+    };
+    let empty = |ty: &str| match ty {
+        "empty-binary" => Some(Value::Binary(Vec::new())),
+        "empty-list" => Some(Value::List(Vec::new())),
+        "empty-message" => Some(Value::Message(Message::new())),
+        _ => None,
+    };
+    let mut out = if !types.iter().any(|(_, ty)| ty.starts_with("empty-")) {
+        // The usual case: every key is the TABM's, whose keys are unique already.
+        tabm.try_map_values(decode_entry)?
+    } else {
+        // Keys typed empty come first, and a TABM key of the same name takes their place.
+        let mut out = Message::with_capacity(tabm.len() + types.len());
+        for (key, ty) in &types {
+            if let Some(value) = empty(ty) {
+                out.insert(key.clone(), value);
+            }
+        }
+        for (key, value) in tabm.iter() {
+            if let Some(decoded) = decode_entry(key, value)? {
+                out.insert(key.clone(), decoded);
+            }
+        }
+        out
+    };
     defaults::filter_default_tx_keys(&mut out);
     Ok(out)
 }
@@ -86,6 +101,7 @@ impl<'a> TypeIndex<'a> {
     }
 
     /// The (last) type recorded for `key`.
+    #[inline]
     fn get(&self, key: &str) -> Option<&'a str> {
         match self {
             TypeIndex::Scan(types) => types
@@ -336,6 +352,34 @@ fn numbered_to_list(msg: Message) -> Result<Vec<Value>, Error> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Keys typed empty come first, in `ao-types` order, then the TABM's in its order; without
+    /// them the TABM's order is kept. Either way `ao-types` goes.
+    #[test]
+    fn keys_keep_their_order_with_and_without_empty_types() {
+        let keys = |tabm: &Message| match decode_message(tabm, 0) {
+            Ok(rich) => rich
+                .keys()
+                .map(|k| k.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            Err(e) => panic!("{e}"),
+        };
+        let typed = Message::new()
+            .with("z", "1")
+            .with(
+                "ao-types",
+                r#"z="integer", a="empty-list", m="empty-binary""#,
+            )
+            .with("b", "t");
+        assert_eq!(keys(&typed), ["a", "m", "z", "b"]);
+        let plain = Message::new()
+            .with("z", "1")
+            .with("ao-types", r#"z="integer""#)
+            .with("b", "t");
+        assert_eq!(keys(&plain), ["z", "b"]);
+        let rich = decode_message(&plain, 0).unwrap_or_default();
+        assert_eq!(rich.get("z"), Some(&Value::Integer(1)));
+    }
 
     /// Both readings of `field` agree: the same members, or both an error.
     fn agree(field: &str) {
