@@ -93,11 +93,13 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 /// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     let enc = encode_with_signatures(tabm)?;
-    // Straight into the message: header names become keys without a `String` each.
-    let mut out = Message::with_capacity(enc.headers.len() + 1);
+    // Straight into the message: header names become keys without a `String` each, and since
+    // the headers are sorted by name, without searching for duplicates.
+    let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        out.insert(k.as_ref(), Value::Binary(v.into_owned()));
+        entries.push((Key::new(k.as_ref()), Value::Binary(v.into_owned())));
     }
+    let mut out = Message::from_sorted(entries);
     let body = enc.body.into_vec();
     if !body.is_empty() {
         out.insert("body", Value::Binary(body));

@@ -192,6 +192,17 @@ fn check_request(file: &str) -> Result<(), String> {
     let tabm = httpsig::from(&request.http).map_err(|e| format!("httpsig decode: {e}"))?;
     let again = httpsig::to(&tabm).map_err(|e| format!("httpsig encode: {e}"))?;
     crate::same_message_form(&tabm, &again)?;
+    // The message form the node sends is that HTTP message's, key for key and in order.
+    let form = httpsig::to_message(&tabm).map_err(|e| format!("httpsig encode: {e}"))?;
+    let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+    let want = again.to_message();
+    if form != want || keys(&form) != keys(&want) {
+        return Err(format!(
+            "to_message differs from to: {:?} against {:?}",
+            keys(&form),
+            keys(&want)
+        ));
+    }
     let signatures = request.json["signatures"]
         .as_array()
         .cloned()
