@@ -1196,6 +1196,15 @@ mod tests {
     }
 
     /// A message past the scan limit, built key by key: `k0`, `k1`, …
+    /// A fixed sequence of numbers below `n` (`next(n)`) from `seed`, so that a failure can be
+    /// run again.
+    fn numbers(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        }
+    }
+
     fn numbered(n: usize) -> Message {
         (0..n).map(|i| (format!("k{i}"), i as i64)).collect()
     }
@@ -1248,11 +1257,7 @@ mod tests {
     /// of `(key, value)` pairs, so that messages cross the scan limit both ways many times.
     #[test]
     fn random_operations_agree_with_a_plain_list() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut next = numbers(0x9e37_79b9_7f4a_7c15);
         let (mut m, mut model) = (Message::new(), Vec::<(String, i64)>::new());
         for step in 0..20_000 {
             let key = format!("key-{}", next(40));
@@ -1318,11 +1323,7 @@ mod tests {
     /// large messages it builds are indexed; unsorted input and duplicates take the slow path.
     #[test]
     fn from_sorted_is_inserting_one_by_one() {
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut next = numbers(0x2545_f491_4f6c_dd1d);
         for round in 0..2_000 {
             let n = next(2 * Message::SCAN_LIMIT as u64 + 4);
             let mut entries: Vec<(Key, Value)> = (0..n)
