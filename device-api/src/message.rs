@@ -499,6 +499,17 @@ pub struct Message {
     index: Option<Box<Index>>,
 }
 
+/// Whether no two of (at most [`Message::SCAN_LIMIT`]) entries have the same key tag, which
+/// proves their keys differ.
+fn tags_differ(entries: &[(Key, Value)]) -> bool {
+    let mut tags = [0u32; Message::SCAN_LIMIT];
+    for (slot, (key, _)) in tags.iter_mut().zip(entries) {
+        *slot = key.tag;
+    }
+    let tags = &tags[..entries.len().min(Message::SCAN_LIMIT)];
+    (1..tags.len()).all(|i| !tags[..i].contains(&tags[i]))
+}
+
 /// The hash index of a large message.
 #[derive(Clone)]
 struct Index {
@@ -585,6 +596,34 @@ impl Message {
             entries: Vec::with_capacity(n),
             index: None,
         }
+    }
+
+    /// A message of `entries` in the order given, as inserting them one by one with
+    /// [`Message::insert`] would build it: a key given twice keeps its first place and its
+    /// last value. A handful of entries whose keys' tags all differ (nearly always) is taken as
+    /// it is, after comparing the tags side by side, which costs less than searching the
+    /// message once per key.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Key, Message, Value};
+    /// let entries = vec![(Key::new("b"), Value::from(1)), (Key::new("a"), Value::from(2))];
+    /// let m = Message::from_entries(entries);
+    /// assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+    /// let twice = vec![(Key::new("b"), Value::from(1)), (Key::new("b"), Value::from(2))];
+    /// assert_eq!(Message::from_entries(twice), Message::new().with("b", 2));
+    /// ```
+    pub fn from_entries(entries: Vec<(Key, Value)>) -> Self {
+        if entries.len() <= Self::SCAN_LIMIT && tags_differ(&entries) {
+            return Message {
+                entries,
+                index: None,
+            };
+        }
+        let mut message = Message::with_capacity(entries.capacity());
+        for (key, value) in entries {
+            message.insert(key, value);
+        }
+        message
     }
 
     /// A message of `entries` given in ascending key order, as a codec that sorts its keys
@@ -1345,6 +1384,48 @@ mod tests {
                 one_by_one.insert(k, v);
             }
             let built = Message::from_sorted(entries);
+            let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+            assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
+            assert_eq!(built, one_by_one, "round {round}");
+            assert_eq!(built.index.is_some(), built.len() > Message::SCAN_LIMIT);
+            for (k, v) in one_by_one.iter() {
+                assert_eq!(
+                    built.get(k.as_str()),
+                    Some(v),
+                    "{} in round {round}",
+                    k.as_str()
+                );
+            }
+        }
+    }
+
+    /// `from_entries` builds what inserting the same entries one by one builds, in order:
+    /// with and without repeated keys, with distinct keys whose tags are equal, and on both
+    /// sides of the scan limit.
+    #[test]
+    fn from_entries_is_inserting_one_by_one() {
+        let mut next = numbers(0x5851_f42d_4c95_7f2d);
+        // Same length, first, middle (index 2) and last byte: one tag for two different keys.
+        assert_eq!(Key::new("abcd").tag, Key::new("axcd").tag);
+        for round in 0..3_000 {
+            let n = next(2 * Message::SCAN_LIMIT as u64 + 4);
+            let distinct = round % 3 == 0;
+            let entries: Vec<(Key, Value)> = (0..n)
+                .map(|i| {
+                    let key = match (distinct, next(4)) {
+                        (true, _) => format!("key-{i}"),
+                        (false, 0) => "abcd".to_owned(),
+                        (false, 1) => "axcd".to_owned(),
+                        (false, _) => format!("k{}", next(24)),
+                    };
+                    (Key::new(key), Value::from(i as i64))
+                })
+                .collect();
+            let mut one_by_one = Message::new();
+            for (k, v) in entries.clone() {
+                one_by_one.insert(k, v);
+            }
+            let built = Message::from_entries(entries);
             let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
             assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
             assert_eq!(built, one_by_one, "round {round}");

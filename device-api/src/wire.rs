@@ -355,13 +355,14 @@ impl<'a> Reader<'a> {
                 let n = self.len()?;
                 // A frame's top message gets room for one more key: the node records each
                 // step result's hashpath in it, which would otherwise move every entry.
-                let mut m = Message::with_capacity(n + usize::from(depth == 0));
+                let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
                     let k = Key::from(self.text()?);
                     let v = self.value(depth + 1)?;
-                    m.insert(k, v);
+                    entries.push((k, v));
                 }
-                Ok(Value::Message(m))
+                // Keys repeated in a frame (which no encoder writes) are merged as by insert.
+                Ok(Value::Message(Message::from_entries(entries)))
             }
             t => Err(WireError::BadTag(t)),
         }
