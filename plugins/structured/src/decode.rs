@@ -60,18 +60,18 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
         tabm.try_map_values(decode_entry)?
     } else {
         // Keys typed empty come first, and a TABM key of the same name takes their place.
-        let mut out = Message::with_capacity(tabm.len() + types.len());
+        let mut entries = Vec::with_capacity(tabm.len() + types.len());
         for (key, ty) in &types {
             if let Some(value) = empty(ty) {
-                out.insert(key.clone(), value);
+                entries.push((key.clone(), value));
             }
         }
         for (key, value) in tabm.iter() {
             if let Some(decoded) = decode_entry(key, value)? {
-                out.insert(key.clone(), decoded);
+                entries.push((key.clone(), decoded));
             }
         }
-        out
+        Message::from_entries(entries)
     };
     defaults::filter_default_tx_keys(&mut out);
     Ok(out)
