@@ -464,6 +464,20 @@ mod tests {
     }
 
     #[test]
+    fn a_key_repeated_in_a_frame_is_merged_as_insert_merges_it() {
+        // No encoder writes a key twice, but a frame is a plugin's input: {a: 1, B: 2, a: 3}
+        // decodes as inserting those entries in order would (`B` normalised to `b`).
+        let mut bytes = b"FBW\x01".to_vec();
+        bytes.extend([TAG_MESSAGE, 3]);
+        bytes.extend([1, b'a', TAG_INTEGER, 2]);
+        bytes.extend([1, b'B', TAG_INTEGER, 4]);
+        bytes.extend([1, b'a', TAG_INTEGER, 6]);
+        let m = decode_message(&bytes).unwrap_or_default();
+        assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m, Message::new().with("a", 3).with("b", 2));
+    }
+
+    #[test]
     fn rejects_nesting_deeper_than_the_limit() {
         let mut bytes = b"FBW\x01".to_vec();
         bytes.extend(std::iter::repeat_n([TAG_LIST, 1], MAX_DEPTH + 2).flatten());
