@@ -1358,6 +1358,28 @@ mod tests {
         }
     }
 
+    /// `build` makes of `entries` what inserting them one by one makes, in the same order, and
+    /// indexes a large result.
+    fn builds_as_inserting(
+        entries: Vec<(Key, Value)>,
+        build: impl Fn(Vec<(Key, Value)>) -> Message,
+        round: usize,
+    ) {
+        let mut one_by_one = Message::new();
+        for (k, v) in entries.clone() {
+            one_by_one.insert(k, v);
+        }
+        let built = build(entries);
+        let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
+        assert_eq!(built, one_by_one, "round {round}");
+        assert_eq!(built.index.is_some(), built.len() > Message::SCAN_LIMIT);
+        for (k, v) in one_by_one.iter() {
+            let found = built.get(k.as_str());
+            assert_eq!(found, Some(v), "{} in round {round}", k.as_str());
+        }
+    }
+
     /// `from_sorted` builds what inserting the same entries one by one builds, in order, and
     /// large messages it builds are indexed; unsorted input and duplicates take the slow path.
     #[test]
@@ -1379,23 +1401,7 @@ mod tests {
                 // As drawn.
                 _ => {}
             }
-            let mut one_by_one = Message::new();
-            for (k, v) in entries.clone() {
-                one_by_one.insert(k, v);
-            }
-            let built = Message::from_sorted(entries);
-            let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
-            assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
-            assert_eq!(built, one_by_one, "round {round}");
-            assert_eq!(built.index.is_some(), built.len() > Message::SCAN_LIMIT);
-            for (k, v) in one_by_one.iter() {
-                assert_eq!(
-                    built.get(k.as_str()),
-                    Some(v),
-                    "{} in round {round}",
-                    k.as_str()
-                );
-            }
+            builds_as_inserting(entries, Message::from_sorted, round);
         }
     }
 
@@ -1421,23 +1427,7 @@ mod tests {
                     (Key::new(key), Value::from(i as i64))
                 })
                 .collect();
-            let mut one_by_one = Message::new();
-            for (k, v) in entries.clone() {
-                one_by_one.insert(k, v);
-            }
-            let built = Message::from_entries(entries);
-            let keys = |m: &Message| m.keys().map(|k| k.as_str().to_owned()).collect::<Vec<_>>();
-            assert_eq!(keys(&built), keys(&one_by_one), "round {round}");
-            assert_eq!(built, one_by_one, "round {round}");
-            assert_eq!(built.index.is_some(), built.len() > Message::SCAN_LIMIT);
-            for (k, v) in one_by_one.iter() {
-                assert_eq!(
-                    built.get(k.as_str()),
-                    Some(v),
-                    "{} in round {round}",
-                    k.as_str()
-                );
-            }
+            builds_as_inserting(entries, Message::from_entries, round);
         }
     }
 
