@@ -614,15 +614,22 @@ impl Message {
     /// ```
     pub fn from_entries(entries: Vec<(Key, Value)>) -> Self {
         if entries.len() <= Self::SCAN_LIMIT && tags_differ(&entries) {
-            return Message {
-                entries,
-                index: None,
-            };
+            return Message::from_unique(entries);
         }
         let mut message = Message::with_capacity(entries.capacity());
         for (key, value) in entries {
             message.insert(key, value);
         }
+        message
+    }
+
+    /// A message of `entries` whose keys are known to be unique: indexed, never searched.
+    fn from_unique(entries: Vec<(Key, Value)>) -> Self {
+        let mut message = Message {
+            entries,
+            index: None,
+        };
+        message.reindex();
         message
     }
 
@@ -643,18 +650,9 @@ impl Message {
     /// ```
     pub fn from_sorted(entries: Vec<(Key, Value)>) -> Self {
         if entries.windows(2).all(|pair| pair[0].0 < pair[1].0) {
-            let mut message = Message {
-                entries,
-                index: None,
-            };
-            message.reindex();
-            message
+            Message::from_unique(entries)
         } else {
-            let mut message = Message::with_capacity(entries.len());
-            for (key, value) in entries {
-                message.insert(key, value);
-            }
-            message
+            Message::from_entries(entries)
         }
     }
 
@@ -945,12 +943,7 @@ impl Message {
                 entries.push((key.clone(), mapped));
             }
         }
-        let mut message = Message {
-            entries,
-            index: None,
-        };
-        message.reindex();
-        Ok(message)
+        Ok(Message::from_unique(entries))
     }
 
     /// A copy without private keys (§1.3), at every depth.
@@ -1234,7 +1227,6 @@ mod tests {
         assert!(!needs_normalising(""));
     }
 
-    /// A message past the scan limit, built key by key: `k0`, `k1`, …
     /// A fixed sequence of numbers below `n` (`next(n)`) from `seed`, so that a failure can be
     /// run again.
     fn numbers(mut seed: u64) -> impl FnMut(u64) -> u64 {
@@ -1244,6 +1236,7 @@ mod tests {
         }
     }
 
+    /// A message past the scan limit, built key by key: `k0`, `k1`, …
     fn numbered(n: usize) -> Message {
         (0..n).map(|i| (format!("k{i}"), i as i64)).collect()
     }

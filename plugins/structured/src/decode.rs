@@ -55,17 +55,16 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
         "empty-message" => Some(Value::Message(Message::new())),
         _ => None,
     };
-    let mut out = if !types.iter().any(|(_, ty)| ty.starts_with("empty-")) {
+    // Keys typed empty come first, and a TABM key of the same name takes their place.
+    let mut entries: Vec<(Key, Value)> = types
+        .iter()
+        .filter_map(|(key, ty)| Some((key.clone(), empty(ty)?)))
+        .collect();
+    let mut out = if entries.is_empty() {
         // The usual case: every key is the TABM's, whose keys are unique already.
         tabm.try_map_values(decode_entry)?
     } else {
-        // Keys typed empty come first, and a TABM key of the same name takes their place.
-        let mut entries = Vec::with_capacity(tabm.len() + types.len());
-        for (key, ty) in &types {
-            if let Some(value) = empty(ty) {
-                entries.push((key.clone(), value));
-            }
-        }
+        entries.reserve(tabm.len());
         for (key, value) in tabm.iter() {
             if let Some(decoded) = decode_entry(key, value)? {
                 entries.push((key.clone(), decoded));
