@@ -181,7 +181,7 @@ impl Host {
     /// Reads a store entry; `None` when there is none.
     pub fn store_read(&self, key: &str) -> Result<Option<Vec<u8>>, DeviceError> {
         match self.call(operation::STORE_READ, &Message::new().with("key", key)) {
-            Ok(Value::Binary(b)) => Ok(Some(b)),
+            Ok(Value::Binary(b)) => Ok(Some(b.into_vec())),
             Ok(other) => Err(DeviceError::failure(format!(
                 "store/read returned a {} instead of bytes",
                 other.type_name()
@@ -369,7 +369,7 @@ impl Host {
                     };
                     match (m.remove("key"), m.remove("value")) {
                         (Some(k), Some(Value::Binary(v))) => {
-                            Ok((k.as_str().ok_or_else(malformed)?.to_owned(), v))
+                            Ok((k.as_str().ok_or_else(malformed)?.to_owned(), v.into_vec()))
                         }
                         _ => Err(malformed()),
                     }

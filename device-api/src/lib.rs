@@ -3,7 +3,8 @@
 //! The stable boundary between the ferrobeam node and its devices. This is the crate a device
 //! author reads.
 //!
-//! * [`message`]: the AO-Core message model — [`Message`], [`Key`], [`Value`].
+//! * [`message`]: the AO-Core message model — [`Message`], [`Key`], [`Value`]; [`binary`]: the
+//!   bytes of a binary value, [`Binary`].
 //! * [`device`]: writing a device — the [`Device`] trait, [`device_methods!`] and
 //!   [`export_devices!`].
 //! * [`host`]: what a device can ask of the node — [`Host`] and [`Opts`].
@@ -48,6 +49,7 @@
 
 pub mod abi;
 pub mod allocator;
+pub mod binary;
 pub mod device;
 pub mod error;
 pub mod host;
@@ -56,6 +58,7 @@ pub mod runtime;
 pub mod testing;
 pub mod wire;
 
+pub use binary::Binary;
 pub use device::{Device, InitContext, Outcome};
 pub use error::{DeviceError, ErrorKind};
 pub use host::{Host, LogLevel, Opts};

@@ -8,6 +8,7 @@
 //! Entries keep the order they were inserted in; codecs that need HyperBEAM's map order sort
 //! for themselves.
 
+use crate::Binary;
 use compact_str::CompactString;
 use std::borrow::Borrow;
 use std::fmt;
@@ -224,8 +225,9 @@ impl From<&Key> for Key {
 /// ```
 #[derive(Clone, PartialEq)]
 pub enum Value {
-    /// Bytes: text or binary data. Most values on the wire are binaries.
-    Binary(Vec<u8>),
+    /// Bytes: text or binary data. Most values on the wire are binaries, and most are short
+    /// enough to be held without an allocation ([`Binary`]).
+    Binary(Binary),
     /// A signed 64-bit integer. HyperBEAM's codecs carry at most 15 digits.
     Integer(i64),
     /// A 64-bit float.
@@ -255,7 +257,7 @@ impl Value {
     /// # use ferrobeam_device_api::Value;
     /// assert_eq!(Value::binary(vec![0u8, 1]).as_bytes(), Some(&[0u8, 1][..]));
     /// ```
-    pub fn binary(bytes: impl Into<Vec<u8>>) -> Self {
+    pub fn binary(bytes: impl Into<Binary>) -> Self {
         Value::Binary(bytes.into())
     }
 
@@ -418,27 +420,32 @@ impl fmt::Debug for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Binary(s.as_bytes().to_vec())
+        Value::Binary(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::Binary(s.into_bytes())
+        Value::Binary(s.into())
     }
 }
 impl From<&String> for Value {
     fn from(s: &String) -> Self {
-        Value::Binary(s.as_bytes().to_vec())
+        Value::Binary(s.into())
     }
 }
 impl From<Vec<u8>> for Value {
     fn from(b: Vec<u8>) -> Self {
-        Value::Binary(b)
+        Value::Binary(b.into())
     }
 }
 impl From<&[u8]> for Value {
     fn from(b: &[u8]) -> Self {
-        Value::Binary(b.to_vec())
+        Value::Binary(b.into())
+    }
+}
+impl From<Binary> for Value {
+    fn from(b: Binary) -> Self {
+        Value::Binary(b)
     }
 }
 impl From<i64> for Value {

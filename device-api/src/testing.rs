@@ -147,7 +147,7 @@ impl HostService for TestHost {
                 let key = text_arg(payload, "key", op)?;
                 lock(&self.state.store)
                     .get(key)
-                    .map(|b| Value::Binary(b.clone()))
+                    .map(|b| Value::binary(b.as_slice()))
                     .ok_or_else(|| DeviceError::not_found(format!("no store entry {key}")))
             }
             operation::STORE_WRITE => {

@@ -330,7 +330,7 @@ impl<'a> Reader<'a> {
         match self.byte()? {
             TAG_BINARY => {
                 let n = self.len()?;
-                Ok(Value::Binary(self.take(n)?.to_vec()))
+                Ok(Value::Binary(self.take(n)?.into()))
             }
             TAG_INTEGER => {
                 let z = self.uvarint()?;

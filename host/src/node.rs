@@ -368,7 +368,7 @@ impl HostOps for Node {
                 let key = text(payload, "key", op)?;
                 self.store
                     .read(key)?
-                    .map(Value::Binary)
+                    .map(Value::binary)
                     .ok_or_else(|| DeviceError::not_found(format!("no store entry {key}")))
             }
             operation::STORE_WRITE => {

@@ -73,19 +73,19 @@ pub fn from_item(item: &DataItem) -> Result<Message, Error> {
             continue;
         }
         let merged = match msg.remove(key.as_str()) {
-            None => Value::Binary(tag.value.clone()),
+            None => Value::binary(tag.value.as_slice()),
             Some(Value::List(mut values)) => {
-                values.push(Value::Binary(tag.value.clone()));
+                values.push(Value::binary(tag.value.as_slice()));
                 Value::List(values)
             }
-            Some(first) => Value::List(vec![first, Value::Binary(tag.value.clone())]),
+            Some(first) => Value::List(vec![first, Value::binary(tag.value.as_slice())]),
         };
         msg.insert(key, merged);
     }
     // Repeated tags: one structured-field list of strings (HyperBEAM's `deduplicating_from_list`).
     for (_, value) in msg.iter_mut() {
         if let Value::List(items) = value {
-            *value = Value::Binary(sf_string_list(items)?.into_bytes());
+            *value = Value::binary(sf_string_list(items)?);
         }
     }
     if !explicit.is_empty() {
@@ -131,7 +131,7 @@ pub fn to_item(msg: &Message) -> Result<DataItem, Error> {
         .transpose()?;
     let data = match rest.remove(DATA) {
         None => Vec::new(),
-        Some(Value::Binary(b)) => b,
+        Some(Value::Binary(b)) => b.into_vec(),
         Some(other) => {
             return Err(Error::Unrepresentable(format!(
                 "`data` is a {}, not bytes",
@@ -189,7 +189,7 @@ pub fn to_item(msg: &Message) -> Result<DataItem, Error> {
             keys.sort_unstable_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));
             for key in keys {
                 let value = match rest.get(key.as_str()) {
-                    Some(Value::Binary(b)) => b.clone(),
+                    Some(Value::Binary(b)) => b.to_vec(),
                     Some(other) => {
                         return Err(Error::Unrepresentable(format!(
                             "`{key}` is a {}: an ANS-104 tag is text (encode typed values with structured@1.0 first; nested messages are not supported)",

@@ -58,7 +58,7 @@ impl Ans104 {
 
     /// The base as an item's bytes.
     pub fn to(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
-        Ok(Value::Binary(
+        Ok(Value::binary(
             ans104::to_item(base).map_err(codec_error)?.serialize(),
         ))
     }

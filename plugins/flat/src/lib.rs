@@ -109,7 +109,7 @@ fn join_path(prefix: &str, key: &str) -> String {
 pub fn to(tabm: &Message) -> Result<Message, Error> {
     Ok(to_pairs(tabm)?
         .into_iter()
-        .map(|(k, v)| (k, Value::Binary(v.to_vec())))
+        .map(|(k, v)| (k, Value::binary(v)))
         .collect())
 }
 
@@ -234,7 +234,7 @@ pub fn deserialize_tabm(text: &[u8]) -> Result<Message, Error> {
         }
         let key = std::str::from_utf8(key)
             .map_err(|_| Error::KeyNotUtf8(String::from_utf8_lossy(key).into_owned()))?;
-        insert_path(&mut out, key, Value::Binary(value.to_vec()))?;
+        insert_path(&mut out, key, Value::binary(value))?;
     }
     Ok(out)
 }

@@ -122,7 +122,7 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn tabm() -> impl Strategy<Value = Message> {
-    let leaf = "[ -9;-~]{1,12}".prop_map(|s| Value::Binary(s.into_bytes()));
+    let leaf = "[ -9;-~]{1,12}".prop_map(|s| Value::binary(s.into_bytes()));
     let value = leaf.prop_recursive(3, 16, 4, |inner| {
         proptest::collection::vec((key(), inner), 1..4)
             .prop_map(|kv| Value::Message(kv.into_iter().collect()))

@@ -51,7 +51,7 @@ impl Commitment {
         let bytes = |key: &str| -> Result<Option<Vec<u8>>, Error> {
             match msg.get(key) {
                 None => Ok(None),
-                Some(Value::Binary(b)) => Ok(Some(b.clone())),
+                Some(Value::Binary(b)) => Ok(Some(b.to_vec())),
                 Some(other) => Err(Error::Commitment(format!(
                     "{key} is a {}",
                     other.type_name()
@@ -511,7 +511,7 @@ pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
     let mut fields = Message::with_capacity(enc.headers.len());
     for (k, v) in enc.headers {
         if k != "body-keys" {
-            fields.insert(k.as_ref(), Value::Binary(v.into_owned()));
+            fields.insert(k.as_ref(), Value::binary(v));
         }
     }
     fields

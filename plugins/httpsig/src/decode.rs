@@ -3,7 +3,7 @@
 use crate::commitment;
 use crate::multipart;
 use crate::Error;
-use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
 use indexmap::IndexMap;
 
@@ -20,7 +20,7 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
     } else {
         match multipart_boundary(&fields)? {
             None => {
-                fields.insert(Key::new(&inline_key), Value::Binary(body.to_vec()));
+                fields.insert(Key::new(&inline_key), Value::binary(body));
                 fields
             }
             Some(boundary) => with_parts(fields, body, &boundary, &inline_key)?,
@@ -33,11 +33,11 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
     let (mut signature, mut signature_input) = (None, None);
     tabm.retain(|k, v| match k.as_str() {
         "signature" => {
-            signature = Some(std::mem::replace(v, Value::Binary(Vec::new())));
+            signature = Some(std::mem::replace(v, Value::Binary(Binary::new())));
             false
         }
         "signature-input" => {
-            signature_input = Some(std::mem::replace(v, Value::Binary(Vec::new())));
+            signature_input = Some(std::mem::replace(v, Value::Binary(Binary::new())));
             false
         }
         key => key != "commitments",
@@ -104,7 +104,7 @@ fn with_parts(
         sf::write_string(&mut body_keys, first.as_bytes());
         all.insert(part.name, part.value);
     }
-    all.insert("body-keys".to_owned(), Value::Binary(body_keys));
+    all.insert("body-keys".to_owned(), Value::binary(body_keys));
     Ok(ferrobeam_flat::from_pairs(all)?)
 }
 
@@ -125,7 +125,7 @@ fn expand_ao_ids(tabm: &mut Message) -> Result<(), Error> {
                 bare: sf::BareItem::String(value),
                 ..
             }) => {
-                tabm.insert(Key::new(id), Value::Binary(value));
+                tabm.insert(Key::new(id), Value::binary(value));
             }
             _ => {
                 return Err(Error::Sf {

@@ -65,12 +65,12 @@ impl HttpMessage {
                     existing.extend_from_slice(value);
                 }
                 _ => {
-                    out.insert(key, Value::Binary(value.clone()));
+                    out.insert(key, Value::binary(value.as_slice()));
                 }
             }
         }
         if !self.body.is_empty() {
-            out.insert("body", Value::Binary(self.body.clone()));
+            out.insert("body", Value::binary(self.body.as_slice()));
         }
         out
     }
@@ -88,9 +88,9 @@ impl HttpMessage {
                 });
             };
             if key.as_str() == "body" {
-                body.clone_from(bytes);
+                body = bytes.to_vec();
             } else {
-                headers.push((key.as_str().to_owned(), bytes.clone()));
+                headers.push((key.as_str().to_owned(), bytes.to_vec()));
             }
         }
         headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -112,9 +112,9 @@ impl HttpMessage {
                 }
             };
             if key.as_str() == "body" {
-                body = bytes;
+                body = bytes.into_vec();
             } else {
-                headers.push((key.into_string(), bytes));
+                headers.push((key.into_string(), bytes.into_vec()));
             }
         }
         headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -97,12 +97,12 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     // the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        entries.push((Key::new(k.as_ref()), Value::Binary(v.into_owned())));
+        entries.push((Key::new(k.as_ref()), Value::binary(v)));
     }
     let mut out = Message::from_sorted(entries);
     let body = enc.body.into_vec();
     if !body.is_empty() {
-        out.insert("body", Value::Binary(body));
+        out.insert("body", Value::binary(body));
     }
     Ok(out)
 }
@@ -136,9 +136,9 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
                 existing.extend_from_slice(b", ");
                 existing.extend_from_slice(value);
             }
-            Entry::Occupied(other) => *other = Value::Binary(value.clone()),
+            Entry::Occupied(other) => *other = Value::binary(value.as_slice()),
             Entry::Vacant(place) => {
-                place.insert(Value::Binary(value.clone()));
+                place.insert(Value::binary(value.as_slice()));
             }
         }
     }

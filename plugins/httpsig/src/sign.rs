@@ -46,7 +46,7 @@ pub fn prepare_commit(msg: &Message, n: &[u8]) -> Result<CommitRequest, Error> {
         ("keyid", ParamValue::from(keyid(n))),
     ];
     if let Some(Value::Binary(tag)) = msg.get_message("priv").and_then(|p| p.get("hashpath")) {
-        params.push(("tag", ParamValue::String(tag.clone())));
+        params.push(("tag", ParamValue::String(tag.to_vec())));
     }
     Ok(CommitRequest {
         base: signature_base(&components, &params, &fields)?,

@@ -115,7 +115,7 @@ fn object_to_message(map: serde_json::Map<String, serde_json::Value>) -> Result<
 fn json_to_value(json: serde_json::Value) -> Result<Value, Error> {
     use serde_json::Value as J;
     Ok(match json {
-        J::String(s) => Value::Binary(s.into_bytes()),
+        J::String(s) => Value::binary(s.into_bytes()),
         J::Bool(b) => Value::from(b),
         J::Null => Value::atom("null"),
         J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {

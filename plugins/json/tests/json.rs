@@ -221,7 +221,7 @@ fn key() -> impl Strategy<Value = String> {
 
 fn value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        "\\PC{0,12}".prop_map(|s| Value::Binary(s.into_bytes())),
+        "\\PC{0,12}".prop_map(|s| Value::binary(s.into_bytes())),
         (-999_999_999_999_999i64..=999_999_999_999_999).prop_map(Value::Integer),
         any::<f64>()
             .prop_filter("finite", |x| x.is_finite())

@@ -120,7 +120,7 @@ fn convert(value: &LuaValue, depth: usize, at: &mut String) -> Result<Option<Val
         LuaValue::Boolean(b) => Value::from(*b),
         LuaValue::Integer(i) => Value::Integer(*i),
         LuaValue::Number(n) => Value::Float(*n),
-        LuaValue::String(s) => Value::Binary(s.as_bytes().to_vec()),
+        LuaValue::String(s) => Value::binary(&*s.as_bytes()),
         LuaValue::Table(t) => table(t, depth, at)?,
         LuaValue::Error(e) => Value::from(e.to_string()),
         other => {

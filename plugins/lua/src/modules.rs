@@ -123,7 +123,7 @@ impl ModuleCache {
             .resolve(Message::new().with("path", format!("/{id}")))
             .map_err(|_| not_found())?;
         let code = match &value {
-            Value::Binary(b) => b.clone(),
+            Value::Binary(b) => b.to_vec(),
             Value::Message(m) => code_of(m).ok_or_else(|| {
                 LuaError::Module(format!("Lua module '{id}' has no `body` or `data`."))
             })?,

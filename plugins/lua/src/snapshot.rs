@@ -99,7 +99,7 @@ pub fn take(vm: &Vm) -> Result<Message, LuaError> {
     out.extend_from_slice(&body);
     Ok(Message::new()
         .with("format", FORMAT)
-        .with("data", Value::Binary(out)))
+        .with("data", Value::binary(out)))
 }
 
 fn is_data(v: &LuaValue) -> bool {
@@ -388,7 +388,7 @@ mod tests {
         let vm = Vm::new(Limits::default(), 1).unwrap();
         let bad = Message::new()
             .with("format", FORMAT)
-            .with("data", Value::Binary(vec![1, 0, 0, 0, 9]));
+            .with("data", Value::binary(vec![1u8, 0, 0, 0, 9]));
         assert!(matches!(restore(&vm, &bad), Err(LuaError::Snapshot(_))));
         assert!(restore(&vm, &Message::new()).is_err());
     }

@@ -94,7 +94,7 @@ impl HostService for MemHost {
         match op {
             operation::STORE_READ => self
                 .stored(&key())
-                .map(Value::Binary)
+                .map(Value::binary)
                 .ok_or_else(|| DeviceError::not_found("absent")),
             operation::STORE_WRITE => {
                 let value = payload

@@ -2,7 +2,7 @@
 
 use crate::error::snippet;
 use crate::{defaults, escape, float, sf, Error, MAX_DEPTH};
-use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_device_api::{Binary, Key, Message, Value};
 use std::collections::HashMap;
 
 /// Decodes a TABM into a rich message (HyperBEAM's `dev_codec_structured:to`).
@@ -50,7 +50,7 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
         Ok(Some(decoded))
     };
     let empty = |ty: &str| match ty {
-        "empty-binary" => Some(Value::Binary(Vec::new())),
+        "empty-binary" => Some(Value::Binary(Binary::new())),
         "empty-list" => Some(Value::List(Vec::new())),
         "empty-message" => Some(Value::Message(Message::new())),
         _ => None,
@@ -314,7 +314,7 @@ fn from_bare_item(bare: sf::BareItem) -> Result<Value, Error> {
     Ok(match bare {
         sf::BareItem::Integer(i) => Value::Integer(i),
         sf::BareItem::Decimal(d) => Value::Float(d),
-        sf::BareItem::String(s) | sf::BareItem::ByteSequence(s) => Value::Binary(s),
+        sf::BareItem::String(s) | sf::BareItem::ByteSequence(s) => Value::Binary(s.into()),
         sf::BareItem::Boolean(b) => Value::from(b),
         sf::BareItem::Token(t) => Value::Atom(t),
     })

@@ -1,7 +1,7 @@
 //! Rich message → TABM (`codecs.md` §2.1, §2.2).
 
 use crate::{escape, float, sf, Error, MAX_DEPTH};
-use ferrobeam_device_api::{Key, Message, Value};
+use ferrobeam_device_api::{Binary, Key, Message, Value};
 use std::borrow::Cow;
 
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
@@ -56,6 +56,8 @@ fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<M
     // In the entries' ascending order, so the message is built without searching its keys.
     let mut out: Vec<(Key, Value)> = Vec::with_capacity(entries.len() + 1);
     let mut types: Vec<(Key, &'static str)> = Vec::new();
+    // A scalar's text is written here, then copied into its value (inline when short).
+    let mut text = Vec::with_capacity(32);
     for (key, value) in entries {
         match value.as_ref() {
             Value::Binary(b) if b.is_empty() => types.push((key, "empty-binary")),
@@ -74,28 +76,27 @@ fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<M
                 types.push((key, "list"));
             }
             scalar => {
-                // Room for an integer or a float's text without growing.
-                let mut bytes = Vec::with_capacity(32);
+                text.clear();
                 let ty =
-                    encode_value(&mut bytes, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
-                out.push((key.clone(), Value::Binary(bytes)));
+                    encode_value(&mut text, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
+                out.push((key.clone(), Value::binary(text.as_slice())));
                 types.push((key, ty));
             }
         }
     }
     let mut out = Message::from_sorted(out);
     if !types.is_empty() {
-        out.insert("ao-types", Value::Binary(ao_types_field(&types)));
+        out.insert("ao-types", Value::binary(ao_types_field(&types)));
     }
     Ok(out)
 }
 
 /// The bytes of a binary value: moved if owned, copied if borrowed (empty for other values).
-fn into_binary(value: Cow<'_, Value>) -> Vec<u8> {
+fn into_binary(value: Cow<'_, Value>) -> Binary {
     match value {
         Cow::Owned(Value::Binary(b)) => b,
         Cow::Borrowed(Value::Binary(b)) => b.clone(),
-        _ => Vec::new(),
+        _ => Binary::new(),
     }
 }
 

@@ -44,8 +44,8 @@ pub fn value(json: &Json) -> Result<Value, String> {
         .ok_or_else(|| format!("not a typed value: {json}"))?;
     let (tag, inner) = obj.iter().next().ok_or("empty typed value")?;
     Ok(match tag.as_str() {
-        "bin" => Value::Binary(str_of(inner)?.as_bytes().to_vec()),
-        "bin_b64" => Value::Binary(b64(str_of(inner)?)?),
+        "bin" => Value::binary(str_of(inner)?),
+        "bin_b64" => Value::binary(b64(str_of(inner)?)?),
         "int" => Value::Integer(inner.as_i64().ok_or_else(|| format!("bad int {inner}"))?),
         "float" => Value::Float(inner.as_f64().ok_or_else(|| format!("bad float {inner}"))?),
         "atom" => Value::Atom(str_of(inner)?.to_owned()),

@@ -130,7 +130,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 fn list_item() -> impl Strategy<Value = Value> {
     prop_oneof![
         scalar(),
-        "[ -~]{0,12}".prop_map(|s| Value::Binary(s.into_bytes()))
+        "[ -~]{0,12}".prop_map(|s| Value::binary(s.into_bytes()))
     ]
 }
 
@@ -138,7 +138,7 @@ fn list_item() -> impl Strategy<Value = Value> {
 /// lists), lists of messages, nested messages and empty values.
 pub fn value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::Binary),
+        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Value::binary),
         scalar(),
         (
             list_item(),

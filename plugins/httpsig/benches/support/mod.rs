@@ -67,14 +67,14 @@ fn copied_three_times(
 /// beside the real round trip so that the two can be compared.
 pub fn copy_floor(http: &HttpMessage) -> HttpMessage {
     use ferrobeam_device_api::Value;
-    let tabm = copied_three_times(http, |bytes| Value::Binary(bytes.to_vec()));
+    let tabm = copied_three_times(http, |bytes| Value::binary(bytes));
     let mut headers = Vec::with_capacity(tabm.len());
     let mut body = Vec::new();
     for (key, value) in tabm.iter() {
         if let Value::Binary(bytes) = value {
             match key.as_str() {
-                "body" => body = bytes.clone(),
-                name => headers.push((name.to_owned(), bytes.clone())),
+                "body" => body = bytes.to_vec(),
+                name => headers.push((name.to_owned(), bytes.to_vec())),
             }
         }
     }

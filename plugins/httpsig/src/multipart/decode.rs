@@ -162,7 +162,7 @@ impl<'a> PartReader<'a> {
             } else {
                 Key::new(name)
             };
-            self.fields.insert(key, Value::Binary(value.to_vec()));
+            self.fields.insert(key, Value::binary(value));
         }
     }
 
@@ -204,10 +204,10 @@ impl<'a> PartReader<'a> {
         };
         let mut fields = self.fields;
         let value = if fields.is_empty() {
-            Value::Binary(content.to_vec())
+            Value::binary(content)
         } else {
             if !content.is_empty() {
-                fields.insert("body", Value::Binary(content.to_vec()));
+                fields.insert("body", Value::binary(content));
             }
             Value::Message(fields)
         };
@@ -368,7 +368,7 @@ mod tests {
             &["a", "c"],
         );
         let parts = decode(format!("--B1\r\n{A}\r\n--B1--").as_bytes(), b"B1", "body").unwrap();
-        assert_eq!(parts[0].value, Value::Binary(b"x".to_vec()));
+        assert_eq!(parts[0].value, Value::from("x"));
     }
 
     #[test]

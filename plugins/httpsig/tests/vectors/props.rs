@@ -41,7 +41,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 fn list_item() -> impl Strategy<Value = Value> {
     prop_oneof![
         scalar(),
-        "[ -~]{0,12}".prop_map(|s| Value::Binary(s.into_bytes()))
+        "[ -~]{0,12}".prop_map(|s| Value::binary(s.into_bytes()))
     ]
 }
 
@@ -49,8 +49,8 @@ fn list_item() -> impl Strategy<Value = Value> {
 /// binaries (which travel as parts).
 fn binary() -> impl Strategy<Value = Value> {
     prop_oneof![
-        8 => "[!-~]([ -~]{0,20}[!-~])?".prop_map(|s| Value::Binary(s.into_bytes())),
-        1 => (4090usize..4200).prop_map(|n| Value::Binary(vec![b'z'; n])),
+        8 => "[!-~]([ -~]{0,20}[!-~])?".prop_map(|s| Value::binary(s.into_bytes())),
+        1 => (4090usize..4200).prop_map(|n| Value::binary(vec![b'z'; n])),
     ]
 }
 
@@ -62,7 +62,7 @@ fn value() -> impl Strategy<Value = Value> {
             .prop_map(|(first, rest)| Value::List(std::iter::once(first).chain(rest).collect())),
         Just(Value::List(Vec::new())),
         Just(Value::Message(Message::new())),
-        Just(Value::Binary(Vec::new())),
+        Just(Value::binary(Vec::new())),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![

@@ -1,0 +1,501 @@
+//! [`Binary`]: the bytes of a binary [`Value`](crate::Value), held in the value itself when they
+//! are short.
+//!
+//! Most binaries in a message are short: header values, IDs, numbers in text, atoms' names in
+//! `ao-types`. A [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building,
+//! cloning and dropping a message of short values costs no call to the allocator per value (the
+//! BEAM makes the same split between heap binaries and reference-counted ones). Longer
+//! binaries are an ordinary `Vec<u8>`, which converts to and from a `Binary` without a copy.
+//!
+//! A `Binary` dereferences to `[u8]`, so slice methods work on it directly:
+//!
+//! ```
+//! use ferrobeam_device_api::Binary;
+//! let b = Binary::from("hello");
+//! assert_eq!(b.len(), 5);
+//! assert!(b.starts_with(b"he"));
+//! assert_eq!(b, b"hello");
+//! assert_eq!(std::str::from_utf8(&b), Ok("hello"));
+//! ```
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::{Deref, DerefMut};
+
+/// A byte string: inline up to [`Binary::INLINE`] bytes, on the heap beyond.
+///
+/// It behaves as a `Vec<u8>` does (it compares, orders and hashes as its bytes, and derefs to
+/// `[u8]`); where it lives is never visible except in what it costs.
+///
+/// ```
+/// use ferrobeam_device_api::Binary;
+/// let mut b = Binary::from(&b"content-"[..]);
+/// b.extend_from_slice(b"type");
+/// assert_eq!(b.as_slice(), b"content-type");
+/// let v: Vec<u8> = b.into_vec();
+/// assert_eq!(v, b"content-type");
+/// ```
+#[derive(Clone)]
+pub struct Binary(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// `bytes[..len]`, with `len <= INLINE`.
+    Inline {
+        len: u8,
+        bytes: [u8; Binary::INLINE],
+    },
+    Heap(Vec<u8>),
+}
+
+impl Binary {
+    /// The most bytes held without an allocation. With the length and the variant, a `Binary`
+    /// is 32 bytes, which a [`Value`](crate::Value) holds without growing.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// assert_eq!(Binary::INLINE, 30);
+    /// assert_eq!(std::mem::size_of::<Binary>(), 32);
+    /// ```
+    pub const INLINE: usize = 30;
+
+    /// An empty binary.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// assert!(Binary::new().is_empty());
+    /// ```
+    pub const fn new() -> Self {
+        Binary(Repr::Inline {
+            len: 0,
+            bytes: [0; Binary::INLINE],
+        })
+    }
+
+    /// An empty binary with room for `capacity` bytes.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::with_capacity(100);
+    /// b.extend_from_slice(&[1; 100]);
+    /// assert_eq!(b.len(), 100);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        if capacity <= Binary::INLINE {
+            Binary::new()
+        } else {
+            Binary(Repr::Heap(Vec::with_capacity(capacity)))
+        }
+    }
+
+    /// A copy of `bytes`: inline if they fit, else one allocation of exactly their size.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// assert_eq!(Binary::copy_from_slice(b"id"), b"id");
+    /// ```
+    pub fn copy_from_slice(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= Binary::INLINE => {
+                let mut inline = [0; Binary::INLINE];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Binary(Repr::Inline { len, bytes: inline })
+            }
+            _ => Binary(Repr::Heap(bytes.to_vec())),
+        }
+    }
+
+    /// The bytes.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// assert_eq!(Binary::from("ab").as_slice(), b"ab");
+    /// ```
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(v) => v,
+        }
+    }
+
+    /// The bytes, mutably (their number cannot change through the slice).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::from("ab");
+    /// b.as_mut_slice().make_ascii_uppercase();
+    /// assert_eq!(b, b"AB");
+    /// ```
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => &mut bytes[..usize::from(*len)],
+            Repr::Heap(v) => v,
+        }
+    }
+
+    /// The bytes as a `Vec<u8>`: without a copy when they are on the heap.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let big = vec![7u8; 1000];
+    /// let ptr = big.as_ptr();
+    /// let back = Binary::from(big).into_vec();
+    /// assert_eq!(back.as_ptr(), ptr);
+    /// ```
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            Repr::Inline { len, bytes } => bytes[..usize::from(len)].to_vec(),
+            Repr::Heap(v) => v,
+        }
+    }
+
+    /// Appends `more`, moving the bytes to the heap once they no longer fit inline.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::from("gzip");
+    /// b.extend_from_slice(b", deflate");
+    /// assert_eq!(b, b"gzip, deflate");
+    /// b.extend_from_slice(&[b'x'; 40]);
+    /// assert_eq!(b.len(), 53);
+    /// ```
+    pub fn extend_from_slice(&mut self, more: &[u8]) {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => {
+                let at = usize::from(*len);
+                let end = at + more.len();
+                match u8::try_from(end) {
+                    Ok(new_len) if end <= Binary::INLINE => {
+                        bytes[at..end].copy_from_slice(more);
+                        *len = new_len;
+                    }
+                    _ => {
+                        let mut v = Vec::with_capacity(end);
+                        v.extend_from_slice(&bytes[..at]);
+                        v.extend_from_slice(more);
+                        self.0 = Repr::Heap(v);
+                    }
+                }
+            }
+            Repr::Heap(v) => v.extend_from_slice(more),
+        }
+    }
+
+    /// Appends one byte.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::new();
+    /// b.push(b'a');
+    /// assert_eq!(b, b"a");
+    /// ```
+    pub fn push(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+
+    /// Removes every byte (a heap binary keeps its allocation).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::from("abc");
+    /// b.clear();
+    /// assert!(b.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        match &mut self.0 {
+            Repr::Inline { len, .. } => *len = 0,
+            Repr::Heap(v) => v.clear(),
+        }
+    }
+}
+
+impl Default for Binary {
+    fn default() -> Self {
+        Binary::new()
+    }
+}
+
+impl Deref for Binary {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl DerefMut for Binary {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.as_mut_slice()
+    }
+}
+
+impl AsRef<[u8]> for Binary {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Borrow<[u8]> for Binary {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Binary {
+    fn eq(&self, other: &Binary) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Binary {}
+
+impl PartialEq<[u8]> for Binary {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Binary {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for Binary {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Binary {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.as_slice() == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Binary {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<Binary> for Vec<u8> {
+    fn eq(&self, other: &Binary) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<Binary> for [u8] {
+    fn eq(&self, other: &Binary) -> bool {
+        self == other.as_slice()
+    }
+}
+
+impl PartialOrd for Binary {
+    fn partial_cmp(&self, other: &Binary) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Binary {
+    fn cmp(&self, other: &Binary) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+// Hashed as its bytes, as `[u8]` is (`Borrow<[u8]>` requires it).
+impl Hash for Binary {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl fmt::Debug for Binary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_slice(), f)
+    }
+}
+
+impl From<Vec<u8>> for Binary {
+    /// Takes the vector's allocation, or copies its bytes inline when they fit (and frees it),
+    /// so that a short binary is inline however it was made.
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() <= Binary::INLINE {
+            Binary::copy_from_slice(&v)
+        } else {
+            Binary(Repr::Heap(v))
+        }
+    }
+}
+
+impl From<&Binary> for Binary {
+    fn from(b: &Binary) -> Self {
+        b.clone()
+    }
+}
+
+impl From<&Vec<u8>> for Binary {
+    fn from(v: &Vec<u8>) -> Self {
+        Binary::copy_from_slice(v)
+    }
+}
+
+impl From<&[u8]> for Binary {
+    fn from(bytes: &[u8]) -> Self {
+        Binary::copy_from_slice(bytes)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Binary {
+    fn from(bytes: &[u8; N]) -> Self {
+        Binary::copy_from_slice(bytes)
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Binary {
+    fn from(bytes: [u8; N]) -> Self {
+        Binary::copy_from_slice(&bytes)
+    }
+}
+
+impl From<&str> for Binary {
+    fn from(text: &str) -> Self {
+        Binary::copy_from_slice(text.as_bytes())
+    }
+}
+
+impl From<String> for Binary {
+    fn from(text: String) -> Self {
+        Binary::from(text.into_bytes())
+    }
+}
+
+impl From<&String> for Binary {
+    fn from(text: &String) -> Self {
+        Binary::copy_from_slice(text.as_bytes())
+    }
+}
+
+impl From<std::borrow::Cow<'_, [u8]>> for Binary {
+    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
+        match bytes {
+            std::borrow::Cow::Borrowed(b) => Binary::copy_from_slice(b),
+            std::borrow::Cow::Owned(v) => Binary::from(v),
+        }
+    }
+}
+
+impl From<Binary> for Vec<u8> {
+    fn from(b: Binary) -> Self {
+        b.into_vec()
+    }
+}
+
+impl Extend<u8> for Binary {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+        for byte in iter {
+            self.push(byte);
+        }
+    }
+}
+
+impl<'a> Extend<&'a u8> for Binary {
+    fn extend<I: IntoIterator<Item = &'a u8>>(&mut self, iter: I) {
+        self.extend(iter.into_iter().copied());
+    }
+}
+
+impl FromIterator<u8> for Binary {
+    fn from_iter<I: IntoIterator<Item = u8>>(iter: I) -> Self {
+        let mut b = Binary::new();
+        b.extend(iter);
+        b
+    }
+}
+
+impl std::io::Write for Binary {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_binaries_are_inline_and_long_ones_on_the_heap() {
+        for n in 0..=Binary::INLINE {
+            let b = Binary::copy_from_slice(&vec![1; n]);
+            assert!(matches!(b.0, Repr::Inline { .. }), "{n} bytes");
+            assert_eq!(b.len(), n);
+        }
+        let b = Binary::copy_from_slice(&[1; Binary::INLINE + 1]);
+        assert!(matches!(b.0, Repr::Heap(_)));
+        assert!(matches!(
+            Binary::from(b"short".to_vec()).0,
+            Repr::Inline { .. }
+        ));
+        assert!(matches!(Binary::from(vec![0; 31]).0, Repr::Heap(_)));
+    }
+
+    #[test]
+    fn appending_matches_a_vector_across_the_inline_limit() {
+        let (mut b, mut v) = (Binary::new(), Vec::new());
+        for step in 0..20u8 {
+            let more: Vec<u8> = (0..step % 7).map(|i| step.wrapping_mul(31) ^ i).collect();
+            b.extend_from_slice(&more);
+            v.extend_from_slice(&more);
+            assert_eq!(b, v);
+            b.push(step);
+            v.push(step);
+            assert_eq!(b.as_slice(), v.as_slice());
+        }
+        assert!(v.len() > Binary::INLINE);
+        assert_eq!(b.into_vec(), v);
+    }
+
+    #[test]
+    fn compares_orders_and_hashes_as_its_bytes() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |x: &dyn Fn(&mut DefaultHasher)| {
+            let mut h = DefaultHasher::new();
+            x(&mut h);
+            h.finish()
+        };
+        let short = Binary::from("abc");
+        let mut same_on_heap = Binary::from(vec![b'x'; 40]);
+        same_on_heap.clear();
+        same_on_heap.extend_from_slice(b"abc");
+        assert!(matches!(same_on_heap.0, Repr::Heap(_)));
+        assert_eq!(short, same_on_heap);
+        assert_eq!(
+            hash(&|h| short.hash(h)),
+            hash(&|h| b"abc"[..].hash(h)),
+            "Borrow<[u8]> requires the slice's hash"
+        );
+        assert_eq!(hash(&|h| same_on_heap.hash(h)), hash(&|h| short.hash(h)));
+        assert!(Binary::from("abc") < Binary::from("abd"));
+        let long = Binary::from(vec![b'a'; 40]);
+        assert!(Binary::from("aa") < long);
+        assert!(Binary::from("ab") > long);
+    }
+
+    #[test]
+    fn clearing_keeps_it_usable() {
+        let mut b = Binary::from(vec![0; 64]);
+        b.clear();
+        assert!(b.is_empty());
+        b.extend_from_slice(b"x");
+        assert_eq!(b, b"x");
+    }
+}
