@@ -157,7 +157,7 @@ fn header_key(name: &str) -> Key {
 /// [`from`] for the message form the node passes in: lower-case header names as keys plus
 /// `body`. Values must be binaries.
 pub fn from_message(http: &Message) -> Result<Message, Error> {
-    let mut fields = Message::with_capacity(http.len());
+    let mut fields = Vec::with_capacity(http.len());
     let mut body: &[u8] = &[];
     for (key, value) in http.iter() {
         let Value::Binary(bytes) = value else {
@@ -169,8 +169,9 @@ pub fn from_message(http: &Message) -> Result<Message, Error> {
         if key.as_str() == "body" {
             body = bytes;
         } else {
-            fields.insert(key.clone(), Value::Binary(bytes.clone()));
+            fields.push((key.clone(), value.clone()));
         }
     }
-    decode::decode(fields, body)
+    // The keys of a message are unique already: no search per key to build the fields.
+    decode::decode(Message::from_entries(fields), body)
 }
