@@ -1,11 +1,13 @@
 //! [`Binary`]: the bytes of a binary [`Value`](crate::Value), held in the value itself when they
-//! are short.
+//! are short and shared between copies when they are not.
 //!
-//! Most binaries in a message are short: header values, IDs, numbers in text, atoms' names in
-//! `ao-types`. A [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building,
-//! cloning and dropping a message of short values costs no call to the allocator per value (the
-//! BEAM makes the same split between heap binaries and reference-counted ones). Longer
-//! binaries are an ordinary `Vec<u8>`, which converts to and from a `Binary` without a copy.
+//! Most binaries in a message are short: header values, numbers in text, type names. A
+//! [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building, cloning and
+//! dropping a message of short values costs no call to the allocator per value. A longer one (a
+//! body, a signature, a key) is reference-counted ([`bytes::Bytes`]): cloning it, as every codec
+//! stage and cache does, copies no bytes. The BEAM splits its binaries the same way (heap
+//! binaries and reference-counted ones). A `Vec<u8>` converts to and from a `Binary` without a
+//! copy of its bytes when it is long, and so does a `bytes::Bytes`.
 //!
 //! A `Binary` dereferences to `[u8]`, so slice methods work on it directly:
 //!
@@ -18,15 +20,17 @@
 //! assert_eq!(std::str::from_utf8(&b), Ok("hello"));
 //! ```
 
-use std::borrow::Borrow;
+use bytes::{Bytes, BytesMut};
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 
-/// A byte string: inline up to [`Binary::INLINE`] bytes, on the heap beyond.
+/// An immutable-unless-owned byte string: inline up to [`Binary::INLINE`] bytes, shared beyond.
 ///
-/// It behaves as a `Vec<u8>` does (it compares, orders and hashes as its bytes, and derefs to
-/// `[u8]`); where it lives is never visible except in what it costs.
+/// It behaves as a `Vec<u8>` does (it compares, orders and hashes as its bytes, derefs to
+/// `[u8]`, and grows with [`Binary::extend_from_slice`]); where it lives is never visible except
+/// in what it costs. Appending to a long binary that another copy shares copies it first.
 ///
 /// ```
 /// use ferrobeam_device_api::Binary;
@@ -46,19 +50,20 @@ enum Repr {
         len: u8,
         bytes: [u8; Binary::INLINE],
     },
-    Heap(Vec<u8>),
+    /// More than `INLINE` bytes (or fewer, after [`Binary::clear`]).
+    Shared(Bytes),
 }
 
 impl Binary {
-    /// The most bytes held without an allocation. With the length and the variant, a `Binary`
-    /// is 32 bytes, which a [`Value`](crate::Value) holds without growing.
+    /// The most bytes held without an allocation. With its length, an inline `Binary` is as
+    /// large as a shared one: 32 bytes, which a [`Value`](crate::Value) holds without growing.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
-    /// assert_eq!(Binary::INLINE, 30);
+    /// assert_eq!(Binary::INLINE, 23);
     /// assert_eq!(std::mem::size_of::<Binary>(), 32);
     /// ```
-    pub const INLINE: usize = 30;
+    pub const INLINE: usize = 23;
 
     /// An empty binary.
     ///
@@ -85,7 +90,7 @@ impl Binary {
         if capacity <= Binary::INLINE {
             Binary::new()
         } else {
-            Binary(Repr::Heap(Vec::with_capacity(capacity)))
+            Binary(Repr::Shared(BytesMut::with_capacity(capacity).freeze()))
         }
     }
 
@@ -96,14 +101,20 @@ impl Binary {
     /// assert_eq!(Binary::copy_from_slice(b"id"), b"id");
     /// ```
     pub fn copy_from_slice(bytes: &[u8]) -> Self {
-        match u8::try_from(bytes.len()) {
-            Ok(len) if bytes.len() <= Binary::INLINE => {
-                let mut inline = [0; Binary::INLINE];
-                inline[..bytes.len()].copy_from_slice(bytes);
-                Binary(Repr::Inline { len, bytes: inline })
-            }
-            _ => Binary(Repr::Heap(bytes.to_vec())),
+        match Binary::inline(bytes) {
+            Some(inline) => inline,
+            None => Binary(Repr::Shared(Bytes::copy_from_slice(bytes))),
         }
+    }
+
+    /// `bytes` held inline, if they fit.
+    fn inline(bytes: &[u8]) -> Option<Self> {
+        let len = u8::try_from(bytes.len())
+            .ok()
+            .filter(|_| bytes.len() <= Binary::INLINE)?;
+        let mut inline = [0; Binary::INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Some(Binary(Repr::Inline { len, bytes: inline }))
     }
 
     /// The bytes.
@@ -116,27 +127,12 @@ impl Binary {
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Repr::Heap(v) => v,
+            Repr::Shared(b) => b,
         }
     }
 
-    /// The bytes, mutably (their number cannot change through the slice).
-    ///
-    /// ```
-    /// # use ferrobeam_device_api::Binary;
-    /// let mut b = Binary::from("ab");
-    /// b.as_mut_slice().make_ascii_uppercase();
-    /// assert_eq!(b, b"AB");
-    /// ```
-    #[inline]
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        match &mut self.0 {
-            Repr::Inline { len, bytes } => &mut bytes[..usize::from(*len)],
-            Repr::Heap(v) => v,
-        }
-    }
-
-    /// The bytes as a `Vec<u8>`: without a copy when they are on the heap.
+    /// The bytes as a `Vec<u8>`: without a copy when they are long and this is their only
+    /// holder.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -148,11 +144,12 @@ impl Binary {
     pub fn into_vec(self) -> Vec<u8> {
         match self.0 {
             Repr::Inline { len, bytes } => bytes[..usize::from(len)].to_vec(),
-            Repr::Heap(v) => v,
+            Repr::Shared(b) => Vec::from(b),
         }
     }
 
-    /// Appends `more`, moving the bytes to the heap once they no longer fit inline.
+    /// Appends `more`. Bytes that no longer fit inline move to the heap; long bytes that
+    /// another copy shares are copied first (the other copy keeps its own).
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -161,6 +158,9 @@ impl Binary {
     /// assert_eq!(b, b"gzip, deflate");
     /// b.extend_from_slice(&[b'x'; 40]);
     /// assert_eq!(b.len(), 53);
+    /// let copy = b.clone();
+    /// b.push(b'!');
+    /// assert_eq!((b.len(), copy.len()), (54, 53));
     /// ```
     pub fn extend_from_slice(&mut self, more: &[u8]) {
         match &mut self.0 {
@@ -173,14 +173,21 @@ impl Binary {
                         *len = new_len;
                     }
                     _ => {
-                        let mut v = Vec::with_capacity(end);
-                        v.extend_from_slice(&bytes[..at]);
-                        v.extend_from_slice(more);
-                        self.0 = Repr::Heap(v);
+                        let mut joined = BytesMut::with_capacity(end);
+                        joined.extend_from_slice(&bytes[..at]);
+                        joined.extend_from_slice(more);
+                        self.0 = Repr::Shared(joined.freeze());
                     }
                 }
             }
-            Repr::Heap(v) => v.extend_from_slice(more),
+            Repr::Shared(b) => {
+                // In place when no other copy holds the bytes; else a copy of them.
+                let mut owned = std::mem::take(b)
+                    .try_into_mut()
+                    .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                owned.extend_from_slice(more);
+                *b = owned.freeze();
+            }
         }
     }
 
@@ -196,7 +203,7 @@ impl Binary {
         self.extend_from_slice(&[byte]);
     }
 
-    /// Removes every byte (a heap binary keeps its allocation).
+    /// Removes every byte.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -207,7 +214,7 @@ impl Binary {
     pub fn clear(&mut self) {
         match &mut self.0 {
             Repr::Inline { len, .. } => *len = 0,
-            Repr::Heap(v) => v.clear(),
+            Repr::Shared(b) => b.clear(),
         }
     }
 }
@@ -223,13 +230,6 @@ impl Deref for Binary {
     #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
-    }
-}
-
-impl DerefMut for Binary {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut [u8] {
-        self.as_mut_slice()
     }
 }
 
@@ -324,10 +324,42 @@ impl From<Vec<u8>> for Binary {
     /// Takes the vector's allocation, or copies its bytes inline when they fit (and frees it),
     /// so that a short binary is inline however it was made.
     fn from(v: Vec<u8>) -> Self {
-        if v.len() <= Binary::INLINE {
-            Binary::copy_from_slice(&v)
-        } else {
-            Binary(Repr::Heap(v))
+        match Binary::inline(&v) {
+            Some(inline) => inline,
+            None => Binary(Repr::Shared(Bytes::from(v))),
+        }
+    }
+}
+
+impl From<Bytes> for Binary {
+    /// Shares the bytes (no copy), or copies them inline when they fit.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let body = bytes::Bytes::from(vec![1u8; 100]);
+    /// assert_eq!(Binary::from(body.clone()).as_ptr(), body.as_ptr());
+    /// ```
+    fn from(b: Bytes) -> Self {
+        match Binary::inline(&b) {
+            Some(inline) => inline,
+            None => Binary(Repr::Shared(b)),
+        }
+    }
+}
+
+impl From<Binary> for Bytes {
+    /// Shares long bytes (no copy); copies short ones.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let b = Binary::from(vec![1u8; 100]);
+    /// let ptr = b.as_ptr();
+    /// assert_eq!(bytes::Bytes::from(b).as_ptr(), ptr);
+    /// ```
+    fn from(b: Binary) -> Self {
+        match b.0 {
+            Repr::Inline { len, bytes } => Bytes::copy_from_slice(&bytes[..usize::from(len)]),
+            Repr::Shared(b) => b,
         }
     }
 }
@@ -380,11 +412,11 @@ impl From<&String> for Binary {
     }
 }
 
-impl From<std::borrow::Cow<'_, [u8]>> for Binary {
-    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
+impl From<Cow<'_, [u8]>> for Binary {
+    fn from(bytes: Cow<'_, [u8]>) -> Self {
         match bytes {
-            std::borrow::Cow::Borrowed(b) => Binary::copy_from_slice(b),
-            std::borrow::Cow::Owned(v) => Binary::from(v),
+            Cow::Borrowed(b) => Binary::copy_from_slice(b),
+            Cow::Owned(v) => Binary::from(v),
         }
     }
 }
@@ -433,19 +465,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_binaries_are_inline_and_long_ones_on_the_heap() {
+    fn short_binaries_are_inline_and_long_ones_shared() {
         for n in 0..=Binary::INLINE {
             let b = Binary::copy_from_slice(&vec![1; n]);
             assert!(matches!(b.0, Repr::Inline { .. }), "{n} bytes");
             assert_eq!(b.len(), n);
         }
         let b = Binary::copy_from_slice(&[1; Binary::INLINE + 1]);
-        assert!(matches!(b.0, Repr::Heap(_)));
+        assert!(matches!(b.0, Repr::Shared(_)));
         assert!(matches!(
             Binary::from(b"short".to_vec()).0,
             Repr::Inline { .. }
         ));
-        assert!(matches!(Binary::from(vec![0; 31]).0, Repr::Heap(_)));
+        assert!(matches!(Binary::from(vec![0; 24]).0, Repr::Shared(_)));
     }
 
     #[test]
@@ -476,7 +508,7 @@ mod tests {
         let mut same_on_heap = Binary::from(vec![b'x'; 40]);
         same_on_heap.clear();
         same_on_heap.extend_from_slice(b"abc");
-        assert!(matches!(same_on_heap.0, Repr::Heap(_)));
+        assert!(matches!(same_on_heap.0, Repr::Shared(_)));
         assert_eq!(short, same_on_heap);
         assert_eq!(
             hash(&|h| short.hash(h)),
@@ -488,6 +520,23 @@ mod tests {
         let long = Binary::from(vec![b'a'; 40]);
         assert!(Binary::from("aa") < long);
         assert!(Binary::from("ab") > long);
+    }
+
+    #[test]
+    fn copies_share_long_bytes_until_one_of_them_changes() {
+        let original = Binary::from(vec![5u8; 100]);
+        let mut copy = original.clone();
+        assert_eq!(copy.as_ptr(), original.as_ptr(), "a clone copies no bytes");
+        copy.extend_from_slice(b"more");
+        assert_ne!(copy.as_ptr(), original.as_ptr());
+        assert_eq!(original, vec![5u8; 100]);
+        assert_eq!(copy.len(), 104);
+        // The only holder appends in place once it has room.
+        let mut alone = Binary::with_capacity(256);
+        alone.extend_from_slice(&[1; 100]);
+        let at = alone.as_ptr();
+        alone.extend_from_slice(&[2; 100]);
+        assert_eq!(alone.as_ptr(), at);
     }
 
     #[test]

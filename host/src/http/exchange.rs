@@ -11,7 +11,7 @@ use crate::node::Node;
 use crate::path;
 use crate::resolve::{self, RequestKeys};
 use bytes::Bytes;
-use ferrobeam_device_api::{Message, Value};
+use ferrobeam_device_api::{Binary, Key, Message, Value};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -186,20 +186,22 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
             limit: edge.max_body,
         });
     }
-    let mut http = Message::with_capacity(parts.headers.len() + 1);
+    // The map's names are distinct and lower-case, so the fields need no search per key.
+    let mut fields = Vec::with_capacity(parts.headers.keys_len() + 1);
     for name in parts.headers.keys() {
         let mut values = parts.headers.get_all(name).iter();
         let mut joined = values
             .next()
-            .map(|first| first.as_bytes().to_vec())
+            .map(|first| Binary::copy_from_slice(first.as_bytes()))
             .unwrap_or_default();
         // Repeated headers are one field, joined with ", " (RFC 9110 §5.3).
         for value in values {
             joined.extend_from_slice(b", ");
             joined.extend_from_slice(value.as_bytes());
         }
-        http.insert(name.as_str(), joined);
+        fields.push((Key::new(name.as_str()), Value::Binary(joined)));
     }
+    let mut http = Message::from_entries(fields);
     let body = Limited::new(body, edge.max_body)
         .collect()
         .await
@@ -216,7 +218,8 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
         })?
         .to_bytes();
     if !body.is_empty() {
-        http.insert("body", body.to_vec());
+        // Shared with the collected body, not copied.
+        http.insert("body", Binary::from(body));
     }
     Ok(http)
 }

@@ -76,12 +76,12 @@ impl Prepared {
         for (k, v) in http {
             if k.as_str() == "body" {
                 if let Value::Binary(b) = v {
-                    body = Bytes::from(b.into_vec());
+                    body = Bytes::from(b);
                 }
                 continue;
             }
             let value = match v {
-                Value::Binary(b) => HeaderValue::from_maybe_shared(Bytes::from(b.into_vec())),
+                Value::Binary(b) => HeaderValue::from_maybe_shared(Bytes::from(b)),
                 Value::Integer(i) => HeaderValue::from_str(&i.to_string()),
                 Value::Atom(a) => HeaderValue::from_maybe_shared(Bytes::from(a.into_bytes())),
                 Value::Float(f) => HeaderValue::from_str(&f.to_string()),
