@@ -1,13 +1,12 @@
 //! [`Binary`]: the bytes of a binary [`Value`](crate::Value), held in the value itself when they
-//! are short and shared between copies when they are not.
+//! are short.
 //!
-//! Most binaries in a message are short: header values, numbers in text, type names. A
-//! [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building, cloning and
-//! dropping a message of short values costs no call to the allocator per value. A longer one (a
-//! body, a signature, a key) is reference-counted ([`bytes::Bytes`]): cloning it, as every codec
-//! stage and cache does, copies no bytes. The BEAM splits its binaries the same way (heap
-//! binaries and reference-counted ones). A `Vec<u8>` converts to and from a `Binary` without a
-//! copy of its bytes when it is long, and so does a `bytes::Bytes`.
+//! Most binaries in a message are short: header values, numbers in text, type names in
+//! `ao-types`. A [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building,
+//! cloning and dropping a message of short values costs no call to the allocator per value (the
+//! BEAM keeps binaries of up to 64 bytes on the process heap for the same reason). Longer
+//! binaries are an ordinary `Vec<u8>`, which converts to and from a `Binary` (and so does a
+//! `bytes::Bytes`, the node's HTTP body) without a copy of its bytes.
 //!
 //! A `Binary` dereferences to `[u8]`, so slice methods work on it directly:
 //!
@@ -20,17 +19,15 @@
 //! assert_eq!(std::str::from_utf8(&b), Ok("hello"));
 //! ```
 
-use bytes::{Bytes, BytesMut};
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 
-/// An immutable-unless-owned byte string: inline up to [`Binary::INLINE`] bytes, shared beyond.
+/// A byte string: inline up to [`Binary::INLINE`] bytes, on the heap beyond.
 ///
-/// It behaves as a `Vec<u8>` does (it compares, orders and hashes as its bytes, derefs to
-/// `[u8]`, and grows with [`Binary::extend_from_slice`]); where it lives is never visible except
-/// in what it costs. Appending to a long binary that another copy shares copies it first.
+/// It behaves as a `Vec<u8>` does (it compares, orders and hashes as its bytes, and derefs to
+/// `[u8]`); where it lives is never visible except in what it costs.
 ///
 /// ```
 /// use ferrobeam_device_api::Binary;
@@ -50,20 +47,19 @@ enum Repr {
         len: u8,
         bytes: [u8; Binary::INLINE],
     },
-    /// More than `INLINE` bytes (or fewer, after [`Binary::clear`]).
-    Shared(Bytes),
+    Heap(Vec<u8>),
 }
 
 impl Binary {
-    /// The most bytes held without an allocation. With its length, an inline `Binary` is as
-    /// large as a shared one: 32 bytes, which a [`Value`](crate::Value) holds without growing.
+    /// The most bytes held without an allocation. With the length and the variant, a `Binary`
+    /// is 32 bytes, which a [`Value`](crate::Value) holds without growing.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
-    /// assert_eq!(Binary::INLINE, 23);
+    /// assert_eq!(Binary::INLINE, 30);
     /// assert_eq!(std::mem::size_of::<Binary>(), 32);
     /// ```
-    pub const INLINE: usize = 23;
+    pub const INLINE: usize = 30;
 
     /// An empty binary.
     ///
@@ -90,7 +86,7 @@ impl Binary {
         if capacity <= Binary::INLINE {
             Binary::new()
         } else {
-            Binary(Repr::Shared(BytesMut::with_capacity(capacity).freeze()))
+            Binary(Repr::Heap(Vec::with_capacity(capacity)))
         }
     }
 
@@ -101,20 +97,14 @@ impl Binary {
     /// assert_eq!(Binary::copy_from_slice(b"id"), b"id");
     /// ```
     pub fn copy_from_slice(bytes: &[u8]) -> Self {
-        match Binary::inline(bytes) {
-            Some(inline) => inline,
-            None => Binary(Repr::Shared(Bytes::copy_from_slice(bytes))),
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= Binary::INLINE => {
+                let mut inline = [0; Binary::INLINE];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Binary(Repr::Inline { len, bytes: inline })
+            }
+            _ => Binary(Repr::Heap(bytes.to_vec())),
         }
-    }
-
-    /// `bytes` held inline, if they fit.
-    fn inline(bytes: &[u8]) -> Option<Self> {
-        let len = u8::try_from(bytes.len())
-            .ok()
-            .filter(|_| bytes.len() <= Binary::INLINE)?;
-        let mut inline = [0; Binary::INLINE];
-        inline[..bytes.len()].copy_from_slice(bytes);
-        Some(Binary(Repr::Inline { len, bytes: inline }))
     }
 
     /// The bytes.
@@ -127,12 +117,27 @@ impl Binary {
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Repr::Shared(b) => b,
+            Repr::Heap(v) => v,
         }
     }
 
-    /// The bytes as a `Vec<u8>`: without a copy when they are long and this is their only
-    /// holder.
+    /// The bytes, mutably (their number cannot change through the slice).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Binary;
+    /// let mut b = Binary::from("ab");
+    /// b.as_mut_slice().make_ascii_uppercase();
+    /// assert_eq!(b, b"AB");
+    /// ```
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => &mut bytes[..usize::from(*len)],
+            Repr::Heap(v) => v,
+        }
+    }
+
+    /// The bytes as a `Vec<u8>`: without a copy when they are on the heap.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -144,12 +149,11 @@ impl Binary {
     pub fn into_vec(self) -> Vec<u8> {
         match self.0 {
             Repr::Inline { len, bytes } => bytes[..usize::from(len)].to_vec(),
-            Repr::Shared(b) => Vec::from(b),
+            Repr::Heap(v) => v,
         }
     }
 
-    /// Appends `more`. Bytes that no longer fit inline move to the heap; long bytes that
-    /// another copy shares are copied first (the other copy keeps its own).
+    /// Appends `more`, moving the bytes to the heap once they no longer fit inline.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -158,9 +162,6 @@ impl Binary {
     /// assert_eq!(b, b"gzip, deflate");
     /// b.extend_from_slice(&[b'x'; 40]);
     /// assert_eq!(b.len(), 53);
-    /// let copy = b.clone();
-    /// b.push(b'!');
-    /// assert_eq!((b.len(), copy.len()), (54, 53));
     /// ```
     pub fn extend_from_slice(&mut self, more: &[u8]) {
         match &mut self.0 {
@@ -173,21 +174,14 @@ impl Binary {
                         *len = new_len;
                     }
                     _ => {
-                        let mut joined = BytesMut::with_capacity(end);
-                        joined.extend_from_slice(&bytes[..at]);
-                        joined.extend_from_slice(more);
-                        self.0 = Repr::Shared(joined.freeze());
+                        let mut v = Vec::with_capacity(end);
+                        v.extend_from_slice(&bytes[..at]);
+                        v.extend_from_slice(more);
+                        self.0 = Repr::Heap(v);
                     }
                 }
             }
-            Repr::Shared(b) => {
-                // In place when no other copy holds the bytes; else a copy of them.
-                let mut owned = std::mem::take(b)
-                    .try_into_mut()
-                    .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-                owned.extend_from_slice(more);
-                *b = owned.freeze();
-            }
+            Repr::Heap(v) => v.extend_from_slice(more),
         }
     }
 
@@ -203,7 +197,7 @@ impl Binary {
         self.extend_from_slice(&[byte]);
     }
 
-    /// Removes every byte.
+    /// Removes every byte (a heap binary keeps its allocation).
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -214,7 +208,7 @@ impl Binary {
     pub fn clear(&mut self) {
         match &mut self.0 {
             Repr::Inline { len, .. } => *len = 0,
-            Repr::Shared(b) => b.clear(),
+            Repr::Heap(v) => v.clear(),
         }
     }
 }
@@ -230,6 +224,13 @@ impl Deref for Binary {
     #[inline]
     fn deref(&self) -> &[u8] {
         self.as_slice()
+    }
+}
+
+impl DerefMut for Binary {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.as_mut_slice()
     }
 }
 
@@ -324,31 +325,34 @@ impl From<Vec<u8>> for Binary {
     /// Takes the vector's allocation, or copies its bytes inline when they fit (and frees it),
     /// so that a short binary is inline however it was made.
     fn from(v: Vec<u8>) -> Self {
-        match Binary::inline(&v) {
-            Some(inline) => inline,
-            None => Binary(Repr::Shared(Bytes::from(v))),
+        if v.len() <= Binary::INLINE {
+            Binary::copy_from_slice(&v)
+        } else {
+            Binary(Repr::Heap(v))
         }
     }
 }
 
-impl From<Bytes> for Binary {
-    /// Shares the bytes (no copy), or copies them inline when they fit.
+impl From<bytes::Bytes> for Binary {
+    /// Takes the bytes' buffer when nothing else holds it (as [`Vec::from`] does), or copies
+    /// them; inline when they fit.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
     /// let body = bytes::Bytes::from(vec![1u8; 100]);
-    /// assert_eq!(Binary::from(body.clone()).as_ptr(), body.as_ptr());
+    /// assert_eq!(Binary::from(body), vec![1u8; 100]);
     /// ```
-    fn from(b: Bytes) -> Self {
-        match Binary::inline(&b) {
-            Some(inline) => inline,
-            None => Binary(Repr::Shared(b)),
+    fn from(b: bytes::Bytes) -> Self {
+        if b.len() <= Binary::INLINE {
+            Binary::copy_from_slice(&b)
+        } else {
+            Binary(Repr::Heap(Vec::from(b)))
         }
     }
 }
 
-impl From<Binary> for Bytes {
-    /// Shares long bytes (no copy); copies short ones.
+impl From<Binary> for bytes::Bytes {
+    /// Hands long bytes over without a copy; copies short ones.
     ///
     /// ```
     /// # use ferrobeam_device_api::Binary;
@@ -358,8 +362,10 @@ impl From<Binary> for Bytes {
     /// ```
     fn from(b: Binary) -> Self {
         match b.0 {
-            Repr::Inline { len, bytes } => Bytes::copy_from_slice(&bytes[..usize::from(len)]),
-            Repr::Shared(b) => b,
+            Repr::Inline { len, bytes } => {
+                bytes::Bytes::copy_from_slice(&bytes[..usize::from(len)])
+            }
+            Repr::Heap(v) => bytes::Bytes::from(v),
         }
     }
 }
@@ -412,11 +418,11 @@ impl From<&String> for Binary {
     }
 }
 
-impl From<Cow<'_, [u8]>> for Binary {
-    fn from(bytes: Cow<'_, [u8]>) -> Self {
+impl From<std::borrow::Cow<'_, [u8]>> for Binary {
+    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
         match bytes {
-            Cow::Borrowed(b) => Binary::copy_from_slice(b),
-            Cow::Owned(v) => Binary::from(v),
+            std::borrow::Cow::Borrowed(b) => Binary::copy_from_slice(b),
+            std::borrow::Cow::Owned(v) => Binary::from(v),
         }
     }
 }
@@ -465,19 +471,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_binaries_are_inline_and_long_ones_shared() {
+    fn short_binaries_are_inline_and_long_ones_on_the_heap() {
         for n in 0..=Binary::INLINE {
             let b = Binary::copy_from_slice(&vec![1; n]);
             assert!(matches!(b.0, Repr::Inline { .. }), "{n} bytes");
             assert_eq!(b.len(), n);
         }
         let b = Binary::copy_from_slice(&[1; Binary::INLINE + 1]);
-        assert!(matches!(b.0, Repr::Shared(_)));
+        assert!(matches!(b.0, Repr::Heap(_)));
         assert!(matches!(
             Binary::from(b"short".to_vec()).0,
             Repr::Inline { .. }
         ));
-        assert!(matches!(Binary::from(vec![0; 24]).0, Repr::Shared(_)));
+        assert!(matches!(Binary::from(vec![0; 31]).0, Repr::Heap(_)));
     }
 
     #[test]
@@ -508,7 +514,7 @@ mod tests {
         let mut same_on_heap = Binary::from(vec![b'x'; 40]);
         same_on_heap.clear();
         same_on_heap.extend_from_slice(b"abc");
-        assert!(matches!(same_on_heap.0, Repr::Shared(_)));
+        assert!(matches!(same_on_heap.0, Repr::Heap(_)));
         assert_eq!(short, same_on_heap);
         assert_eq!(
             hash(&|h| short.hash(h)),
@@ -520,23 +526,6 @@ mod tests {
         let long = Binary::from(vec![b'a'; 40]);
         assert!(Binary::from("aa") < long);
         assert!(Binary::from("ab") > long);
-    }
-
-    #[test]
-    fn copies_share_long_bytes_until_one_of_them_changes() {
-        let original = Binary::from(vec![5u8; 100]);
-        let mut copy = original.clone();
-        assert_eq!(copy.as_ptr(), original.as_ptr(), "a clone copies no bytes");
-        copy.extend_from_slice(b"more");
-        assert_ne!(copy.as_ptr(), original.as_ptr());
-        assert_eq!(original, vec![5u8; 100]);
-        assert_eq!(copy.len(), 104);
-        // The only holder appends in place once it has room.
-        let mut alone = Binary::with_capacity(256);
-        alone.extend_from_slice(&[1; 100]);
-        let at = alone.as_ptr();
-        alone.extend_from_slice(&[2; 100]);
-        assert_eq!(alone.as_ptr(), at);
     }
 
     #[test]
