@@ -218,7 +218,7 @@ async fn read_http_message(edge: &Edge, req: Request<Incoming>) -> Result<Messag
         })?
         .to_bytes();
     if !body.is_empty() {
-        // Shared with the collected body, not copied.
+        // Taken over without a copy when the collected body holds its buffer alone.
         http.insert("body", Binary::from(body));
     }
     Ok(http)
