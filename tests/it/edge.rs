@@ -40,3 +40,19 @@ fn meta_info_lists_the_node_options() {
     let port = node.addr.rsplit(':').next().unwrap();
     assert_eq!(r.text(), port);
 }
+
+#[test]
+fn repeated_headers_reach_devices_as_one_field_joined_with_commas() {
+    let node = NodeProcess::start("");
+    let long = "x".repeat(40);
+    let r = node.request(
+        "GET",
+        "/~message@1.0/x-probe",
+        &[("x-probe", "one"), ("x-probe", "two"), ("x-probe", &long)],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), format!("one, two, {long}"));
+    let r = node.request("GET", "/~message@1.0/x-single", &[("x-single", "only")], b"");
+    assert_eq!(r.text(), "only");
+}
