@@ -53,6 +53,11 @@ fn repeated_headers_reach_devices_as_one_field_joined_with_commas() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), format!("one, two, {long}"));
-    let r = node.request("GET", "/~message@1.0/x-single", &[("x-single", "only")], b"");
+    let r = node.request(
+        "GET",
+        "/~message@1.0/x-single",
+        &[("x-single", "only")],
+        b"",
+    );
     assert_eq!(r.text(), "only");
 }
