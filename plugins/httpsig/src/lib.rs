@@ -124,7 +124,38 @@ fn encode_with_signatures(tabm: &Message) -> Result<encode::Encoded<'_>, Error> 
 /// `content-type`, `body-keys` (rebuilt from the parts) and `inline-body-key` stay.
 ///
 /// Header names are matched case-insensitively; repeated headers are joined with `", "`.
+///
+/// ```
+/// use ferrobeam_httpsig::HttpMessage;
+/// let http = HttpMessage::new(
+///     vec![
+///         ("Accept".into(), b"a/b".to_vec()),
+///         ("x".into(), b"1".to_vec()),
+///         ("accept".into(), b"c/d".to_vec()),
+///     ],
+///     Vec::new(),
+/// );
+/// let tabm = ferrobeam_httpsig::from(&http).unwrap();
+/// assert_eq!(tabm.get_str("accept"), Some("a/b, c/d"));
+/// assert_eq!(tabm.get_str("x"), Some("1"));
+/// assert_eq!(tabm.len(), 2);
+/// ```
 pub fn from(http: &HttpMessage) -> Result<Message, Error> {
+    // Nearly always each header comes once: the fields are then taken as they are, without a
+    // search per key. A message with fewer keys than headers had a repeated one, and is built
+    // again, joining repeated values.
+    let mut entries = Vec::with_capacity(http.headers.len());
+    for (name, value) in &http.headers {
+        let key = header_key(name);
+        if key.as_str() != "body" {
+            entries.push((key, Value::binary(value.as_slice())));
+        }
+    }
+    let count = entries.len();
+    let fields = Message::from_entries(entries);
+    if fields.len() == count {
+        return decode::decode(fields, &http.body);
+    }
     let mut fields = Message::with_capacity(http.headers.len());
     for (name, value) in &http.headers {
         let key = header_key(name);
