@@ -2,7 +2,7 @@
 //! are short.
 //!
 //! Most binaries in a message are short: header values, numbers in text, type names in
-//! `ao-types`. A [`Binary`] of at most [`Binary::INLINE`] bytes is always held inline, so building,
+//! `ao-types`. A [`Binary`] made of at most [`Binary::INLINE`] bytes is held inline, so building,
 //! cloning and dropping a message of short values costs no call to the allocator per value (the
 //! BEAM keeps binaries of up to 64 bytes on the process heap for the same reason). Longer
 //! binaries are an ordinary `Vec<u8>`, which converts to and from a `Binary` (and so does a
@@ -47,6 +47,8 @@ enum Repr {
         len: u8,
         bytes: [u8; Binary::INLINE],
     },
+    /// More than `INLINE` bytes when made or grown (fewer after [`Binary::clear`], which keeps
+    /// the allocation).
     Heap(Vec<u8>),
 }
 
@@ -97,14 +99,17 @@ impl Binary {
     /// assert_eq!(Binary::copy_from_slice(b"id"), b"id");
     /// ```
     pub fn copy_from_slice(bytes: &[u8]) -> Self {
-        match u8::try_from(bytes.len()) {
-            Ok(len) if bytes.len() <= Binary::INLINE => {
-                let mut inline = [0; Binary::INLINE];
-                inline[..bytes.len()].copy_from_slice(bytes);
-                Binary(Repr::Inline { len, bytes: inline })
-            }
-            _ => Binary(Repr::Heap(bytes.to_vec())),
-        }
+        Binary::inline(bytes).unwrap_or_else(|| Binary(Repr::Heap(bytes.to_vec())))
+    }
+
+    /// A copy of `bytes` held inline, if they fit.
+    fn inline(bytes: &[u8]) -> Option<Self> {
+        let len = u8::try_from(bytes.len())
+            .ok()
+            .filter(|_| bytes.len() <= Binary::INLINE)?;
+        let mut inline = [0; Binary::INLINE];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        Some(Binary(Repr::Inline { len, bytes: inline }))
     }
 
     /// The bytes.
@@ -325,11 +330,7 @@ impl From<Vec<u8>> for Binary {
     /// Takes the vector's allocation, or copies its bytes inline when they fit (and frees it),
     /// so that a short binary is inline however it was made.
     fn from(v: Vec<u8>) -> Self {
-        if v.len() <= Binary::INLINE {
-            Binary::copy_from_slice(&v)
-        } else {
-            Binary(Repr::Heap(v))
-        }
+        Binary::inline(&v).unwrap_or(Binary(Repr::Heap(v)))
     }
 }
 
@@ -343,11 +344,7 @@ impl From<bytes::Bytes> for Binary {
     /// assert_eq!(Binary::from(body), vec![1u8; 100]);
     /// ```
     fn from(b: bytes::Bytes) -> Self {
-        if b.len() <= Binary::INLINE {
-            Binary::copy_from_slice(&b)
-        } else {
-            Binary(Repr::Heap(Vec::from(b)))
-        }
+        Binary::inline(&b).unwrap_or_else(|| Binary(Repr::Heap(Vec::from(b))))
     }
 }
 
