@@ -34,6 +34,12 @@ fn round_trip(http: &HttpMessage) -> HttpMessage {
     ferrobeam_httpsig::to(&tabm).unwrap()
 }
 
+/// [`support::message_floor`], under a name callgrind's `--toggle-collect` can find.
+#[inline(never)]
+fn message_floor(http: &HttpMessage) -> usize {
+    support::message_floor(http)
+}
+
 /// CPU nanoseconds this thread has run.
 fn cpu_ns() -> u64 {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
@@ -58,15 +64,23 @@ fn measure<T>(seconds: f64, mut f: impl FnMut() -> T) -> f64 {
     (cpu_ns() - cpu) as f64 / calls as f64 / 1000.0
 }
 
-/// `count <file index> <signed|unsigned> <iterations>`: round trips only.
+/// `count <file index> <signed|unsigned|floor> <iterations>`: round trips only (or, with
+/// `floor`, the message floor of the unsigned request).
 fn count(args: &[String]) {
     let http = captured(FILES[args[0].parse::<usize>().unwrap()]);
-    let http = match args[1].as_str() {
-        "signed" => http,
-        _ => http.without_signatures(),
-    };
-    for _ in 0..args[2].parse::<u64>().unwrap() {
-        black_box(round_trip(black_box(&http)));
+    let iterations = args[2].parse::<u64>().unwrap();
+    match args[1].as_str() {
+        "signed" => (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&http))))),
+        "floor" => {
+            let plain = http.without_signatures();
+            (0..iterations).for_each(|_| {
+                black_box(message_floor(black_box(&plain)));
+            })
+        }
+        _ => {
+            let plain = http.without_signatures();
+            (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&plain)))))
+        }
     }
 }
 
