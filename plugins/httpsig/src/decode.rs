@@ -31,6 +31,9 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
     // built from the signatures. `content-digest` and the legacy `hashpath*` headers are
     // commitment data too, dropped once a signature has been checked over them.
     let (mut signature, mut signature_input) = (None, None);
+    // Whether any commitment data is left to drop: without it (nearly every unsigned request)
+    // this one pass over the fields is the only one.
+    let mut commitment_data = false;
     tabm.retain(|k, v| match k.as_str() {
         "signature" => {
             signature = Some(std::mem::replace(v, Value::Binary(Binary::new())));
@@ -40,7 +43,11 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             signature_input = Some(std::mem::replace(v, Value::Binary(Binary::new())));
             false
         }
-        key => key != "commitments",
+        "commitments" => false,
+        key => {
+            commitment_data |= is_commitment_data(key);
+            true
+        }
     });
     if let Some(signature) = signature {
         let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
@@ -51,8 +58,10 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         };
         let received = commitment::parse_signature_headers(&signature, &input)?;
         tabm = commitment::commit_received(tabm, &received)?;
+        tabm.retain(|k, _| !is_commitment_data(k.as_str()));
+    } else if commitment_data {
+        tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     }
-    tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     Ok(tabm)
 }
 
