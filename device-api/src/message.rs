@@ -999,30 +999,55 @@ impl Message {
 /// Whether [`Key::new`] would change `key`: it has upper-case or non-ASCII letters and is not an ID.
 fn needs_normalising(key: &str) -> bool {
     // Eight bytes at a time (keys are short, and nearly all of them are lower-case already).
+    // Every read is a load from the key itself: a tail copied into a zeroed word first would be
+    // stored byte by byte and read back whole, a load the CPU cannot forward from those stores,
+    // which cost more than the rest of the check. Reads may overlap: a byte seen twice changes
+    // nothing.
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let bytes = key.as_bytes();
-    let mut chunks = bytes.chunks_exact(8);
-    let mut odd = 0u64;
-    let mut look = |word: u64| {
+    // Per byte, without carries between bytes: the high bit of `low + 0x3f` is set from `A`
+    // (0x41) on, and that of `low + 0x25` from the byte after `Z` (0x5b) on; a byte of 0x80 or
+    // more has its own high bit set. A zero byte sets nothing.
+    let odd = |word: u64| {
         let low = word & LOW;
-        // Per byte, without carries between bytes: the high bit of `low + 0x3f` is set from
-        // `A` (0x41) on, and that of `low + 0x25` from the byte after `Z` (0x5b) on.
         let upper = (low + 0x3f3f_3f3f_3f3f_3f3f) & !(low + 0x2525_2525_2525_2525);
-        odd |= (word | upper) & HIGH;
+        (word | upper) & HIGH
     };
-    for chunk in &mut chunks {
+    let bytes = key.as_bytes();
+    let n = bytes.len();
+    let u64_at = |i: usize| {
         let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        look(u64::from_le_bytes(word));
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        look(u64::from_le_bytes(word));
-    }
-    odd != 0 && !is_id_shaped(bytes)
+        word.copy_from_slice(&bytes[i..i + 8]);
+        u64::from_le_bytes(word)
+    };
+    let u32_at = |i: usize| {
+        let mut word = [0u8; 4];
+        word.copy_from_slice(&bytes[i..i + 4]);
+        u64::from(u32::from_le_bytes(word))
+    };
+    let found = match n {
+        0 => 0,
+        // The first, middle and last bytes are all of them.
+        1..=3 => {
+            odd(u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16)
+        }
+        // The first four and the last four, overlapping.
+        4..=7 => odd(u32_at(0) | u32_at(n - 4) << 32),
+        _ => {
+            let mut found = 0;
+            let mut i = 0;
+            while i + 8 <= n {
+                found |= odd(u64_at(i));
+                i += 8;
+            }
+            if i < n {
+                // The last eight bytes, overlapping the words already read.
+                found |= odd(u64_at(n - 8));
+            }
+            found
+        }
+    };
+    found != 0 && !is_id_shaped(bytes)
 }
 
 impl PartialEq for Message {
