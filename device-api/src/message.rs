@@ -1000,7 +1000,7 @@ impl Message {
 fn needs_normalising(key: &str) -> bool {
     // Eight bytes at a time (keys are short, and nearly all of them are lower-case already).
     // Every read is a load from the key itself: a tail copied into a zeroed word first would be
-    // stored byte by byte and read back whole, a load the CPU cannot forward from those stores,
+    // stored in pieces and read back whole, a load the CPU cannot forward from those stores,
     // which cost more than the rest of the check. Reads may overlap: a byte seen twice changes
     // nothing.
     const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;

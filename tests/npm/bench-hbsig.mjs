@@ -35,6 +35,10 @@ const FILES = [
 
 const seconds = Number(process.argv[2] ?? 1)
 const rounds = Number(process.argv[3] ?? 3)
+if (!(seconds > 0) || !Number.isInteger(rounds) || rounds < 1) {
+  console.error("usage: node bench-hbsig.mjs [seconds-per-request > 0] [rounds >= 1]")
+  process.exit(2)
+}
 
 /** A captured request as the flat `{header: value, body}` object hbsig's codec takes. */
 function request(file) {

@@ -61,8 +61,9 @@ fn copied_three_times(
 /// an owned result from a borrowed input as `ferrobeam_httpsig` and `ferrobeam_structured` (and
 /// hbsig's four functions) do, can cost with today's message type: every header becomes a key
 /// and a copied binary (one message built without a search per key), the next two stages clone
-/// it, the last builds the sorted header list. No codec work at all (no types, no multipart, no checks): the codec bench measures it
-/// beside the real round trip so that the two can be compared.
+/// it, the last builds the sorted header list. No codec work at all (no types, no multipart, no
+/// checks): the codec bench measures it beside the real round trip so that the two can be
+/// compared.
 pub fn copy_floor(http: &HttpMessage) -> HttpMessage {
     use ferrobeam_device_api::Value;
     let tabm = copied_three_times(http, |bytes| Value::binary(bytes));
