@@ -1244,9 +1244,10 @@ mod tests {
                 && key.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
         };
         // Every ASCII character and some multi-byte ones, at every position of keys of 1 to
-        // 20 bytes (the eight-byte words, their seams and the remainder).
+        // 26 bytes: the three-byte and four-byte readings of short keys, one to three whole
+        // eight-byte words, their seams, and the last word read again over a remainder.
         let odd: Vec<char> = (0u8..0x80).map(char::from).chain(['é', 'Ä', '€']).collect();
-        for len in 1..=20 {
+        for len in 1..=26 {
             for at in 0..len {
                 for &c in &odd {
                     let mut key: String = "a".repeat(at);
