@@ -1,12 +1,13 @@
-//! Cache keys (`ferrobeam::cache::KeyHasher`): what the node hashes to remember a message's ID,
-//! a decoded request or an encoded response, for messages of a few sizes, against SHA-256 of
-//! the same bytes (what every key was before large ones moved to BLAKE3).
+//! Cache keys (`ferrobeam::cache::KeyBuilder`): what the node does to find a message's ID, a
+//! decoded request or an encoded response it remembers — build the key and look it up in a
+//! cache that holds it — for messages of a few sizes, against SHA-256 of the same bytes (what
+//! every key was until session 12; `BENCHMARKS.md`, "The load command").
 
 // A benchmark harness: failing loudly is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ferrobeam::cache::KeyHasher;
+use ferrobeam::cache::{KeyBuilder, Recent};
 use ferrobeam_device_api::{wire, Message};
 use sha2::{Digest as _, Sha256};
 use std::hint::black_box;
@@ -19,12 +20,15 @@ fn keys(c: &mut Criterion) {
             .with("content-type", "multipart/form-data")
             .with("body", vec![b'x'; size]);
         let frame = wire::encode_message(&message);
-        group.bench_function(format!("KeyHasher, {size}-byte body"), |b| {
-            b.iter(|| {
-                let mut key = KeyHasher::new(b"bench v1");
-                key.message(black_box(&message));
-                key.finish()
-            })
+        let key = || {
+            let mut key = KeyBuilder::new(b"bench v1");
+            key.message(black_box(&message));
+            key.finish()
+        };
+        let cache = Recent::new(1024, usize::MAX);
+        cache.insert(&key(), size, 0);
+        group.bench_function(format!("key and hit, {size}-byte body"), |b| {
+            b.iter(|| cache.get(&key()).expect("the key is held"))
         });
         group.bench_function(format!("sha256 of the frame, {size}-byte body"), |b| {
             b.iter(|| <[u8; 32]>::from(Sha256::digest(black_box(&frame))))

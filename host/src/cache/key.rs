@@ -1,61 +1,67 @@
-//! Cache keys: a collision-resistant digest of everything a remembered value depends on.
+//! Cache keys: everything a remembered value depends on, written out.
 //!
-//! A key is SHA-256 of its inputs when they are short and BLAKE3 of them when they are long.
-//! With SHA-NI, SHA-256 is the faster of the two up to about 8–16 KiB; above that BLAKE3 runs
-//! several lanes at once and is ~3.5x faster (78 KB: 43 µs against 12 µs, `BENCHMARKS.md`). The
-//! two cannot collide with each other in practice (that would take a SHA-256 output equal to a
-//! BLAKE3 output, as hard as a preimage), and an input is always hashed with the same one,
-//! since the choice depends only on its length. Both are cryptographic: a client can make the
-//! node remember a message's ID, so finding two messages with one key would let it lend one
-//! message the other's ID (and hashpath).
+//! A key holds its inputs themselves when they are short, and their BLAKE3 digest when they
+//! are long. The maps that hold keys ([`Recent`](super::Recent)) hash them with a seeded fast
+//! hash and compare them whole, so two short keys are equal only when their inputs are: no
+//! digest needs to be collision-resistant for that, and none is computed on the hot path
+//! (SHA-256 of a request's or a response's few kilobytes cost more than the rest of the
+//! lookup; `BENCHMARKS.md`, "The load command"). Long inputs are digested with BLAKE3, which
+//! is cryptographic: a client can make the node remember a message's ID, so finding two long
+//! messages with one key would let it lend one message the other's ID (and hashpath). A byte
+//! at the start of every key says which kind it is, so a short key never equals a long one.
 
-use super::Digest;
 use ferrobeam_device_api::{wire, Message};
-use sha2::{Digest as _, Sha256};
 use std::cell::Cell;
 
-/// Inputs longer than this are hashed with BLAKE3, shorter ones with SHA-256.
-pub(crate) const BLAKE3_ABOVE: usize = 16 << 10;
+/// Keys whose inputs are longer than this hold their BLAKE3 digest; shorter ones hold the
+/// inputs. Above it BLAKE3 runs several lanes at once (78 KB: ~11 µs), and a key that long
+/// would cost the cache more memory than the value it finds.
+pub(crate) const EXACT_UP_TO: usize = 16 << 10;
 
 /// Buffers kept per thread for keys up to this size; a larger one is freed when done.
 const KEEP_BUFFER: usize = 64 << 10;
+
+/// The first byte of a key holding its inputs.
+const INPUTS: u8 = 0;
+/// The first byte of a key holding the BLAKE3 digest of its inputs.
+const DIGEST: u8 = 1;
 
 thread_local! {
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// A cache key being built: the inputs are written into a buffer this thread reuses, and
-/// hashed once at the end, when their length (and so the hash) is known.
+/// A cache key being built: the inputs are written into a buffer this thread reuses.
 ///
 /// ```
-/// # use ferrobeam::cache::KeyHasher;
+/// # use ferrobeam::cache::KeyBuilder;
 /// # use ferrobeam_device_api::Message;
-/// let mut a = KeyHasher::new(b"example v1");
+/// let mut a = KeyBuilder::new(b"example v1");
 /// a.message(&Message::new().with("k", "v"));
-/// let mut b = KeyHasher::new(b"example v1");
+/// let mut b = KeyBuilder::new(b"example v1");
 /// b.message(&Message::new().with("k", "w"));
 /// assert_ne!(a.finish(), b.finish());
 /// ```
-pub struct KeyHasher {
+pub struct KeyBuilder {
     input: Vec<u8>,
 }
 
-impl std::fmt::Debug for KeyHasher {
+impl std::fmt::Debug for KeyBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyHasher")
+        f.debug_struct("KeyBuilder")
             .field("len", &self.input.len())
             .finish()
     }
 }
 
-impl KeyHasher {
+impl KeyBuilder {
     /// A key of the kind `domain` names (e.g. `b"ferrobeam response v1"`): keys of different
     /// domains never share inputs.
     pub fn new(domain: &[u8]) -> Self {
         // Re-entrant: a key built inside another one's simply gets a buffer of its own.
         let mut input = SCRATCH.try_with(Cell::take).unwrap_or_default();
         input.clear();
-        let mut key = KeyHasher { input };
+        input.push(INPUTS);
+        let mut key = KeyBuilder { input };
         key.part(domain);
         key
     }
@@ -77,29 +83,69 @@ impl KeyHasher {
         wire::encode_message_into(message, &mut self.input);
     }
 
-    /// The key.
-    pub fn finish(self) -> Digest {
-        digest_of(&self.input)
+    /// The key: the inputs, or their BLAKE3 digest when there are more than [`EXACT_UP_TO`]
+    /// bytes of them.
+    pub fn finish(mut self) -> Key {
+        let mut bytes = std::mem::take(&mut self.input);
+        if bytes.len() - 1 > EXACT_UP_TO {
+            let digest = blake3::hash(&bytes[1..]);
+            bytes.clear();
+            bytes.push(DIGEST);
+            bytes.extend_from_slice(digest.as_bytes());
+        }
+        Key { bytes }
     }
 }
 
-impl Drop for KeyHasher {
+impl Drop for KeyBuilder {
     /// Gives the buffer back to the thread (also when a key is given up half-built).
     fn drop(&mut self) {
-        let input = std::mem::take(&mut self.input);
-        if input.capacity() <= KEEP_BUFFER {
-            // (Not while the thread's locals are being destroyed: then the buffer just goes.)
-            let _ = SCRATCH.try_with(|scratch| scratch.set(input));
-        }
+        recycle(std::mem::take(&mut self.input));
     }
 }
 
-/// The digest of `input`: SHA-256 up to [`BLAKE3_ABOVE`] bytes, BLAKE3 above.
-fn digest_of(input: &[u8]) -> Digest {
-    if input.len() > BLAKE3_ABOVE {
-        *blake3::hash(input).as_bytes()
-    } else {
-        Sha256::digest(input).into()
+/// A finished key ([`KeyBuilder::finish`]). Its buffer goes back to the thread when it is
+/// dropped; a cache that keeps it copies the bytes ([`Key::to_stored`]).
+#[derive(PartialEq, Eq)]
+pub struct Key {
+    bytes: Vec<u8>,
+}
+
+impl Key {
+    /// The key's bytes, as a map of keys compares them.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Whether the key holds a digest of its inputs rather than the inputs.
+    pub fn is_digest(&self) -> bool {
+        self.bytes.first() == Some(&DIGEST)
+    }
+
+    /// The bytes as a cache keeps them: exactly as long as they are.
+    pub(crate) fn to_stored(&self) -> Box<[u8]> {
+        Box::from(self.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.is_digest() { "digest" } else { "inputs" };
+        write!(f, "Key({kind}, {} bytes)", self.bytes.len())
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        recycle(std::mem::take(&mut self.bytes));
+    }
+}
+
+/// Gives `buffer` to this thread for its next key, unless it grew too large to keep.
+fn recycle(buffer: Vec<u8>) {
+    if buffer.capacity() <= KEEP_BUFFER {
+        // (Not while the thread's locals are being destroyed: then the buffer just goes.)
+        let _ = SCRATCH.try_with(|scratch| scratch.set(buffer));
     }
 }
 
@@ -107,18 +153,38 @@ fn digest_of(input: &[u8]) -> Digest {
 mod tests {
     use super::*;
 
+    fn key_of_body(body: &[u8]) -> Key {
+        let mut k = KeyBuilder::new(b"test v1");
+        k.message(&Message::new().with("body", body));
+        k.finish()
+    }
+
     #[test]
-    fn short_inputs_are_sha256_and_long_ones_blake3() {
-        let short = vec![7u8; BLAKE3_ABOVE];
-        let long = vec![7u8; BLAKE3_ABOVE + 1];
-        assert_eq!(digest_of(&short), <[u8; 32]>::from(Sha256::digest(&short)));
-        assert_eq!(digest_of(&long), *blake3::hash(&long).as_bytes());
+    fn short_inputs_are_kept_and_long_ones_digested() {
+        let short = key_of_body(&[7u8; 1000]);
+        assert!(!short.is_digest());
+        assert!(short.as_bytes().windows(1000).any(|w| w == [7u8; 1000]));
+        let long = key_of_body(&vec![7u8; EXACT_UP_TO + 1]);
+        assert!(long.is_digest());
+        assert_eq!(long.as_bytes().len(), 33);
+    }
+
+    #[test]
+    fn the_boundary_between_the_two_kinds_is_exact() {
+        let inputs = |n: usize| {
+            let mut k = KeyBuilder::new(b"");
+            k.update(vec![0u8; n - 8]);
+            k.finish()
+        };
+        // The domain's length prefix is 8 of the bytes.
+        assert!(!inputs(EXACT_UP_TO).is_digest());
+        assert!(inputs(EXACT_UP_TO + 1).is_digest());
     }
 
     #[test]
     fn keys_depend_on_every_input_and_on_where_parts_end() {
         let key = |parts: &[&[u8]], body: &[u8]| {
-            let mut k = KeyHasher::new(b"test v1");
+            let mut k = KeyBuilder::new(b"test v1");
             for p in parts {
                 k.part(p);
             }
@@ -129,25 +195,48 @@ mod tests {
         let mut big2 = big.clone();
         big2[50 << 10] = 2;
         assert_ne!(key(&[b"ab", b"c"], b"x"), key(&[b"a", b"bc"], b"x"));
+        assert_ne!(key(&[b"a"], b"x"), key(&[b"a"], b"y"));
+        assert_eq!(key(&[b"a"], b"x"), key(&[b"a"], b"x"));
         assert_ne!(key(&[b"a"], &big), key(&[b"a"], &big2));
         assert_eq!(key(&[b"a"], &big), key(&[b"a"], &big));
-        let mut other = KeyHasher::new(b"test v2");
+        let mut other = KeyBuilder::new(b"test v2");
         other.part(b"a");
         other.message(&Message::new().with("body", big.clone()));
         assert_ne!(other.finish(), key(&[b"a"], &big));
     }
 
     #[test]
+    fn a_short_key_never_equals_a_digest() {
+        // A short key whose bytes after the kind are those of a long key's digest.
+        let long = key_of_body(&vec![3u8; EXACT_UP_TO + 1]);
+        let mut forged = KeyBuilder::new(b"");
+        forged.input.truncate(1);
+        forged.update(&long.as_bytes()[1..]);
+        let forged = forged.finish();
+        assert_eq!(forged.as_bytes()[1..], long.as_bytes()[1..]);
+        assert_ne!(forged, long);
+    }
+
+    #[test]
     fn a_key_built_inside_another_does_not_disturb_it() {
-        let mut outer = KeyHasher::new(b"outer");
+        let mut outer = KeyBuilder::new(b"outer");
         outer.part(b"before");
-        let mut inner = KeyHasher::new(b"inner");
+        let mut inner = KeyBuilder::new(b"inner");
         inner.part(b"x");
         let inner = inner.finish();
-        outer.update(inner);
-        let mut again = KeyHasher::new(b"outer");
+        outer.update(inner.as_bytes());
+        let mut again = KeyBuilder::new(b"outer");
         again.part(b"before");
-        again.update(inner);
+        again.update(inner.as_bytes());
         assert_eq!(outer.finish(), again.finish());
+    }
+
+    #[test]
+    fn a_dropped_key_gives_its_buffer_back() {
+        let key = key_of_body(&[1u8; 4000]);
+        let address = key.as_bytes().as_ptr();
+        drop(key);
+        let again = key_of_body(&[2u8; 4000]);
+        assert_eq!(again.as_bytes().as_ptr(), address);
     }
 }

@@ -1,44 +1,24 @@
-//! A bounded map of recently used values by a 32-byte digest of their inputs: the node's
-//! memoisation of pure functions (signatures by signature base, encoded responses, message IDs).
+//! A bounded map of recently used values by everything they depend on ([`Key`]): the node's
+//! memoisation of pure functions (signatures by signature base, encoded responses, decoded
+//! requests, message IDs).
 //!
 //! Eviction is by two generations: new entries go to the *hot* map; when it holds half the
 //! entries (or half the weight, e.g. bytes) it becomes the *cold* map and the previous cold map
 //! is dropped; a hit in the cold map moves the entry back to hot. Recently used entries survive,
-//! memory stays bounded, and every operation is O(1).
+//! memory stays bounded, and every operation is O(1) in the number of entries.
 
 mod key;
 
-pub use key::KeyHasher;
+pub use key::{Key, KeyBuilder};
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// A key: a digest of everything the value depends on ([`KeyHasher`]).
-pub type Digest = [u8; 32];
-
-/// Hashes a [`Digest`] key by its first eight bytes: they already are uniformly distributed,
-/// and nobody can choose them, so running SipHash over them again would buy nothing.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes as its length, then its bytes.
-        if let Some(first) = bytes.first_chunk::<8>() {
-            self.0 = u64::from_le_bytes(*first);
-        }
-    }
-
-    fn write_usize(&mut self, _: usize) {}
-}
-
-type DigestMap<V> = HashMap<Digest, V, BuildHasherDefault<DigestHasher>>;
+/// Keys as a map holds them, hashed with a per-map random seed: a client chooses much of what
+/// goes into a key, and the seed keeps it from choosing keys that share a bucket. Lookups
+/// compare keys whole, so a shared bucket could only slow a lookup, never answer it wrongly.
+type KeyMap<V> = HashMap<Box<[u8]>, V, foldhash::quality::RandomState>;
 
 /// Hit and miss counts since the cache was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,19 +41,20 @@ pub struct Recent<V> {
 
 #[derive(Debug)]
 struct Generations<V> {
-    hot: DigestMap<(V, usize)>,
+    hot: KeyMap<(V, usize)>,
     hot_weight: usize,
-    cold: DigestMap<(V, usize)>,
+    cold: KeyMap<(V, usize)>,
 }
 
 impl<V: Clone> Recent<V> {
-    /// A cache of at most `entries` values (0: it keeps nothing) and about `weight` weight.
+    /// A cache of at most `entries` values (0: it keeps nothing) and about `weight` weight,
+    /// the keys' bytes included.
     pub fn new(entries: usize, weight: usize) -> Self {
         Recent {
             generations: Mutex::new(Generations {
-                hot: DigestMap::default(),
+                hot: KeyMap::default(),
                 hot_weight: 0,
-                cold: DigestMap::default(),
+                cold: KeyMap::default(),
             }),
             half_entries: entries / 2,
             half_weight: weight / 2,
@@ -88,7 +69,7 @@ impl<V: Clone> Recent<V> {
     }
 
     /// The value under `key`, counted as a hit or a miss.
-    pub fn get(&self, key: &Digest) -> Option<V> {
+    pub fn get(&self, key: &Key) -> Option<V> {
         let found = self.find(key);
         let counter = if found.is_some() {
             &self.hits
@@ -99,14 +80,16 @@ impl<V: Clone> Recent<V> {
         found
     }
 
-    /// Keeps `value` of `weight` under `key`; a value heavier than half the weight bound is
-    /// not kept.
-    pub fn insert(&self, key: Digest, value: V, weight: usize) {
+    /// Keeps `value` of `weight` under `key` (which weighs its length in bytes more); a value
+    /// heavier than half the weight bound is not kept.
+    pub fn insert(&self, key: &Key, value: V, weight: usize) {
+        let weight = weight.saturating_add(key.as_bytes().len());
         if !self.enabled() || weight > self.half_weight {
             return;
         }
+        let stored = key.to_stored();
         let mut g = self.lock();
-        self.promote(&mut g, key, value, weight);
+        self.promote(&mut g, stored, value, weight);
     }
 
     /// How many values are held.
@@ -128,17 +111,17 @@ impl<V: Clone> Recent<V> {
         }
     }
 
-    fn find(&self, key: &Digest) -> Option<V> {
+    fn find(&self, key: &Key) -> Option<V> {
         let mut g = self.lock();
-        if let Some((value, _)) = g.hot.get(key) {
+        if let Some((value, _)) = g.hot.get(key.as_bytes()) {
             return Some(value.clone());
         }
-        let (value, weight) = g.cold.remove(key)?;
-        self.promote(&mut g, *key, value.clone(), weight);
+        let (stored, (value, weight)) = g.cold.remove_entry(key.as_bytes())?;
+        self.promote(&mut g, stored, value.clone(), weight);
         Some(value)
     }
 
-    fn promote(&self, g: &mut Generations<V>, key: Digest, value: V, weight: usize) {
+    fn promote(&self, g: &mut Generations<V>, key: Box<[u8]>, value: V, weight: usize) {
         if g.hot.len() >= self.half_entries || g.hot_weight + weight > self.half_weight {
             g.cold = std::mem::take(&mut g.hot);
             g.hot_weight = 0;
@@ -160,15 +143,17 @@ impl<V: Clone> Recent<V> {
 mod tests {
     use super::*;
 
-    fn key(n: u8) -> Digest {
-        [n; 32]
+    fn key(n: u8) -> Key {
+        let mut k = KeyBuilder::new(b"test v1");
+        k.update([n]);
+        k.finish()
     }
 
     #[test]
     fn remembers_and_counts() {
         let cache = Recent::new(8, usize::MAX);
         assert!(cache.get(&key(1)).is_none());
-        cache.insert(key(1), "one", 1);
+        cache.insert(&key(1), "one", 1);
         assert_eq!(cache.get(&key(1)), Some("one"));
         assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1 });
     }
@@ -176,9 +161,9 @@ mod tests {
     #[test]
     fn stays_bounded_by_entries_and_keeps_recently_used_ones() {
         let cache = Recent::new(8, usize::MAX);
-        cache.insert(key(255), 255, 0);
+        cache.insert(&key(255), 255, 0);
         for i in 0..100u8 {
-            cache.insert(key(i), i, 0);
+            cache.insert(&key(i), i, 0);
             // Touching 255 keeps it in the hot generation.
             assert_eq!(cache.get(&key(255)), Some(255), "evicted at {i}");
             assert!(cache.len() <= 8, "{} entries", cache.len());
@@ -186,36 +171,64 @@ mod tests {
         assert!(cache.get(&key(0)).is_none(), "an old entry survived");
     }
 
+    /// Every test key's length in bytes, which it weighs on top of its value.
+    fn key_weight() -> usize {
+        key(0).as_bytes().len()
+    }
+
     #[test]
     fn stays_bounded_by_weight_and_refuses_heavy_values() {
-        let cache = Recent::new(1000, 100);
+        let cache = Recent::new(1000, 10 * key_weight() + 100);
         for i in 0..100u8 {
-            cache.insert(key(i), i, 20);
+            cache.insert(&key(i), i, 20);
         }
-        // Two generations of at most 50 each: at most five values of 20.
+        // Two generations of at most 5 keys and 50 each: at most five values of 20.
         assert!(cache.len() <= 5, "{} entries", cache.len());
-        cache.insert(key(200), 200, 51);
+        cache.insert(&key(200), 200, 20);
+        assert_eq!(cache.get(&key(200)), Some(200));
+        // Half the bound, less the key's own weight, and one more.
+        cache.insert(&key(201), 201, 5 * key_weight() + 50 - key_weight() + 1);
         assert!(
-            cache.get(&key(200)).is_none(),
+            cache.get(&key(201)).is_none(),
             "heavier than half the bound"
         );
     }
 
     #[test]
-    fn reinserting_a_key_does_not_count_its_weight_twice() {
-        let cache = Recent::new(1000, 100);
-        for _ in 0..10 {
-            cache.insert(key(1), 1, 20);
+    fn keys_weigh_their_length() {
+        let long = |n: u8| {
+            let mut k = KeyBuilder::new(b"test v1");
+            k.update([n; 1000]);
+            k.finish()
+        };
+        let cache = Recent::new(1000, 4000);
+        for i in 0..100u8 {
+            cache.insert(&long(i), i, 0);
         }
-        cache.insert(key(2), 2, 20);
+        // Two generations of at most 2000 bytes: one key of 1,000 bytes and more in each.
+        assert!(cache.len() <= 2, "{} entries", cache.len());
+    }
+
+    #[test]
+    fn reinserting_a_key_does_not_count_its_weight_twice() {
+        // Each generation holds two entries of weight 20 (and their keys).
+        let cache = Recent::new(1000, 4 * (key_weight() + 20));
+        for _ in 0..10 {
+            cache.insert(&key(1), 1, 20);
+        }
+        // Counted once, 1 shares the hot generation with 2, moves to the cold one with it
+        // when 3 comes, and is still there after 4; counted ten times, it would be alone in
+        // the cold generation when 2 came, and dropped when 4 did.
+        for n in 2..=4 {
+            cache.insert(&key(n), n, 20);
+        }
         assert_eq!(cache.get(&key(1)), Some(1));
-        assert_eq!(cache.get(&key(2)), Some(2));
     }
 
     #[test]
     fn zero_entries_keeps_nothing() {
         let cache = Recent::new(0, usize::MAX);
-        cache.insert(key(1), 1, 0);
+        cache.insert(&key(1), 1, 0);
         assert!(cache.get(&key(1)).is_none());
         assert!(!cache.enabled());
     }

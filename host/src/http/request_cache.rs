@@ -6,7 +6,7 @@
 //! The same request sent again — a client polling `/<process>~process@1.0/now/…`, a retry — is
 //! therefore decoded once. Devices still run on every request: only the decoding is reused.
 //!
-//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of the method, the target, the
+//! The key ([`KeyBuilder`](crate::cache::KeyBuilder)) holds the method, the target, the
 //! HTTP message's wire bytes and the load generations of the two codec devices and of
 //! `httpsig@1.0`, which identifies the remembered first step (a reloaded device gets a new
 //! generation, so its entries are never found again). Requests larger than
@@ -16,7 +16,7 @@
 
 use super::codec::{self, Decoded, STRUCTURED};
 use super::error::EdgeError;
-use crate::cache::{KeyHasher, Recent};
+use crate::cache::{Key, KeyBuilder, Recent};
 use crate::node::Node;
 use crate::resolve::hashpath::ID_DEVICE;
 use ferrobeam_device_api::Message;
@@ -68,7 +68,7 @@ impl RequestCache {
         }
         if let Some((key, size)) = key {
             // Both forms hold about what the request held, plus the commitments.
-            self.decoded.insert(key, decoded.clone(), 3 * size);
+            self.decoded.insert(&key, decoded.clone(), 3 * size);
         }
         Ok(decoded)
     }
@@ -79,9 +79,9 @@ impl RequestCache {
     }
 }
 
-/// A digest of every input of the decoding; `None` for a request too large to keep, or when a
+/// The key of every input of the decoding; `None` for a request too large to keep, or when a
 /// codec device it needs is not loaded (decoding then answers with the right error).
-fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u8; 32], usize)> {
+fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<(Key, usize)> {
     // An HTTP message holds only binaries; anything else counts as too large to keep.
     let size: usize = http
         .iter()
@@ -91,7 +91,7 @@ fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<([u
         return None;
     }
     let registry = node.registry();
-    let mut h = KeyHasher::new(b"ferrobeam request v1");
+    let mut h = KeyBuilder::new(b"ferrobeam request v1");
     for device in [codec::request_codec(http), STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());
     }

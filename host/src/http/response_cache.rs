@@ -7,10 +7,11 @@
 //! served from here without those four codec calls. Device methods still run on every request:
 //! only the encoding of what they returned is reused.
 //!
-//! The key is a digest ([`KeyHasher`](crate::cache::KeyHasher)) of all of those inputs: the
+//! The key ([`KeyBuilder`](crate::cache::KeyBuilder)) holds all of those inputs: the
 //! result's wire bytes, the codec's name, the load generation of every codec device involved
-//! (a reloaded codec library gets a new one, so its entries are simply never found again), the
-//! options' wire bytes and the signer's modulus.
+//! (a reloaded codec library gets a new one, so its entries are simply never found again), and
+//! SHA-256 of the options' wire bytes and the signer's modulus (computed again only when the
+//! options change).
 //! The signature inside a cached response is the one the signature cache
 //! ([`crate::wallet::SignatureCache`]) holds for the same signature base, so a hit is
 //! byte-identical to encoding again.
@@ -20,7 +21,7 @@
 
 use super::codec::{self, ResponseCodec, HTTPSIG, STRUCTURED};
 use super::response::Prepared;
-use crate::cache::{KeyHasher, Recent};
+use crate::cache::{Key, KeyBuilder, Recent};
 use crate::node::Node;
 use ferrobeam_device_api::{DeviceError, Message};
 use sha2::{Digest, Sha256};
@@ -32,8 +33,6 @@ pub const DEFAULT_ENTRIES: usize = 1024;
 pub const DEFAULT_BYTES: usize = 8 << 20;
 /// The largest response kept.
 pub const MAX_ENTRY_BYTES: usize = 64 << 10;
-
-use crate::cache::Digest as Key;
 
 /// Encoded responses by their inputs, bounded.
 #[derive(Debug)]
@@ -84,7 +83,7 @@ impl ResponseCache {
         let encoded = uncached()?;
         let size = encoded.size();
         if size <= MAX_ENTRY_BYTES {
-            self.responses.insert(key, encoded.clone(), size);
+            self.responses.insert(&key, encoded.clone(), size);
         }
         Ok(encoded)
     }
@@ -128,7 +127,7 @@ impl ResponseCache {
     }
 }
 
-/// A digest of every input of the encoding (`fixed`: the options and the signer, see
+/// The key of every input of the encoding (`fixed`: the options and the signer, see
 /// [`ResponseCache::fixed_digest`]); `None` when a codec device it needs is not loaded (the
 /// uncached path then answers with the right error).
 fn key_of(
@@ -138,7 +137,7 @@ fn key_of(
     result: &Message,
 ) -> Option<Key> {
     let registry = node.registry();
-    let mut h = KeyHasher::new(b"ferrobeam response v1");
+    let mut h = KeyBuilder::new(b"ferrobeam response v1");
     h.update(fixed);
     for device in [HTTPSIG, STRUCTURED] {
         h.update(registry.get(device)?.generation.to_le_bytes());

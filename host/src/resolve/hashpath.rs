@@ -10,7 +10,7 @@
 //! once, not on every request.
 
 use super::call_with;
-use crate::cache::{KeyHasher, Recent};
+use crate::cache::{KeyBuilder, Recent};
 use crate::node::Node;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -24,14 +24,17 @@ pub(crate) const ID_DEVICE: &str = "httpsig@1.0";
 /// How many message IDs the node remembers.
 pub const ID_CACHE_ENTRIES: usize = 4096;
 
-/// IDs by a digest ([`KeyHasher`]) of the `httpsig@1.0` load generation and the message's wire
+/// How many bytes of IDs and their keys the node remembers at most.
+pub const ID_CACHE_BYTES: usize = 8 << 20;
+
+/// IDs by a key ([`KeyBuilder`]) of the `httpsig@1.0` load generation and the message's wire
 /// encoding.
 #[derive(Debug)]
 pub struct IdCache(Recent<Arc<str>>);
 
 impl Default for IdCache {
     fn default() -> Self {
-        IdCache(Recent::new(ID_CACHE_ENTRIES, usize::MAX))
+        IdCache(Recent::new(ID_CACHE_ENTRIES, ID_CACHE_BYTES))
     }
 }
 
@@ -113,7 +116,7 @@ fn raw_id(segment: &str) -> Option<Vec<u8>> {
 pub fn id(node: &Node, msg: &Message) -> Option<String> {
     // Without the device there is no ID (and `call_with` says why below).
     let key = node.registry().get(ID_DEVICE).map(|device| {
-        let mut key = KeyHasher::new(b"ferrobeam id v1");
+        let mut key = KeyBuilder::new(b"ferrobeam id v1");
         key.update(device.generation.to_le_bytes());
         key.message(msg);
         key.finish()
@@ -125,7 +128,7 @@ pub fn id(node: &Node, msg: &Message) -> Option<String> {
         Ok(v) => {
             let id = v.as_str()?.to_owned();
             if let Some(key) = key {
-                node.ids().0.insert(key, Arc::from(id.as_str()), 0);
+                node.ids().0.insert(&key, Arc::from(id.as_str()), id.len());
             }
             Some(id)
         }

@@ -3,13 +3,16 @@
 //! a lookup microseconds.
 //!
 //! Any valid signature of a base is as good as any other (RSA-PSS salts are random, so two
-//! signatures of one base differ, and both verify). Entries are keyed by sha256 of the base and
-//! kept by [`Recent`]'s two generations: memory stays bounded at `capacity` entries.
+//! signatures of one base differ, and both verify). Entries are keyed by the base itself
+//! ([`KeyBuilder`]) and kept by [`Recent`]'s two generations: memory stays bounded at
+//! `capacity` entries and [`CACHE_BYTES`] bytes.
 
 pub use crate::cache::CacheStats;
-use crate::cache::Recent;
-use sha2::{Digest, Sha256};
+use crate::cache::{Key, KeyBuilder, Recent};
 use std::sync::Arc;
+
+/// How many bytes of signatures and their bases the cache holds at most.
+pub const CACHE_BYTES: usize = 8 << 20;
 
 /// Signatures by signature base, at most `capacity` of them.
 #[derive(Debug)]
@@ -21,7 +24,7 @@ impl SignatureCache {
     /// A cache of at most `capacity` signatures (at least 2).
     pub fn new(capacity: usize) -> Self {
         SignatureCache {
-            signatures: Recent::new(capacity.max(2), usize::MAX),
+            signatures: Recent::new(capacity.max(2), CACHE_BYTES),
         }
     }
 
@@ -32,7 +35,8 @@ impl SignatureCache {
 
     /// Remembers `signature` as the signature of `base`.
     pub fn insert(&self, base: &[u8], signature: Arc<[u8]>) {
-        self.signatures.insert(key_of(base), signature, 0);
+        let weight = signature.len();
+        self.signatures.insert(&key_of(base), signature, weight);
     }
 
     /// How many entries are held (hot and cold).
@@ -51,8 +55,10 @@ impl SignatureCache {
     }
 }
 
-fn key_of(base: &[u8]) -> [u8; 32] {
-    Sha256::digest(base).into()
+fn key_of(base: &[u8]) -> Key {
+    let mut key = KeyBuilder::new(b"ferrobeam signature v1");
+    key.part(base);
+    key.finish()
 }
 
 #[cfg(test)]
