@@ -39,6 +39,10 @@ fn accept_all(_: &ferrobeam::http::Decoded) -> Result<(), EdgeError> {
     Ok(())
 }
 
+fn nothing_before() -> Result<(), EdgeError> {
+    Ok(())
+}
+
 #[test]
 fn a_remembered_decode_is_the_codecs_decode() {
     let scratch = Scratch::new("request-cache");
@@ -57,9 +61,9 @@ fn a_remembered_decode_is_the_codecs_decode() {
     let mut decoded = 0;
     for file in &files {
         let (method, target, http) = captured(file);
-        let fresh = never.decode(&node, &http, &method, &target, accept_all);
-        let first = memo.decode(&node, &http, &method, &target, accept_all);
-        let again = memo.decode(&node, &http, &method, &target, accept_all);
+        let fresh = never.decode(&node, &http, &method, &target, nothing_before, accept_all);
+        let first = memo.decode(&node, &http, &method, &target, nothing_before, accept_all);
+        let again = memo.decode(&node, &http, &method, &target, nothing_before, accept_all);
         match (fresh, first, again) {
             (Ok(fresh), Ok(first), Ok(again)) => {
                 for d in [&first, &again] {
@@ -102,7 +106,7 @@ fn a_request_differing_in_one_byte_is_decoded_anew() {
             .map(str::to_owned)
     };
     let good = memo
-        .decode(&node, &http, &method, &target, accept_all)
+        .decode(&node, &http, &method, &target, nothing_before, accept_all)
         .unwrap();
     assert_eq!(status(&good).as_deref(), Some("verified"));
     let mut tampered = http.clone();
@@ -115,14 +119,48 @@ fn a_request_differing_in_one_byte_is_decoded_anew() {
         format!("{}{flipped}{}", &signature[..at], &signature[at + 1..]),
     );
     let bad = memo
-        .decode(&node, &tampered, &method, &target, accept_all)
+        .decode(
+            &node,
+            &tampered,
+            &method,
+            &target,
+            nothing_before,
+            accept_all,
+        )
         .unwrap();
     assert_eq!(status(&bad).as_deref(), Some("unverified"));
     // And the original is still remembered as verified.
     let again = memo
-        .decode(&node, &http, &method, &target, accept_all)
+        .decode(&node, &http, &method, &target, nothing_before, accept_all)
         .unwrap();
     assert_eq!(status(&again).as_deref(), Some("verified"));
+}
+
+#[test]
+fn the_check_before_decoding_runs_only_for_a_request_not_remembered() {
+    let scratch = Scratch::new("request-cache-before");
+    let node = node_with_codecs(&scratch);
+    let memo = RequestCache::new(256, 8 << 20);
+    let (method, target, http) =
+        captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
+    let runs = std::cell::Cell::new(0);
+    let counted = || {
+        runs.set(runs.get() + 1);
+        Ok(())
+    };
+    let refuse = || Err(EdgeError::BadBody("refused before decoding".into()));
+    // A request refused before decoding is not remembered: it is refused again.
+    for _ in 0..2 {
+        let refused = memo.decode(&node, &http, &method, &target, refuse, accept_all);
+        assert!(refused.is_err());
+    }
+    assert_eq!(memo.stats().hits, 0);
+    for _ in 0..3 {
+        memo.decode(&node, &http, &method, &target, counted, accept_all)
+            .unwrap();
+    }
+    assert_eq!(runs.get(), 1, "the check ran for a remembered request");
+    assert_eq!(memo.stats().hits, 2);
 }
 
 /// A request sent again is answered from its memo (its decoding, and its first call's messages
@@ -202,7 +240,7 @@ fn a_remembered_first_call_resolves_as_the_steps_do() {
         .chain(id_targets.iter().map(String::as_str))
     {
         let decoded = memo
-            .decode(&node, &http, method, target, accept_all)
+            .decode(&node, &http, method, target, nothing_before, accept_all)
             .unwrap();
         let route = ferrobeam::path::parse(target).unwrap();
         let keys = RequestKeys::new(decoded.tabm.clone(), decoded.typed.clone())

@@ -333,10 +333,14 @@ fn run(
     codec: &mut ResponseCodec,
 ) -> Result<Message, EdgeError> {
     let (node, limits) = (&*edge.node, &edge.limits);
-    limits::parts(http, limits)?;
-    let decoded = edge.requests.decode(node, http, method, target, |d| {
-        limits::message(&d.typed, limits)
-    })?;
+    let decoded = edge.requests.decode(
+        node,
+        http,
+        method,
+        target,
+        || limits::parts(http, limits),
+        |d| limits::message(&d.typed, limits),
+    )?;
     if let Some(asked) = codec::requested_codec(&decoded.typed) {
         *codec = asked;
     }

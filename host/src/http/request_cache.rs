@@ -44,13 +44,17 @@ impl RequestCache {
     }
 
     /// `http` decoded ([`codec::decode_request`]), with `method` added to both forms, and
-    /// accepted by `check`; from the cache when the same request was decoded before.
+    /// accepted by `check`; from the cache when the same request was decoded before. `before`
+    /// runs first when it was not, and can refuse the request before it is decoded. The node
+    /// gives one cache the same checks for all its requests (the edge's limits), so a request
+    /// found here has passed them already.
     pub fn decode(
         &self,
         node: &Node,
         http: &Message,
         method: &str,
         target: &str,
+        before: impl FnOnce() -> Result<(), EdgeError>,
         check: impl FnOnce(&Decoded) -> Result<(), EdgeError>,
     ) -> Result<Decoded, EdgeError> {
         let key = self
@@ -61,6 +65,7 @@ impl RequestCache {
         if let Some(hit) = key.as_ref().and_then(|(k, _)| self.decoded.get(k)) {
             return Ok(hit);
         }
+        before()?;
         let mut decoded = codec::decode_request(node, http, method, target)?;
         check(&decoded)?;
         for m in [&mut decoded.tabm, &mut decoded.typed] {
