@@ -45,7 +45,7 @@ pub fn decode_request(
     target: &str,
 ) -> Result<Decoded, DeviceError> {
     let codec = request_codec(http);
-    if codec != HTTPSIG && node.registry().get(codec).is_none() {
+    if codec != HTTPSIG && !node.registry().contains(codec) {
         return Err(DeviceError::bad_request(format!(
             "codec-device `{codec}` is not a device this node has loaded"
         )));
@@ -208,7 +208,7 @@ fn is_document(result: &Message) -> bool {
 
 /// The node cannot speak HTTP without its codec devices: a clear 503 rather than a 404.
 fn require(node: &Node, codec: &str) -> Result<(), DeviceError> {
-    if node.registry().get(codec).is_some() && node.registry().get(STRUCTURED).is_some() {
+    if let [Some(_), Some(_)] = node.registry().generations([codec, STRUCTURED]) {
         return Ok(());
     }
     Err(DeviceError::new(

@@ -95,14 +95,15 @@ fn key_of(node: &Node, http: &Message, method: &str, target: &str) -> Option<(Ke
     if size > MAX_REQUEST_BYTES {
         return None;
     }
-    let registry = node.registry();
-    let mut h = KeyBuilder::new(b"ferrobeam request v1");
-    for device in [codec::request_codec(http), STRUCTURED] {
-        h.update(registry.get(device)?.generation.to_le_bytes());
-    }
     // The device that identifies the remembered first step (`resolve::FirstStep`): a request
     // decoded by another codec (`ans104@1.0`) is remembered again once it is reloaded.
-    let id_device = registry.get(ID_DEVICE).map(|d| d.generation);
+    let [codec, structured, id_device] =
+        node.registry()
+            .generations([codec::request_codec(http), STRUCTURED, ID_DEVICE]);
+    let mut h = KeyBuilder::new(b"ferrobeam request v1");
+    for generation in [codec?, structured?] {
+        h.update(generation.to_le_bytes());
+    }
     h.update(id_device.map_or([0xff; 8], u64::to_le_bytes));
     for part in [method, target] {
         h.part(part.as_bytes());

@@ -136,18 +136,24 @@ fn key_of(
     response_codec: &ResponseCodec,
     result: &Message,
 ) -> Option<Key> {
-    let registry = node.registry();
+    let other = match response_codec {
+        ResponseCodec::Httpsig => None,
+        ResponseCodec::Other(device) => Some(device.as_str()),
+    };
+    let [httpsig, structured, other_generation] =
+        node.registry()
+            .generations([HTTPSIG, STRUCTURED, other.unwrap_or(HTTPSIG)]);
     let mut h = KeyBuilder::new(b"ferrobeam response v1");
     h.update(fixed);
-    for device in [HTTPSIG, STRUCTURED] {
-        h.update(registry.get(device)?.generation.to_le_bytes());
+    for generation in [httpsig?, structured?] {
+        h.update(generation.to_le_bytes());
     }
-    match response_codec {
-        ResponseCodec::Httpsig => h.update([0u8]),
-        ResponseCodec::Other(device) => {
+    match other {
+        None => h.update([0u8]),
+        Some(device) => {
             h.update([1u8]);
             h.part(device.as_bytes());
-            h.update(registry.get(device)?.generation.to_le_bytes());
+            h.update(other_generation?.to_le_bytes());
         }
     }
     h.message(result);

@@ -26,7 +26,7 @@ pub fn process_class<'a>(
     }
     Some(match base.get_str("execution-device") {
         None => "none",
-        Some(d) if node.registry().get(d).is_some() => d,
+        Some(d) if node.registry().contains(d) => d,
         Some(_) => OTHER,
     })
 }

@@ -111,6 +111,19 @@ struct State {
     libraries: HashMap<PathBuf, Loaded>,
 }
 
+impl State {
+    /// The device serving `name`; device names are case-insensitive, as HyperBEAM's lookup
+    /// is.
+    fn find(&self, name: &str) -> Option<&Arc<DeviceHandle>> {
+        self.devices.get(name).or_else(|| {
+            self.devices
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+    }
+}
+
 /// A library file as last loaded.
 struct Loaded {
     /// The current instance (the one new requests get).
@@ -158,15 +171,31 @@ impl Registry {
 
     /// The device serving `name` now.
     pub fn get(&self, name: &str) -> Option<Arc<DeviceHandle>> {
+        self.read().find(name).cloned()
+    }
+
+    /// Whether a device serves `name` now: [`Registry::get`] without taking a share of the
+    /// handle (a count that every request thread would otherwise update in turn).
+    pub fn contains(&self, name: &str) -> bool {
+        self.read().find(name).is_some()
+    }
+
+    /// The load generation of the device serving each of `names` now, under one look at the
+    /// registry: what a cache key needs of the devices that made its value.
+    ///
+    /// ```
+    /// # use ferrobeam::config::DevicesFile;
+    /// # let dir = std::env::temp_dir().join(format!("ferrobeam-doc-gen-{}", std::process::id()));
+    /// # let mut config = DevicesFile::default_at(&dir.join("devices.toml"));
+    /// # config.node.plugins_dir = dir.join("plugins");
+    /// # config.node.data_dir = dir.join("data");
+    /// # let (node, _) = ferrobeam::Node::start(config).unwrap();
+    /// // A node without plugins serves neither codec.
+    /// assert_eq!(node.registry().generations(["httpsig@1.0", "structured@1.0"]), [None, None]);
+    /// ```
+    pub fn generations<const N: usize>(&self, names: [&str; N]) -> [Option<u64>; N] {
         let state = self.read();
-        state.devices.get(name).cloned().or_else(|| {
-            // Device names are case-insensitive, as HyperBEAM's lookup is.
-            state
-                .devices
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        })
+        names.map(|name| state.find(name).map(|d| d.generation))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {

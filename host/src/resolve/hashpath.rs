@@ -115,9 +115,10 @@ fn raw_id(segment: &str) -> Option<Vec<u8>> {
 /// The ID of `msg`, remembered by the node ([`IdCache`]).
 pub fn id(node: &Node, msg: &Message) -> Option<String> {
     // Without the device there is no ID (and `call_with` says why below).
-    let key = node.registry().get(ID_DEVICE).map(|device| {
+    let [generation] = node.registry().generations([ID_DEVICE]);
+    let key = generation.map(|generation| {
         let mut key = KeyBuilder::new(b"ferrobeam id v1");
-        key.update(device.generation.to_le_bytes());
+        key.update(generation.to_le_bytes());
         key.message(msg);
         key.finish()
     });
