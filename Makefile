@@ -9,7 +9,7 @@ PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
-.PHONY: run build plugins test bench load targets soak fuzz fmt lint
+.PHONY: run build plugins test npm-packages bench load targets soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -51,12 +51,18 @@ test:
 		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	$(CARGO) build --workspace
 	FERROBEAM_REQUIRE_PG=1 $(CARGO) test --workspace
-	@# The pinned packages, (re)installed when missing or when the lockfile changed.
+	@$(MAKE) --no-print-directory npm-packages
+	cd $(NPM_DIR) && node --test --test-concurrency=1 test/
+
+## The npm clients the tests and `make targets` run, pinned by tests/npm/package-lock.json:
+## (re)installed when missing or when the lockfile changed. `npm ci` refuses a lockfile that
+## lacks other platforms' optional packages under some npm versions; `npm install` then installs
+## the same pinned versions.
+npm-packages:
 	@if [ ! -f $(NPM_DIR)/node_modules/.package-lock.json ] || \
 	    [ $(NPM_DIR)/package-lock.json -nt $(NPM_DIR)/node_modules/.package-lock.json ]; then \
 		cd $(NPM_DIR) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund); \
 	fi
-	cd $(NPM_DIR) && node --test --test-concurrency=1 test/
 
 ## Criterion benchmarks (the ABI bench loads the release message@1.0 library).
 bench:
@@ -75,7 +81,7 @@ targets: plugins
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
 	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
-	@[ -d $(NPM_DIR)/node_modules/hbsig ] || (cd $(NPM_DIR) && npm ci --no-audit --no-fund)
+	@$(MAKE) --no-print-directory npm-packages
 	$(CARGO) build --release --workspace
 	CARGO="$(CARGO)" ./bench/targets.sh
 
