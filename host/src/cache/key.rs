@@ -141,9 +141,10 @@ impl Drop for Key {
     }
 }
 
-/// Gives `buffer` to this thread for its next key, unless it grew too large to keep.
+/// Gives `buffer` to this thread for its next key, unless it has no room (a builder whose
+/// buffer went to its key) or grew too large to keep.
 fn recycle(buffer: Vec<u8>) {
-    if buffer.capacity() <= KEEP_BUFFER {
+    if (1..=KEEP_BUFFER).contains(&buffer.capacity()) {
         // (Not while the thread's locals are being destroyed: then the buffer just goes.)
         let _ = SCRATCH.try_with(|scratch| scratch.set(buffer));
     }
