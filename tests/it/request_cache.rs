@@ -43,6 +43,18 @@ fn nothing_before() -> Result<(), EdgeError> {
     Ok(())
 }
 
+/// A node with the codecs (in `scratch`, kept alive by the caller) and an empty memo.
+fn node_and_memo(scratch: &str) -> (Scratch, std::sync::Arc<ferrobeam::Node>, RequestCache) {
+    let scratch = Scratch::new(scratch);
+    let node = node_with_codecs(&scratch);
+    (scratch, node, RequestCache::new(256, 8 << 20))
+}
+
+/// hbsig's signed request (`26`): method, target and HTTP message.
+fn signed_26() -> (String, String, Message) {
+    captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"))
+}
+
 #[test]
 fn a_remembered_decode_is_the_codecs_decode() {
     let scratch = Scratch::new("request-cache");
@@ -94,11 +106,8 @@ fn a_remembered_decode_is_the_codecs_decode() {
 
 #[test]
 fn a_request_differing_in_one_byte_is_decoded_anew() {
-    let scratch = Scratch::new("request-cache-tampered");
-    let node = node_with_codecs(&scratch);
-    let memo = RequestCache::new(256, 8 << 20);
-    let (method, target, http) =
-        captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
+    let (_scratch, node, memo) = node_and_memo("request-cache-tampered");
+    let (method, target, http) = signed_26();
     let status = |d: &ferrobeam::http::Decoded| {
         d.tabm
             .get_message("priv")
@@ -138,11 +147,8 @@ fn a_request_differing_in_one_byte_is_decoded_anew() {
 
 #[test]
 fn the_check_before_decoding_runs_only_for_a_request_not_remembered() {
-    let scratch = Scratch::new("request-cache-before");
-    let node = node_with_codecs(&scratch);
-    let memo = RequestCache::new(256, 8 << 20);
-    let (method, target, http) =
-        captured(&vectors_dir().join("client-requests/26-hbsig-sign-send.json"));
+    let (_scratch, node, memo) = node_and_memo("request-cache-before");
+    let (method, target, http) = signed_26();
     let runs = std::cell::Cell::new(0);
     let counted = || {
         runs.set(runs.get() + 1);
