@@ -11,14 +11,26 @@ mod key;
 
 pub use key::{Key, KeyBuilder};
 
-use std::collections::HashMap;
+use hashbrown::hash_table::{Entry as Slot, HashTable};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Keys as a map holds them, hashed with a per-map random seed: a client chooses much of what
-/// goes into a key, and the seed keeps it from choosing keys that share a bucket. Lookups
-/// compare keys whole, so a shared bucket could only slow a lookup, never answer it wrongly.
-type KeyMap<V> = HashMap<Box<[u8]>, V, foldhash::quality::RandomState>;
+/// A key's hash: foldhash with a random seed per cache. A client chooses much of what goes
+/// into a key, and the seed keeps it from choosing keys that share a bucket; lookups compare
+/// keys whole, so a shared bucket could only slow a lookup, never answer it wrongly. The hash
+/// is computed before the cache is locked, so that another thread does not wait while a key of
+/// kilobytes is read.
+type KeyHash = foldhash::quality::RandomState;
+
+/// A value held, with its key, the key's hash and its weight.
+#[derive(Debug)]
+struct Entry<V> {
+    key: Box<[u8]>,
+    hash: u64,
+    value: V,
+    weight: usize,
+}
 
 /// Hit and miss counts since the cache was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,6 +45,7 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub struct Recent<V> {
     generations: Mutex<Generations<V>>,
+    hasher: KeyHash,
     half_entries: usize,
     half_weight: usize,
     hits: AtomicU64,
@@ -41,9 +54,9 @@ pub struct Recent<V> {
 
 #[derive(Debug)]
 struct Generations<V> {
-    hot: KeyMap<(V, usize)>,
+    hot: HashTable<Entry<V>>,
     hot_weight: usize,
-    cold: KeyMap<(V, usize)>,
+    cold: HashTable<Entry<V>>,
 }
 
 impl<V: Clone> Recent<V> {
@@ -52,10 +65,11 @@ impl<V: Clone> Recent<V> {
     pub fn new(entries: usize, weight: usize) -> Self {
         Recent {
             generations: Mutex::new(Generations {
-                hot: KeyMap::default(),
+                hot: HashTable::new(),
                 hot_weight: 0,
-                cold: KeyMap::default(),
+                cold: HashTable::new(),
             }),
+            hasher: KeyHash::default(),
             half_entries: entries / 2,
             half_weight: weight / 2,
             hits: AtomicU64::new(0),
@@ -87,9 +101,14 @@ impl<V: Clone> Recent<V> {
         if !self.enabled() || weight > self.half_weight {
             return;
         }
-        let stored = key.to_stored();
+        let entry = Entry {
+            key: key.to_stored(),
+            hash: self.hasher.hash_one(key.as_bytes()),
+            value,
+            weight,
+        };
         let mut g = self.lock();
-        self.promote(&mut g, stored, value, weight);
+        self.promote(&mut g, entry);
     }
 
     /// How many values are held.
@@ -112,24 +131,37 @@ impl<V: Clone> Recent<V> {
     }
 
     fn find(&self, key: &Key) -> Option<V> {
+        let (hash, key) = (self.hasher.hash_one(key.as_bytes()), key.as_bytes());
+        let is_key = |e: &Entry<V>| *e.key == *key;
         let mut g = self.lock();
-        if let Some((value, _)) = g.hot.get(key.as_bytes()) {
-            return Some(value.clone());
+        if let Some(e) = g.hot.find(hash, is_key) {
+            return Some(e.value.clone());
         }
-        let (stored, (value, weight)) = g.cold.remove_entry(key.as_bytes())?;
-        self.promote(&mut g, stored, value.clone(), weight);
+        let (entry, _) = g.cold.find_entry(hash, is_key).ok()?.remove();
+        let value = entry.value.clone();
+        self.promote(&mut g, entry);
         Some(value)
     }
 
-    fn promote(&self, g: &mut Generations<V>, key: Box<[u8]>, value: V, weight: usize) {
+    fn promote(&self, g: &mut Generations<V>, entry: Entry<V>) {
+        let weight = entry.weight;
         if g.hot.len() >= self.half_entries || g.hot_weight + weight > self.half_weight {
             g.cold = std::mem::take(&mut g.hot);
             g.hot_weight = 0;
         }
-        if let Some((_, old)) = g.hot.insert(key, (value, weight)) {
-            g.hot_weight -= old;
+        let Generations {
+            hot, hot_weight, ..
+        } = g;
+        match hot.entry(entry.hash, |e| e.key == entry.key, |e| e.hash) {
+            Slot::Occupied(mut held) => {
+                *hot_weight -= held.get().weight;
+                *held.get_mut() = entry;
+            }
+            Slot::Vacant(free) => {
+                free.insert(entry);
+            }
         }
-        g.hot_weight += weight;
+        *hot_weight += weight;
     }
 
     fn lock(&self) -> MutexGuard<'_, Generations<V>> {
