@@ -49,6 +49,7 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             true
         }
     });
+    let signed = signature.is_some();
     if let Some(signature) = signature {
         let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
         else {
@@ -58,8 +59,8 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
         };
         let received = commitment::parse_signature_headers(&signature, &input)?;
         tabm = commitment::commit_received(tabm, &received)?;
-        tabm.retain(|k, _| !is_commitment_data(k.as_str()));
-    } else if commitment_data {
+    }
+    if signed || commitment_data {
         tabm.retain(|k, _| !is_commitment_data(k.as_str()));
     }
     Ok(tabm)
