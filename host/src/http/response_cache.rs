@@ -140,6 +140,8 @@ fn key_of(
         ResponseCodec::Httpsig => None,
         ResponseCodec::Other(device) => Some(device.as_str()),
     };
+    // One look at the registry for all three (`httpsig@1.0` again in the third place when
+    // there is no other codec: that generation is then not used).
     let [httpsig, structured, other_generation] =
         node.registry()
             .generations([HTTPSIG, STRUCTURED, other.unwrap_or(HTTPSIG)]);
