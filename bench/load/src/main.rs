@@ -11,6 +11,10 @@
 //!   this machine;
 //! * signed `GET /~mydev@1.0/info`, `GET /~meta@1.0/info`, and the guide's signed typed POST to
 //!   `forward` (a captured wao request, when `../shared/vectors` has it);
+//! * that POST unsigned and new for every request (a `nonce` header no other request of the run
+//!   has), as real clients' requests each differ: every answer then needs a fresh RSA-4096
+//!   signature, so the row is judged against the machine's signing rate (`openssl speed -multi
+//!   <cores> rsa4096`, measured after the rounds) rather than the baseline;
 //! * a large request: the captured 78 KB body of wao's `spawnLua` POSTed unsigned to
 //!   `/~message@1.0/keys` (decoding, limits and hashpath of a large message);
 //! * `GET /<pid>~process@1.0/now/balances/<owner>` of the guide's AOS token process
@@ -46,7 +50,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use wrk::{Measured, Scenario, Settings};
+use wrk::{Measured, Nonce, Scenario, Settings};
 
 /// Tokens the owner of the token process is funded with.
 const FUNDS: usize = 1000;
@@ -121,6 +125,10 @@ fn main() {
     let only = arg("--only");
     println!("node: PID {} on {}", node.child.id(), node.addr);
 
+    // What makes this run's new-each-time requests differ from any earlier run's.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let rounds: usize = arg("--rounds")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
@@ -141,7 +149,8 @@ fn main() {
         if round == 1 && only.is_none() {
             rows.push(measure_bound(&settings, &release, &scratch.dir, &node.addr));
         }
-        for scenario in node_scenarios(&setup).into_iter().filter(chosen) {
+        let run = format!("{started}r{round}");
+        for scenario in node_scenarios(&setup, &run).into_iter().filter(chosen) {
             rows.push(measure(
                 &settings,
                 &scratch.dir,
@@ -154,6 +163,7 @@ fn main() {
         print_bound_ratio(&rows);
         all.push(rows);
     }
+    print_rsa_bound(&all);
     println!(
         "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
         idle_rss as f64 / 1024.0
@@ -303,14 +313,16 @@ fn measure_bound(settings: &Settings, release: &Path, work: &Path, node: &str) -
     )
 }
 
-/// The node's scenarios, in table order.
-fn node_scenarios(setup: &TokenSetup) -> Vec<Scenario> {
+/// The node's scenarios, in table order; `run` makes the new-each-time row's requests unique
+/// to this round of this run.
+fn node_scenarios(setup: &TokenSetup, run: &str) -> Vec<Scenario> {
     let pid = &setup.token.pid;
     let mut list = vec![
         Scenario::get("signed GET /~mydev@1.0/info", "/~mydev@1.0/info"),
         Scenario::get("GET /~meta@1.0/info", "/~meta@1.0/info"),
     ];
     list.extend(captured("07-wao-post-typed-multipart.json"));
+    list.extend(new_each_time("07-wao-post-typed-multipart.json", run));
     list.extend(large_body());
     list.push(Scenario::get(
         format!(
@@ -417,6 +429,56 @@ fn print_bound_ratio(rows: &[Row]) {
     }
 }
 
+/// The new-each-time row of each round against its bound: every answer needs a fresh RSA-4096
+/// signature, so no node answers more of them per second than the machine makes signatures,
+/// which `openssl speed -multi <cores> rsa4096` measures right after the rounds (on every core,
+/// as the node signs on its call threads).
+fn print_rsa_bound(rounds: &[Vec<Row>]) {
+    let rps: Vec<f64> = rounds
+        .iter()
+        .filter_map(|rows| rows.iter().find(|row| row.name == NEW_EACH_TIME))
+        .map(|row| row.measured.rps)
+        .collect();
+    if rps.is_empty() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(signatures) = openssl_signatures_per_second(cores) else {
+        println!(
+            "\nnew requests against the RSA-4096 bound: not measured (`openssl speed` failed)"
+        );
+        return;
+    };
+    let each: Vec<String> = rps
+        .iter()
+        .map(|r| format!("{:.2} ({r:.0} req/s)", r / signatures))
+        .collect();
+    println!(
+        "\nnew requests against the RSA-4096 bound (`openssl speed -multi {cores} rsa4096`: \
+         {signatures:.0} signatures/s): {}",
+        each.join(", ")
+    );
+}
+
+/// The signatures per second of `openssl speed -seconds 3 -multi <cores> rsa4096`, from the
+/// `rsa 4096 bits <sign s> <verify s> <sign/s> <verify/s>` line of its table.
+fn openssl_signatures_per_second(cores: usize) -> Option<f64> {
+    let out = Command::new("openssl")
+        .args([
+            "speed",
+            "-seconds",
+            "3",
+            "-multi",
+            &cores.to_string(),
+            "rsa4096",
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("rsa 4096 bits"))?;
+    line.split_whitespace().nth(5)?.parse().ok()
+}
+
 /// The header lines (`name: value`) of the node's answer to `GET path`, fetched once.
 fn response_headers(addr: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the node");
@@ -445,6 +507,25 @@ fn response_headers(addr: &str, path: &str) -> String {
 /// when the vectors do not have it.
 fn captured(file: &str) -> Option<Scenario> {
     captured_request(file, "typed POST (guide, signed multipart) to forward")
+}
+
+/// The name of the row whose every request is new.
+const NEW_EACH_TIME: &str = "typed POST (guide, unsigned), a new request each time, to forward";
+
+/// The guide's typed POST without its signature, made new for every request by a `nonce`
+/// header, as real clients' requests each differ (each has its own signature): every request is
+/// decoded, and every answer, being new, gets a fresh RSA-4096 signature from the node
+/// (`spec/codecs.md` §10.2). That signature is the row's bound ([`print_rsa_bound`]).
+fn new_each_time(file: &str, run: &str) -> Option<Scenario> {
+    let mut s = captured_request(file, NEW_EACH_TIME)?;
+    s.headers.retain(|(k, _)| {
+        !["signature", "signature-input"].contains(&k.to_ascii_lowercase().as_str())
+    });
+    s.nonce = Some(Nonce {
+        header: "nonce".to_owned(),
+        run: run.to_owned(),
+    });
+    Some(s)
 }
 
 /// The captured 78 KB body of wao's `spawnLua` (the aos module in one multipart part), POSTed
@@ -492,6 +573,7 @@ fn captured_request(file: &str, name: &str) -> Option<Scenario> {
         path: req["path"].as_str()?.to_owned(),
         headers,
         body,
+        nonce: None,
     })
 }
 

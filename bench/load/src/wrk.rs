@@ -11,6 +11,19 @@ pub struct Scenario {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When set, every request carries this header with a value no other request of the run
+    /// has (`<run>-<wrk thread>-<count>`), as real clients' requests each differ: nothing is
+    /// answered from the node's request memo or its signature cache.
+    pub nonce: Option<Nonce>,
+}
+
+/// A header made new for every request, and the run it is unique to.
+#[derive(Debug, Clone)]
+pub struct Nonce {
+    pub header: String,
+    /// Differs between runs of the load command (and between rounds), so that no request of
+    /// one is a request of another.
+    pub run: String,
 }
 
 impl Scenario {
@@ -22,6 +35,7 @@ impl Scenario {
             path: path.into(),
             headers: vec![],
             body: vec![],
+            nonce: None,
         }
     }
 }
@@ -89,6 +103,20 @@ fn script_for(s: &Scenario) -> String {
     }
     if !s.body.is_empty() {
         lua.push_str(&format!("wrk.body = {}\n", lua_bytes(&s.body)));
+    }
+    if let Some(nonce) = &s.nonce {
+        // Each wrk thread runs its own Lua state: `setup` (run once per thread, in the main
+        // state) numbers them, so that two threads never send the same value.
+        lua.push_str(&format!(
+            "local threads = 0\n\
+             function setup(thread)\n  threads = threads + 1\n  thread:set(\"thread\", threads)\nend\n\
+             local count = 0\n\
+             function request()\n  count = count + 1\n  \
+             wrk.headers[{}] = {} .. \"-\" .. thread .. \"-\" .. count\n  \
+             return wrk.format()\nend\n",
+            lua_bytes(nonce.header.as_bytes()),
+            lua_bytes(nonce.run.as_bytes()),
+        ));
     }
     lua
 }
@@ -192,6 +220,62 @@ Transfer/sec:      5.00MB
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(parse(&clean).errors, 0);
+    }
+
+    /// wrk's model of a script, as far as the nonce needs it: the script is loaded into a main
+    /// state and into one state per thread; `setup(thread)` runs in the main state for each
+    /// thread, and `thread:set(name, value)` sets a global of that thread's state; each
+    /// thread's state then calls `request()` once per request.
+    #[test]
+    fn new_each_time_requests_never_repeat() {
+        use mlua::Lua;
+        let scenario = Scenario {
+            name: "fresh".into(),
+            method: "POST",
+            path: "/~mydev@1.0/forward".into(),
+            headers: vec![("key".into(), "abc".into())],
+            body: b"x".to_vec(),
+            nonce: Some(Nonce {
+                header: "nonce".into(),
+                run: "run7".into(),
+            }),
+        };
+        let script = script_for(&scenario);
+        // `wrk.format()` stands in for the request: it returns the nonce it would send.
+        let load = |lua: &Lua| {
+            lua.load("wrk = { headers = {}, format = function() return wrk.headers.nonce end }")
+                .exec()
+                .unwrap();
+            lua.load(script.as_str()).exec().unwrap();
+        };
+        let main = Lua::new();
+        load(&main);
+        let threads: Vec<Lua> = (0..2).map(|_| Lua::new()).collect();
+        for state in &threads {
+            load(state);
+            let target = state.clone();
+            let thread = main.create_table().unwrap();
+            let set = main
+                .create_function(move |_, (_, name, value): (mlua::Table, String, i64)| {
+                    target.globals().set(name, value)
+                })
+                .unwrap();
+            thread.set("set", set).unwrap();
+            let setup: mlua::Function = main.globals().get("setup").unwrap();
+            setup.call::<()>(thread).unwrap();
+        }
+        let mut seen = std::collections::HashSet::new();
+        for state in &threads {
+            let request: mlua::Function = state.globals().get("request").unwrap();
+            for _ in 0..100 {
+                let nonce: String = request.call(()).unwrap();
+                assert!(nonce.starts_with("run7-"), "{nonce}");
+                assert!(seen.insert(nonce.clone()), "{nonce} was sent twice");
+            }
+        }
+        // The scenario's own headers are still sent.
+        let key: String = threads[0].load("return wrk.headers.key").eval().unwrap();
+        assert_eq!(key, "abc");
     }
 
     #[test]
