@@ -485,6 +485,7 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
             tokio::task::spawn_blocking(move || node.store().flush()).await
         };
         let _ = std::fs::remove_file(&pid_path);
+        node.registry().remove_private_copies();
         match flushed {
             Ok(Ok(())) => {
                 tracing::info!(?drained, "store flushed; stopped");

@@ -250,8 +250,7 @@ fn private_dir() -> PathBuf {
 }
 
 /// Removes the private folders of nodes that are no longer running (a node killed with SIGKILL
-/// cannot clean up after itself). Copies are deleted as soon as they are mapped, so these are
-/// empty or hold a copy a crash interrupted.
+/// cannot clean up after itself): they hold the copies its libraries ran from.
 fn sweep_private_dirs() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;

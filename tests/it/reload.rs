@@ -138,6 +138,9 @@ fn changing_options_reuses_the_mapping_and_frees_the_old_instance() {
         });
     }
     assert_eq!(copies(), 1, "options reloads map no new copy");
+    // The retired instances shared the mapping's copy with the one serving: it is still there.
+    let copy = mapped_copies(node.pid().unwrap(), "fixture_panicky");
+    assert!(copy.iter().all(|f| f.exists()), "{copy:?}");
     assert!(
         !node.log().contains("fourth dropped"),
         "the current instance serves"
@@ -157,6 +160,57 @@ fn a_broken_devices_toml_changes_nothing_and_says_where() {
     assert!(error.contains("devices.toml:5"), "file and line: {error}");
     assert!(error.contains("enabeld"), "{error}");
     assert_eq!(node.info_version("mydev@1.0"), Ok("1.0".to_owned()));
+}
+
+/// The private copies (on disk, not `(deleted)`) that node `pid` maps for libraries whose
+/// file name holds `stem`.
+fn mapped_copies(pid: u32, stem: &str) -> Vec<std::path::PathBuf> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut files: Vec<std::path::PathBuf> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|f| f.contains(stem))
+        .map(std::path::PathBuf::from)
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// A profiler attached to the node names a device's functions only if the file the library
+/// was mapped from is still there: the copy stays while the library serves, goes when a new
+/// build replaces it, and the node's private folder goes when the node stops.
+#[test]
+fn a_serving_library_keeps_its_copy_until_it_is_retired() {
+    let mut node = node_with_mydev();
+    let pid = node.pid().unwrap();
+    let first = mapped_copies(pid, "mydev");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].exists(), "{} is gone", first[0].display());
+    let private_dir = first[0].parent().unwrap().to_owned();
+
+    // Another build of the device: the same code with bytes after its end.
+    let mut rebuilt = std::fs::read(library("mydev")).unwrap();
+    rebuilt.extend_from_slice(b"another build");
+    let generation = status_of(&node.devices(), "mydev@1.0")["generation"].clone();
+    node.scratch.install_bytes("libmydev.so", &rebuilt);
+    eventually(WAIT, "the new build serving and the old copy gone", || {
+        let d = node.devices();
+        (status_of(&d, "mydev@1.0")["generation"] != generation && !first[0].exists()).then_some(())
+    });
+    let now = mapped_copies(pid, "mydev");
+    let current: Vec<_> = now.iter().filter(|f| f.exists()).collect();
+    assert_eq!(current.len(), 1, "{now:?}");
+    assert_ne!(current[0], &first[0]);
+    assert_eq!(node.info_version("mydev@1.0"), Ok("1.0".to_owned()));
+
+    node.signal("TERM");
+    assert!(node.wait_exit(WAIT).is_some_and(|s| s.success()));
+    assert!(
+        !private_dir.exists(),
+        "{} left behind",
+        private_dir.display()
+    );
 }
 
 #[test]

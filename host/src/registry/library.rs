@@ -10,6 +10,10 @@
 //! ([`Library::restart`]) instead of mapping a new copy, and dropping a `Library` (when the last
 //! request using it is done) shuts its instance down, so the library frees its devices: retired
 //! generations cost no memory beyond the code of a mapping that was replaced.
+//!
+//! The private copy stays on disk while an instance of it runs ([`MappedCopy`]), so that
+//! profilers and debuggers (`perf`, `gdb`) attached to the node read a device's symbols from it;
+//! the last instance removes it when it is retired.
 
 use super::elf;
 use abi_stable::library::{lib_header_from_path, LibraryError};
@@ -21,6 +25,7 @@ use ferrobeam_device_api::{wire, DeviceError, Message, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Why a library was refused. Its `Display` is the one line operators see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +72,8 @@ impl std::error::Error for LoadError {}
 pub struct Library {
     /// The file it was loaded from.
     pub path: PathBuf,
-    /// The private copy that was mapped (deleted from disk once loaded: the mapping stays).
-    pub loaded_from: PathBuf,
+    /// The private copy that was mapped, shared by the instances of this mapping.
+    copy: Arc<MappedCopy>,
     /// sha256 of the file, hex.
     pub sha256: String,
     /// The devices its header names.
@@ -86,6 +91,21 @@ impl fmt::Debug for Library {
             .field("path", &self.path)
             .field("devices", &self.devices)
             .finish()
+    }
+}
+
+/// A private copy of a library, removed from disk when dropped (the mapping outlives the file).
+///
+/// Kept while the library's instances run, rather than removed as soon as it is mapped: a
+/// mapping whose file is gone shows in `/proc/<pid>/maps` as `(deleted)`, and `perf report`
+/// then cannot name a single function of the device. A node killed with SIGKILL leaves its
+/// copies behind; the next node to start removes them (`node.rs`, `sweep_private_dirs`).
+#[derive(Debug)]
+struct MappedCopy(PathBuf);
+
+impl Drop for MappedCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -135,17 +155,26 @@ impl Library {
             .and_then(|_| std::fs::write(&partial, bytes))
             .and_then(|_| std::fs::rename(&partial, &copy))
             .map_err(|e| refuse(&[], format!("cannot copy it to {}: {e}", copy.display())))?;
-        let loaded = Self::load_copy(path, &copy, sha256, generation, callbacks, config);
-        // Once mapped (or refused) the copy is not needed: the mapping outlives the file, and
-        // removing it now means no copy is left behind, whatever way the node ends.
-        let _ = std::fs::remove_file(&copy);
-        loaded
+        // A refused library drops its copy here; a loaded one keeps it until it is retired.
+        Self::load_copy(
+            path,
+            Arc::new(MappedCopy(copy)),
+            sha256,
+            generation,
+            callbacks,
+            config,
+        )
+    }
+
+    /// The private copy the library was mapped from: on disk while this instance runs.
+    pub fn loaded_from(&self) -> &Path {
+        &self.copy.0
     }
 
     /// Loads the private copy `copy` of `path`.
     fn load_copy(
         path: &Path,
-        copy: &Path,
+        copy: Arc<MappedCopy>,
         sha256: String,
         generation: u64,
         callbacks: HostCallbacks,
@@ -155,7 +184,7 @@ impl Library {
         // Our header first: the two frozen fields, then the rest only if the ABI matches.
         // SAFETY: loading a library runs its initialisers; that is the point of a plugin host,
         // and only libraries the operator placed in the plugins folder or named are loaded.
-        let lib = unsafe { libloading::Library::new(copy) }
+        let lib = unsafe { libloading::Library::new(&copy.0) }
             .map_err(|e| refuse(&[], format!("not a loadable library ({e})")))?;
         // SAFETY: the symbol's type is fixed by the ABI (`abi::HEADER_SYMBOL`).
         let header_fn =
@@ -213,7 +242,7 @@ impl Library {
         // The library stays mapped for the life of the process (never unloaded).
         std::mem::forget(lib);
 
-        let module = lib_header_from_path(copy)
+        let module = lib_header_from_path(&copy.0)
             .and_then(|h| h.init_root_module::<DeviceModuleRef>())
             .map_err(|e| refuse(names, first_line(&e)))?;
 
@@ -221,7 +250,7 @@ impl Library {
             .map_err(|e| refuse(names, format!("its info entry point is malformed: {e}")))?;
         let library = Library {
             path: path.to_owned(),
-            loaded_from: copy.to_owned(),
+            copy,
             sha256,
             devices,
             description,
@@ -242,7 +271,7 @@ impl Library {
     ) -> Result<Library, LoadError> {
         let library = Library {
             path: self.path.clone(),
-            loaded_from: self.loaded_from.clone(),
+            copy: Arc::clone(&self.copy),
             sha256: self.sha256.clone(),
             devices: self.devices.clone(),
             description: self.description.clone(),
@@ -308,9 +337,9 @@ impl Library {
 }
 
 impl Drop for Library {
-    /// The instance is retired and no request uses it any more: the library drops its devices.
-    /// A failed `init` left nothing running, and stopping an instance that is not running is a
-    /// no-op.
+    /// The instance is retired and no request uses it any more: the library drops its devices
+    /// (and the last instance of a mapping removes its private copy). A failed `init` left
+    /// nothing running, and stopping an instance that is not running is a no-op.
     fn drop(&mut self) {
         (self.module.shutdown())(self.instance);
     }

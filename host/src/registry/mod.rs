@@ -215,6 +215,12 @@ impl Registry {
         )
     }
 
+    /// Removes the private copies of this node's libraries, when the node stops: the libraries
+    /// stay mapped, and a node killed without this leaves its copies to the next node's sweep.
+    pub fn remove_private_copies(&self) {
+        let _ = std::fs::remove_dir_all(&self.private_dir);
+    }
+
     /// Generations replaced or removed so far (their libraries stay mapped: never unloaded).
     pub fn retired_generations(&self) -> u64 {
         self.retired.load(Ordering::Relaxed)
