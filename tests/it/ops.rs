@@ -339,6 +339,76 @@ fn schedules_and_computes_are_counted_per_process_class_and_processes_show_their
     assert_eq!(listed["slots"], 3, "slot 0 (the spawn) and two messages");
 }
 
+/// The caches and the node's signing show in `/metrics`: a new request costs a fresh
+/// signature, the same request again is answered from the caches with none.
+#[test]
+fn caches_and_signing_are_counted() {
+    let node = NodeProcess::start("");
+    let post = |nonce: &str| {
+        let r = ferrobeam_tests::http::request(
+            &node.addr,
+            "POST",
+            "/~mydev@1.0/info",
+            &[("nonce", nonce)],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    let signatures = "ferrobeam_signatures_total";
+    let lookups = |cache: &str, result: &str| {
+        format!("ferrobeam_cache_lookups_total{{cache=\"{cache}\",result=\"{result}\"}}")
+    };
+    let before = scrape(&node);
+    post("first");
+    let first = scrape(&node);
+    assert_eq!(
+        sample(&first, signatures) - sample(&before, signatures),
+        1.0,
+        "{first}"
+    );
+    let miss = lookups("request", "miss");
+    assert_eq!(sample(&first, &miss) - sample(&before, &miss), 1.0);
+
+    post("first");
+    post("first");
+    let again = scrape(&node);
+    assert_eq!(
+        sample(&again, signatures),
+        sample(&first, signatures),
+        "no new signature"
+    );
+    for cache in ["request", "response"] {
+        let hit = lookups(cache, "hit");
+        assert_eq!(
+            sample(&again, &hit) - sample(&first, &hit),
+            2.0,
+            "{cache}: {again}"
+        );
+    }
+
+    post("second");
+    let last = scrape(&node);
+    assert_eq!(sample(&last, signatures) - sample(&again, signatures), 1.0);
+    assert!(
+        sample(&last, "ferrobeam_signing_seconds_total") > 0.0,
+        "{last}"
+    );
+    for cache in ["request", "response", "id", "signature"] {
+        let entries = sample(
+            &last,
+            &format!("ferrobeam_cache_entries{{cache=\"{cache}\"}}"),
+        );
+        let bytes = sample(
+            &last,
+            &format!("ferrobeam_cache_bytes{{cache=\"{cache}\"}}"),
+        );
+        assert!(
+            entries >= 1.0 && bytes > entries,
+            "{cache}: {entries} entries, {bytes} bytes"
+        );
+    }
+}
+
 #[test]
 fn the_node_routes_work_without_any_device() {
     let node = NodeProcess::start_in(Scratch::new("bare"), "");

@@ -41,6 +41,19 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
+/// A cache's figures for `/metrics`: its lookups so far and what it holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheReport {
+    /// The cache's name, the `cache` label (`request`, `response`, `id`, `signature`).
+    pub name: &'static str,
+    /// Hits and misses so far.
+    pub stats: CacheStats,
+    /// Values held now.
+    pub entries: usize,
+    /// Their weight now, keys included: bytes, about, for each of the node's caches.
+    pub weight: usize,
+}
+
 /// At most `entries` values of at most `weight` total weight, the recently used ones kept.
 #[derive(Debug)]
 pub struct Recent<V> {
@@ -57,6 +70,7 @@ struct Generations<V> {
     hot: HashTable<Entry<V>>,
     hot_weight: usize,
     cold: HashTable<Entry<V>>,
+    cold_weight: usize,
 }
 
 impl<V: Clone> Recent<V> {
@@ -68,6 +82,7 @@ impl<V: Clone> Recent<V> {
                 hot: HashTable::new(),
                 hot_weight: 0,
                 cold: HashTable::new(),
+                cold_weight: 0,
             }),
             hasher: KeyHash::default(),
             half_entries: entries / 2,
@@ -122,6 +137,20 @@ impl<V: Clone> Recent<V> {
         self.len() == 0
     }
 
+    /// Its figures, under `name`.
+    pub fn report(&self, name: &'static str) -> CacheReport {
+        let (entries, weight) = {
+            let g = self.lock();
+            (g.hot.len() + g.cold.len(), g.hot_weight + g.cold_weight)
+        };
+        CacheReport {
+            name,
+            stats: self.stats(),
+            entries,
+            weight,
+        }
+    }
+
     /// Hits and misses so far.
     pub fn stats(&self) -> CacheStats {
         CacheStats {
@@ -138,6 +167,7 @@ impl<V: Clone> Recent<V> {
             return Some(e.value.clone());
         }
         let (entry, _) = g.cold.find_entry(hash, is_key).ok()?.remove();
+        g.cold_weight -= entry.weight;
         let value = entry.value.clone();
         self.promote(&mut g, entry);
         Some(value)
@@ -147,7 +177,7 @@ impl<V: Clone> Recent<V> {
         let weight = entry.weight;
         if g.hot.len() >= self.half_entries || g.hot_weight + weight > self.half_weight {
             g.cold = std::mem::take(&mut g.hot);
-            g.hot_weight = 0;
+            g.cold_weight = std::mem::take(&mut g.hot_weight);
         }
         let Generations {
             hot, hot_weight, ..
@@ -255,6 +285,32 @@ mod tests {
             cache.insert(&key(n), n, 20);
         }
         assert_eq!(cache.get(&key(1)), Some(1));
+    }
+
+    #[test]
+    fn a_report_counts_what_both_generations_hold() {
+        let w = key_weight() + 20;
+        // Each generation holds two entries.
+        let cache = Recent::new(4, usize::MAX);
+        let held = |c: &Recent<u8>| {
+            let r = c.report("test");
+            (r.entries, r.weight)
+        };
+        cache.insert(&key(1), 1, 20);
+        cache.insert(&key(2), 2, 20);
+        assert_eq!(held(&cache), (2, 2 * w));
+        // 3 turns the hot generation cold: 1 and 2 are still held, and counted.
+        cache.insert(&key(3), 3, 20);
+        assert_eq!(held(&cache), (3, 3 * w));
+        // A hit in the cold generation moves 1 to the hot one: counted once.
+        assert_eq!(cache.get(&key(1)), Some(1));
+        assert_eq!(held(&cache), (3, 3 * w));
+        // 4 turns {3, 1} cold and drops {2}.
+        cache.insert(&key(4), 4, 20);
+        assert_eq!(held(&cache), (3, 3 * w));
+        let report = cache.report("test");
+        assert_eq!(report.name, "test");
+        assert_eq!(report.stats, CacheStats { hits: 1, misses: 0 });
     }
 
     #[test]

@@ -32,10 +32,11 @@ pub fn is_ops_route(method: &Method, path: &str) -> bool {
 pub async fn answer(edge: &Arc<Edge>, path: &str) -> Response<Full<Bytes>> {
     let node = edge.node.clone();
     let path = path.to_owned();
+    let edge_caches = [edge.requests.report(), edge.responses.report()];
     // Reading the status may call scheduler@1.0 through the ABI: off the async threads.
     let built = tokio::task::spawn_blocking(move || match path.as_str() {
         METRICS => (
-            metrics::render::render(&node).into_bytes(),
+            metrics::render::render(&node, &edge_caches).into_bytes(),
             text::CONTENT_TYPE,
         ),
         STATUS_DATA => (

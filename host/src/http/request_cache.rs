@@ -82,6 +82,11 @@ impl RequestCache {
     pub fn stats(&self) -> crate::cache::CacheStats {
         self.decoded.stats()
     }
+
+    /// Its figures for `/metrics`, as the `request` cache.
+    pub fn report(&self) -> crate::cache::CacheReport {
+        self.decoded.report("request")
+    }
 }
 
 /// The key of every input of the decoding; `None` for a request too large to keep, or when a

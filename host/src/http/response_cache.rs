@@ -94,6 +94,11 @@ impl ResponseCache {
         (stats.hits, stats.misses)
     }
 
+    /// Its figures for `/metrics`, as the `response` cache.
+    pub fn report(&self) -> crate::cache::CacheReport {
+        self.responses.report("response")
+    }
+
     /// How many responses are held.
     pub fn len(&self) -> usize {
         self.responses.len()

@@ -1,10 +1,13 @@
-//! `/metrics`: every family, plus the gauges read at scrape time (devices, store, uptime).
+//! `/metrics`: every family, plus the figures read at scrape time (devices, caches, signing,
+//! store, uptime).
 
 use super::text::{self, gauge, gauge_family};
+use crate::cache::CacheReport;
 use crate::node::Node;
 
-/// The node's metrics in the Prometheus text format.
-pub fn render(node: &Node) -> String {
+/// The node's metrics in the Prometheus text format, with the figures of the caches the edge
+/// serving them keeps (`edge_caches`: the node's own are read here).
+pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
     let m = node.metrics();
     let mut out = String::with_capacity(16 * 1024);
     for family in [
@@ -25,20 +28,21 @@ pub fn render(node: &Node) -> String {
     }
     m.events.encode(&mut out);
     let registry = node.registry();
-    counter(
+    text::counter_family(
         &mut out,
         "ferrobeam_library_loads_total",
         "Device library loads (at start and by reloads), by result.",
+        &["result"],
         &[
-            ("ok", registry.loads()),
-            ("failed", registry.failed_loads()),
+            (vec!["ok".to_owned()], count(registry.loads())),
+            (vec!["failed".to_owned()], count(registry.failed_loads())),
         ],
     );
-    counter(
+    text::counter(
         &mut out,
         "ferrobeam_retired_generations_total",
         "Device generations replaced or removed (their libraries stay mapped: never unloaded).",
-        &[("", registry.retired_generations())],
+        registry.retired_generations(),
     );
     let (devices, _) = registry.status();
     let generations: Vec<(Vec<String>, i64)> = devices
@@ -81,6 +85,28 @@ pub fn render(node: &Node) -> String {
         &["device"],
         &running,
     );
+    let mut caches = edge_caches.to_vec();
+    caches.push(node.ids().report());
+    if let Some(signer) = node.signer() {
+        caches.push(signer.cache().report());
+    }
+    render_caches(&mut out, &caches);
+    if let Some(signer) = node.signer() {
+        let totals = signer.totals();
+        text::counter(
+            &mut out,
+            "ferrobeam_signatures_total",
+            "Fresh RSA-4096 signatures made with the node wallet (responses, assignments); one \
+             found in the signature cache is not counted.",
+            totals.signatures,
+        );
+        text::counter(
+            &mut out,
+            "ferrobeam_signing_seconds_total",
+            "Time spent making them: its rate is how many cores signing keeps busy.",
+            format!("{:.6}", totals.time.as_secs_f64()),
+        );
+    }
     if let Some(size) = node.store().size_bytes() {
         gauge(
             &mut out,
@@ -106,17 +132,46 @@ pub fn render(node: &Node) -> String {
     out
 }
 
-/// A counter read from elsewhere: one series per `(result, value)`, or an unlabelled one when
-/// the result is empty.
-fn counter(out: &mut String, name: &str, help: &str, series: &[(&str, u64)]) {
-    use std::fmt::Write;
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} counter");
-    for (result, v) in series {
-        if result.is_empty() {
-            let _ = writeln!(out, "{name} {v}");
-        } else {
-            let _ = writeln!(out, "{name}{{result=\"{result}\"}} {v}");
-        }
-    }
+/// Lookups (by result), entries and bytes of each of `caches`.
+fn render_caches(out: &mut String, caches: &[CacheReport]) {
+    let lookups: Vec<(Vec<String>, i64)> = caches
+        .iter()
+        .flat_map(|c| {
+            [("hit", c.stats.hits), ("miss", c.stats.misses)]
+                .map(|(result, n)| (vec![c.name.to_owned(), result.to_owned()], count(n)))
+        })
+        .collect();
+    text::counter_family(
+        out,
+        "ferrobeam_cache_lookups_total",
+        "Lookups in the node's caches (request: decoded requests; response: encoded responses; \
+         id: message IDs; signature: signatures by signature base), by result.",
+        &["cache", "result"],
+        &lookups,
+    );
+    let of = |f: fn(&CacheReport) -> usize| -> Vec<(Vec<String>, i64)> {
+        caches
+            .iter()
+            .map(|c| (vec![c.name.to_owned()], count(f(c))))
+            .collect()
+    };
+    gauge_family(
+        out,
+        "ferrobeam_cache_entries",
+        "Values each cache holds now.",
+        &["cache"],
+        &of(|c| c.entries),
+    );
+    gauge_family(
+        out,
+        "ferrobeam_cache_bytes",
+        "Bytes each cache holds now, keys included (about).",
+        &["cache"],
+        &of(|c| c.weight),
+    );
+}
+
+/// A count as a series value.
+fn count(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }

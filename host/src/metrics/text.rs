@@ -44,6 +44,13 @@ pub fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Dis
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// Appends one unlabelled counter read at scrape time (kept elsewhere, e.g. by the signer).
+pub fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// Appends a gauge family whose series are computed at scrape time.
 pub fn gauge_family(
     out: &mut String,
@@ -52,8 +59,30 @@ pub fn gauge_family(
     names: &[&str],
     series: &[(Vec<String>, i64)],
 ) {
+    scraped_family(out, "gauge", name, help, names, series);
+}
+
+/// Appends a counter family whose series are read at scrape time.
+pub fn counter_family(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    names: &[&str],
+    series: &[(Vec<String>, i64)],
+) {
+    scraped_family(out, "counter", name, help, names, series);
+}
+
+fn scraped_family(
+    out: &mut String,
+    kind: &str,
+    name: &str,
+    help: &str,
+    names: &[&str],
+    series: &[(Vec<String>, i64)],
+) {
     let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} gauge");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
     for (values, v) in series {
         let _ = writeln!(out, "{name}{} {v}", braces(&labels(names, values)));
     }

@@ -43,6 +43,11 @@ impl IdCache {
     pub fn stats(&self) -> crate::cache::CacheStats {
         self.0.stats()
     }
+
+    /// Its figures for `/metrics`, as the `id` cache.
+    pub fn report(&self) -> crate::cache::CacheReport {
+        self.0.report("id")
+    }
 }
 
 /// Keys that do not make a request step a message of its own: a step holding only these is

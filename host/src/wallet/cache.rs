@@ -53,6 +53,11 @@ impl SignatureCache {
     pub fn stats(&self) -> CacheStats {
         self.signatures.stats()
     }
+
+    /// Its figures for `/metrics`, as the `signature` cache.
+    pub fn report(&self) -> crate::cache::CacheReport {
+        self.signatures.report("signature")
+    }
 }
 
 fn key_of(base: &[u8]) -> Key {

@@ -26,7 +26,7 @@ mod signer;
 
 pub use cache::{CacheStats, SignatureCache};
 pub use error::WalletError;
-pub use signer::Signer;
+pub use signer::{Signer, SigningTotals};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
