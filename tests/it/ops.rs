@@ -393,6 +393,12 @@ fn caches_and_signing_are_counted() {
         sample(&last, "ferrobeam_signing_seconds_total") > 0.0,
         "{last}"
     );
+    let status = node.get("/status/data").json();
+    assert_eq!(
+        status["signing"]["signatures"].as_f64(),
+        Some(sample(&last, signatures)),
+        "{status}"
+    );
     for cache in ["request", "response", "id", "signature"] {
         let entries = sample(
             &last,

@@ -74,6 +74,13 @@ pub fn data(node: &Node) -> Json {
         "device_calls": m.device_calls.total(),
         "device_panics": m.device_panics.total(),
         "store_size_bytes": node.store().size_bytes(),
+        "signing": node.signer().map(|s| {
+            let totals = s.totals();
+            json!({
+                "signatures": totals.signatures,
+                "seconds": totals.time.as_secs_f64(),
+            })
+        }),
         "processes": processes,
         "processes_error": processes_error,
     })

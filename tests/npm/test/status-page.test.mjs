@@ -69,6 +69,9 @@ test("the status page lists devices, updates live and shows a reload", async t =
   assert.ok(seenAfter < 5000, `the reload showed after ${seenAfter} ms`)
   const reloads = await page.locator("#reloads").innerText()
   assert.match(reloads, /^1\b/, `one reload counted: ${reloads}`)
+  // The node signed its answers: at least one fresh signature, and what each took.
+  const signing = await page.locator("#signing").innerText()
+  assert.match(signing, /^[1-9]\d*\s+\d+\.\d ms each/, `the node's signatures: ${signing}`)
 
   // Let the chart draw a few points, then keep a picture of the page.
   await page.waitForFunction(() => document.querySelectorAll("#chart path").length >= 2, null, { timeout: 10000 })
