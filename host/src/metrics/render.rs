@@ -1,7 +1,8 @@
 //! `/metrics`: every family, plus the figures read at scrape time (devices, caches, signing,
 //! store, uptime).
 
-use super::text::{self, gauge, gauge_family};
+use super::family::Kind;
+use super::text::{self, scraped_family, scraped_value};
 use crate::cache::CacheReport;
 use crate::node::Node;
 
@@ -28,8 +29,9 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
     }
     m.events.encode(&mut out);
     let registry = node.registry();
-    text::counter_family(
+    scraped_family(
         &mut out,
+        Kind::Counter,
         "ferrobeam_library_loads_total",
         "Device library loads (at start and by reloads), by result.",
         &["result"],
@@ -38,8 +40,9 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
             (vec!["failed".to_owned()], count(registry.failed_loads())),
         ],
     );
-    text::counter(
+    scraped_value(
         &mut out,
+        Kind::Counter,
         "ferrobeam_retired_generations_total",
         "Device generations replaced or removed (their libraries stay mapped: never unloaded).",
         registry.retired_generations(),
@@ -54,8 +57,9 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
             )
         })
         .collect();
-    gauge_family(
+    scraped_family(
         &mut out,
+        Kind::Gauge,
         "ferrobeam_device_generation",
         "The generation serving each device (0: never loaded), with its library's sha256 prefix.",
         &["device", "sha256"],
@@ -65,8 +69,9 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
         .iter()
         .map(|d| (vec![d.name.clone()], i64::from(d.loaded)))
         .collect();
-    gauge_family(
+    scraped_family(
         &mut out,
+        Kind::Gauge,
         "ferrobeam_device_loaded",
         "1 when the device is serving, 0 when it is known but not serving.",
         &["device"],
@@ -78,8 +83,9 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
         .into_iter()
         .map(|(d, n)| (vec![d], n as i64))
         .collect();
-    gauge_family(
+    scraped_family(
         &mut out,
+        Kind::Gauge,
         "ferrobeam_device_calls_running",
         "Calls running now per device (at most max_calls_per_device; a stuck device stays at it).",
         &["device"],
@@ -93,30 +99,34 @@ pub fn render(node: &Node, edge_caches: &[CacheReport]) -> String {
     render_caches(&mut out, &caches);
     if let Some(signer) = node.signer() {
         let totals = signer.totals();
-        text::counter(
+        scraped_value(
             &mut out,
+            Kind::Counter,
             "ferrobeam_signatures_total",
             "Fresh RSA-4096 signatures made with the node wallet (responses, assignments); one \
              found in the signature cache is not counted.",
             totals.signatures,
         );
-        text::counter(
+        scraped_value(
             &mut out,
+            Kind::Counter,
             "ferrobeam_signing_seconds_total",
             "Time spent making them: its rate is how many cores signing keeps busy.",
             format!("{:.6}", totals.time.as_secs_f64()),
         );
     }
     if let Some(size) = node.store().size_bytes() {
-        gauge(
+        scraped_value(
             &mut out,
+            Kind::Gauge,
             "ferrobeam_store_size_bytes",
             "Size of the store's file.",
             size,
         );
     }
-    gauge(
+    scraped_value(
         &mut out,
+        Kind::Gauge,
         "ferrobeam_uptime_seconds",
         "Seconds since the node started.",
         format!("{:.3}", m.uptime_seconds()),
@@ -141,8 +151,9 @@ fn render_caches(out: &mut String, caches: &[CacheReport]) {
                 .map(|(result, n)| (vec![c.name.to_owned(), result.to_owned()], count(n)))
         })
         .collect();
-    text::counter_family(
+    scraped_family(
         out,
+        Kind::Counter,
         "ferrobeam_cache_lookups_total",
         "Lookups in the node's caches (request: decoded requests; response: encoded responses; \
          id: message IDs; signature: signatures by signature base), by result.",
@@ -155,15 +166,17 @@ fn render_caches(out: &mut String, caches: &[CacheReport]) {
             .map(|c| (vec![c.name.to_owned()], count(f(c))))
             .collect()
     };
-    gauge_family(
+    scraped_family(
         out,
+        Kind::Gauge,
         "ferrobeam_cache_entries",
         "Values each cache holds now.",
         &["cache"],
         &of(|c| c.entries),
     );
-    gauge_family(
+    scraped_family(
         out,
+        Kind::Gauge,
         "ferrobeam_cache_bytes",
         "Bytes each cache holds now, keys included (about).",
         &["cache"],

@@ -1,6 +1,6 @@
 //! The Prometheus text exposition format (version 0.0.4).
 
-use super::family::{Family, Snapshot};
+use super::family::{Family, Kind, Snapshot};
 use std::fmt::Write;
 
 /// The `Content-Type` of [`encode`]'s output.
@@ -37,52 +37,30 @@ pub fn encode(out: &mut String, family: &Family) {
     }
 }
 
-/// Appends one unlabelled gauge (values computed at scrape time).
-pub fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+/// Appends one unlabelled series of `kind` (a counter or a gauge) read at scrape time.
+pub fn scraped_value(
+    out: &mut String,
+    kind: Kind,
+    name: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) {
     let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} gauge");
+    let _ = writeln!(out, "# TYPE {name} {}", kind.as_str());
     let _ = writeln!(out, "{name} {value}");
 }
 
-/// Appends one unlabelled counter read at scrape time (kept elsewhere, e.g. by the signer).
-pub fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} counter");
-    let _ = writeln!(out, "{name} {value}");
-}
-
-/// Appends a gauge family whose series are computed at scrape time.
-pub fn gauge_family(
+/// Appends a family of `kind` (a counter or a gauge) whose series are read at scrape time.
+pub fn scraped_family(
     out: &mut String,
-    name: &str,
-    help: &str,
-    names: &[&str],
-    series: &[(Vec<String>, i64)],
-) {
-    scraped_family(out, "gauge", name, help, names, series);
-}
-
-/// Appends a counter family whose series are read at scrape time.
-pub fn counter_family(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    names: &[&str],
-    series: &[(Vec<String>, i64)],
-) {
-    scraped_family(out, "counter", name, help, names, series);
-}
-
-fn scraped_family(
-    out: &mut String,
-    kind: &str,
+    kind: Kind,
     name: &str,
     help: &str,
     names: &[&str],
     series: &[(Vec<String>, i64)],
 ) {
     let _ = writeln!(out, "# HELP {name} {}", escape_help(help));
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "# TYPE {name} {}", kind.as_str());
     for (values, v) in series {
         let _ = writeln!(out, "{name}{} {v}", braces(&labels(names, values)));
     }
