@@ -243,25 +243,55 @@ impl Node {
 /// The store's file in the data folder.
 pub const STORE_FILE: &str = "ferrobeam.redb";
 
-/// Where private copies of libraries go: unique to this process.
+/// Where private copies of libraries go: a folder this node makes, that only its user can
+/// enter, under a name no one can guess (`ferrobeam-<pid>-<64 random bits>`). The temporary
+/// folder is shared by every user of the machine: a folder another user had made first under
+/// a name known in advance would let them swap a copy between its writing and its loading, and
+/// run their code as the node.
 fn private_dir() -> PathBuf {
+    use std::hash::{BuildHasher, RandomState};
+    use std::os::unix::fs::DirBuilderExt;
     sweep_private_dirs();
-    std::env::temp_dir().join(format!("ferrobeam-{}", std::process::id()))
+    let pid = std::process::id();
+    let mut dir = PathBuf::new();
+    for attempt in 0..8u32 {
+        // `RandomState` keys come from the operating system's random source.
+        let tag = RandomState::new().hash_one((pid, attempt, std::time::SystemTime::now()));
+        dir = std::env::temp_dir().join(format!("ferrobeam-{pid}-{tag:016x}"));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                // Every load will be refused with the reason: say it once here too.
+                tracing::error!("cannot make {}: {e}", dir.display());
+                break;
+            }
+            Ok(()) => break,
+        }
+    }
+    dir
+}
+
+/// The process ID in the name of a node's private folder (`ferrobeam-<pid>-<16 hex digits>`,
+/// or `ferrobeam-<pid>` as nodes before them named it).
+fn private_dir_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("ferrobeam-")?;
+    let (pid, tag) = rest.split_once('-').unwrap_or((rest, ""));
+    let tagged = tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(tag.is_empty() || tagged) || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 /// Removes the private folders of nodes that are no longer running (a node killed with SIGKILL
-/// cannot clean up after itself): they hold the copies its libraries ran from.
+/// cannot clean up after itself): they hold the copies its libraries ran from. Folders of other
+/// users' nodes cannot be removed and are left.
 fn sweep_private_dirs() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("ferrobeam-"))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(private_dir_pid) else {
             continue;
         };
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
@@ -391,4 +421,45 @@ fn text<'a>(payload: &'a Message, key: &str, op: &str) -> Result<&'a str, Device
     payload
         .get_str(key)
         .ok_or_else(|| DeviceError::bad_request(format!("{op} needs a text `{key}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_folders_are_known_by_their_exact_names() {
+        assert_eq!(
+            private_dir_pid("ferrobeam-4242-0123456789abcdef"),
+            Some(4242)
+        );
+        assert_eq!(
+            private_dir_pid("ferrobeam-4242"),
+            Some(4242),
+            "older nodes' folders"
+        );
+        for other in [
+            "ferrobeam-it-4242-load-0",
+            "ferrobeam-npm-4242",
+            "ferrobeam-4242-0123",
+            "ferrobeam-4242-0123456789abcdeg",
+            "ferrobeam-+4242",
+            "ferrobeam-",
+            "other-4242",
+        ] {
+            assert_eq!(private_dir_pid(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn each_private_folder_is_new_and_only_its_user_enters_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let (a, b) = (private_dir(), private_dir());
+        assert_ne!(a, b);
+        for dir in [&a, &b] {
+            let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", dir.display());
+            std::fs::remove_dir(dir).unwrap();
+        }
+    }
 }

@@ -188,6 +188,17 @@ fn a_serving_library_keeps_its_copy_until_it_is_retired() {
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(first[0].exists(), "{} is gone", first[0].display());
     let private_dir = first[0].parent().unwrap().to_owned();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&private_dir)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o700,
+        "{} is open to others",
+        private_dir.display()
+    );
 
     // Another build of the device: the same code with bytes after its end.
     let mut rebuilt = std::fs::read(library("mydev")).unwrap();
