@@ -57,6 +57,29 @@ pub mod operation {
     /// at most 2000 series of events and folds the rest into one. A bad name is a 400 error.
     /// Prefer [`Host::count`](super::Host::count).
     pub const METRIC: &str = "metric";
+    /// The calling thread starts (`{waiting: true}`) or stops (`{waiting: false}`) waiting on
+    /// something other than the CPU → `ok`. Prefer [`Host::blocking`](super::Host::blocking).
+    pub const BLOCKING: &str = "blocking";
+}
+
+/// A [`Host::blocking`] section: entered when made, left when dropped (a panic in the wait
+/// leaves it too).
+struct BlockingSection<'a>(&'a Host);
+
+impl<'a> BlockingSection<'a> {
+    fn enter(host: &'a Host) -> Self {
+        // Only a hint: a node without the operation answers an error, and the wait runs as is.
+        let _ = host.call(operation::BLOCKING, &Message::new().with("waiting", true));
+        BlockingSection(host)
+    }
+}
+
+impl Drop for BlockingSection<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .call(operation::BLOCKING, &Message::new().with("waiting", false));
+    }
 }
 
 /// Levels for [`Host::log`].
@@ -223,6 +246,30 @@ impl Host {
     /// Logs at [`LogLevel::Debug`].
     pub fn debug(&self, text: &str) {
         self.log(LogLevel::Debug, text)
+    }
+
+    /// Runs `wait`, telling the node that this call waits in it (for another thread, a lock,
+    /// the disk) rather than computes. The node runs calls on about one thread per core; a call
+    /// waiting in `blocking` does not count as one of them, so the node may start another call
+    /// meanwhile and keep its cores busy. Wrap waits, not work: a computation wrapped here would
+    /// only put more threads on the same cores. A node that does not offer the operation just
+    /// runs `wait`.
+    ///
+    /// The scheduler waiting while another call commits its slot:
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{testing::TestHost, Host};
+    /// let test = TestHost::new();
+    /// let host = Host::new(test.clone());
+    /// let (committed, wait_for_it) = std::sync::mpsc::channel();
+    /// std::thread::spawn(move || committed.send(7u64).unwrap());
+    /// let slot = host.blocking(|| wait_for_it.recv().unwrap());
+    /// assert_eq!(slot, 7);
+    /// assert_eq!(test.blocking_sections(), 1);
+    /// ```
+    pub fn blocking<T>(&self, wait: impl FnOnce() -> T) -> T {
+        let _section = BlockingSection::enter(self);
+        wait()
     }
 
     /// Counts one event of this device, served by the node at `/metrics` as

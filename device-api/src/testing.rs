@@ -48,6 +48,7 @@ struct TestHostState {
     store: Mutex<HashMap<String, Vec<u8>>>,
     logs: Mutex<Vec<(LogLevel, String)>>,
     counts: Mutex<HashMap<String, u64>>,
+    blocking_sections: Mutex<u64>,
     resolver: Option<Box<Resolver>>,
 }
 
@@ -86,6 +87,7 @@ impl TestHost {
                 store: Mutex::new(store),
                 logs: Mutex::new(Vec::new()),
                 counts: Mutex::new(HashMap::new()),
+                blocking_sections: Mutex::new(0),
                 resolver: Some(Box::new(resolver)),
             }),
         }
@@ -94,6 +96,18 @@ impl TestHost {
     /// The log lines written so far.
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
         lock(&self.state.logs).clone()
+    }
+
+    /// How many [`Host::blocking`](crate::Host::blocking) sections the device entered.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{testing::TestHost, Host};
+    /// let test = TestHost::new();
+    /// Host::new(test.clone()).blocking(|| ());
+    /// assert_eq!(test.blocking_sections(), 1);
+    /// ```
+    pub fn blocking_sections(&self) -> u64 {
+        *lock(&self.state.blocking_sections)
     }
 
     /// The store's entry at `key`.
@@ -158,6 +172,18 @@ impl HostService for TestHost {
                     .ok_or_else(|| DeviceError::bad_request("store/write needs bytes `value`"))?
                     .to_vec();
                 lock(&self.state.store).insert(key, value);
+                Ok(Value::atom("ok"))
+            }
+            operation::BLOCKING => {
+                let waiting = payload
+                    .get("waiting")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| {
+                        DeviceError::bad_request("blocking needs a boolean `waiting`")
+                    })?;
+                if waiting {
+                    *lock(&self.state.blocking_sections) += 1;
+                }
                 Ok(Value::atom("ok"))
             }
             operation::METRIC => {
