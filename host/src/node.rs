@@ -367,6 +367,16 @@ impl HostOps for Node {
                 }
                 Ok(Value::from(status))
             }
+            operation::BLOCKING => {
+                let waiting = payload
+                    .get("waiting")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| {
+                        DeviceError::bad_request("blocking needs a boolean `waiting`")
+                    })?;
+                crate::http::call_pool::set_waiting(waiting);
+                Ok(Value::atom("ok"))
+            }
             operation::METRIC => {
                 let (name, labels, by) = crate::metrics::events::request(payload)?;
                 self.metrics

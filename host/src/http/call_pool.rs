@@ -14,7 +14,12 @@
 //! starts another thread (up to `max_threads`, the node's `max_concurrent_calls`), so slow and
 //! stuck calls never hold back the others. Threads beyond the core count end after
 //! [`KEEP_ALIVE`] without work.
+//!
+//! A call that says it waits (a device's `Host::blocking`, e.g. the scheduler waiting for its
+//! slot's durable commit) is not fresh while it waits either ([`set_waiting`]): the pool starts
+//! another thread for the calls queued behind it, so the cores compute while the disk syncs.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -26,6 +31,21 @@ pub const SLOW_AFTER: Duration = Duration::from_millis(20);
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+
+thread_local! {
+    /// The pool and slot of this thread, when it is a call thread.
+    static CURRENT: RefCell<Option<(Arc<Shared>, usize)>> = const { RefCell::new(None) };
+}
+
+/// Marks the call running on this thread as waiting (`true`) or computing again (`false`); the
+/// marks nest. Not on a call thread (a request running on a runtime worker), it does nothing.
+pub fn set_waiting(waiting: bool) {
+    CURRENT.with(|current| {
+        if let Some((shared, slot)) = &*current.borrow() {
+            shared.set_waiting(*slot, waiting);
+        }
+    });
+}
 
 /// A pool of call threads (see the module docs).
 #[derive(Debug)]
@@ -54,6 +74,8 @@ struct State {
     queue: VecDeque<Job>,
     /// When each thread's current call started (`None`: waiting for work), by slot.
     started: Vec<Option<Instant>>,
+    /// How deep each thread's current call is in [`set_waiting`] sections, by slot.
+    waiting: Vec<u32>,
     /// Free slots in `started` (threads that ended).
     free: Vec<usize>,
     idle: usize,
@@ -64,14 +86,16 @@ impl State {
         self.started.len() - self.free.len()
     }
 
-    /// Threads that are idle or whose call is not slow yet.
+    /// Threads that are idle or whose call is neither slow yet nor waiting.
     fn fresh(&self, now: Instant) -> usize {
         self.threads()
             - self
                 .started
                 .iter()
-                .flatten()
-                .filter(|t| now.duration_since(**t) >= SLOW_AFTER)
+                .zip(&self.waiting)
+                .filter(|(started, waiting)| {
+                    started.is_some_and(|t| now.duration_since(t) >= SLOW_AFTER || **waiting > 0)
+                })
                 .count()
     }
 }
@@ -146,6 +170,7 @@ impl Shared {
             Some(slot) => slot,
             None => {
                 state.started.push(None);
+                state.waiting.push(0);
                 state.started.len() - 1
             }
         };
@@ -159,7 +184,24 @@ impl Shared {
         }
     }
 
+    /// See [`set_waiting`]: a call starting to wait may let a queued call start.
+    fn set_waiting(self: &Arc<Self>, slot: usize, waiting: bool) {
+        let mut state = self.lock();
+        let Some(depth) = state.waiting.get_mut(slot) else {
+            return;
+        };
+        *depth = if waiting {
+            depth.saturating_add(1)
+        } else {
+            depth.saturating_sub(1)
+        };
+        if waiting && !state.queue.is_empty() && state.idle == 0 {
+            self.grow(&mut state);
+        }
+    }
+
     fn work_loop(self: Arc<Self>, slot: usize) {
+        CURRENT.with(|current| *current.borrow_mut() = Some((self.clone(), slot)));
         let mut state = self.lock();
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -174,6 +216,10 @@ impl Shared {
                 if let Some(s) = state.started.get_mut(slot) {
                     *s = None;
                 }
+                // A call that ended inside a section (it panicked) waits no more.
+                if let Some(w) = state.waiting.get_mut(slot) {
+                    *w = 0;
+                }
                 continue;
             }
             state.idle += 1;
@@ -185,6 +231,8 @@ impl Shared {
             state.idle -= 1;
             if waited.timed_out() && state.queue.is_empty() && state.threads() > self.fresh_target {
                 state.free.push(slot);
+                drop(state);
+                CURRENT.with(|current| *current.borrow_mut() = None);
                 return;
             }
         }
@@ -214,6 +262,63 @@ mod tests {
         let second = pool.run(|| 7);
         assert_eq!(
             tokio::time::timeout(Duration::from_secs(5), second)
+                .await
+                .ok()
+                .and_then(Result::ok),
+            Some(7)
+        );
+        let _ = release.send(());
+        assert_eq!(first.await.ok(), Some(true));
+    }
+
+    /// A call waiting lets the one queued behind it start at once, long before the wait
+    /// would have made it slow.
+    #[tokio::test]
+    async fn a_waiting_call_lets_a_queued_one_start() {
+        let pool = CallPool::new(1, 4);
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (waiting_tx, waiting) = std::sync::mpsc::channel::<()>();
+        let first = pool.run(move || {
+            set_waiting(true);
+            let _ = waiting_tx.send(());
+            let released = held.recv().is_ok();
+            set_waiting(false);
+            released
+        });
+        waiting.recv().unwrap();
+        let second = pool.run(|| 7);
+        // Well under SLOW_AFTER: only the waiting mark can have started a thread for it.
+        assert_eq!(
+            tokio::time::timeout(SLOW_AFTER / 4, second)
+                .await
+                .ok()
+                .and_then(Result::ok),
+            Some(7)
+        );
+        let _ = release.send(());
+        assert_eq!(first.await.ok(), Some(true));
+        // Computing again, the first thread counts as fresh: nothing more is started.
+        assert_eq!(pool.run(|| 8).await.ok(), Some(8));
+        assert_eq!(pool.threads(), 2);
+    }
+
+    /// A call queued while the only thread computes starts as soon as that call waits.
+    #[tokio::test]
+    async fn a_call_that_starts_waiting_lets_the_queue_move() {
+        let pool = CallPool::new(1, 4);
+        let (start_waiting, computing) = std::sync::mpsc::channel::<()>();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let first = pool.run(move || {
+            let _ = computing.recv();
+            set_waiting(true);
+            let released = held.recv().is_ok();
+            set_waiting(false);
+            released
+        });
+        let second = pool.run(|| 7);
+        let _ = start_waiting.send(());
+        assert_eq!(
+            tokio::time::timeout(SLOW_AFTER / 4, second)
                 .await
                 .ok()
                 .and_then(Result::ok),
