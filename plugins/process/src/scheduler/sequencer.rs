@@ -13,7 +13,8 @@
 //!    reservation in one durable `store/transact` whose check is the stored head: a
 //!    compare-and-swap, so a slot is only ever taken once even when two generations of this
 //!    library (a hot reload) or two nodes on one store race. Each caller hears back only after
-//!    its assignment is on disk.
+//!    its assignment is on disk. The commit and the callers waiting for it do so in
+//!    `Host::blocking`, so the node runs other calls on the cores meanwhile.
 //!
 //! If a commit fails, nothing of it was written: its reservations and every later one are
 //! voided, the head is re-read and their callers retry, so the schedule never has a gap.
@@ -254,10 +255,14 @@ enum Done {
 }
 
 impl ProcessLog {
-    fn wait<'a>(&self, guard: MutexGuard<'a, LogState>) -> MutexGuard<'a, LogState> {
-        self.changed
-            .wait(guard)
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Waits for the log to change (another caller's commit), telling the node this call is
+    /// waiting rather than computing, so that it can run other calls meanwhile.
+    fn wait<'a>(&self, host: &Host, guard: MutexGuard<'a, LogState>) -> MutexGuard<'a, LogState> {
+        host.blocking(|| {
+            self.changed
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner)
+        })
     }
 
     fn reserve(&self, host: &Host, sub: &Submission<'_>) -> Result<Reserved, DeviceError> {
@@ -274,7 +279,7 @@ impl ProcessLog {
             }
             // The same message in flight: wait for it, then answer with its slot.
             if st.pending.iter().any(|e| e.message_id == sub.message_id) {
-                st = self.wait(st);
+                st = self.wait(host, st);
                 continue;
             }
             break;
@@ -342,7 +347,7 @@ impl ProcessLog {
                 st = self.commit_front(host, pid, st);
                 continue;
             }
-            st = self.wait(st);
+            st = self.wait(host, st);
         }
     }
 
@@ -396,7 +401,8 @@ impl ProcessLog {
             }
         }
         writes.push((head_key.clone(), Some(last.encode())));
-        let outcome = host.store_transact(&[(head_key, expected)], &writes, true);
+        // Durable: the disk syncs meanwhile, and the node can run other calls.
+        let outcome = host.blocking(|| host.store_transact(&[(head_key, expected)], &writes, true));
 
         let mut st = lock(&self.state);
         st.committing = false;
