@@ -60,6 +60,21 @@ pub mod operation {
     /// The calling thread starts (`{waiting: true}`) or stops (`{waiting: false}`) waiting on
     /// something other than the CPU → `ok`. Prefer [`Host::blocking`](super::Host::blocking).
     pub const BLOCKING: &str = "blocking";
+
+    /// The `waiting` flag of a [`BLOCKING`] payload, as a host implementing it reads it.
+    ///
+    /// ```
+    /// use ferrobeam_device_api::host::operation::blocking_waiting;
+    /// use ferrobeam_device_api::Message;
+    /// assert_eq!(blocking_waiting(&Message::new().with("waiting", true)).ok(), Some(true));
+    /// assert_eq!(blocking_waiting(&Message::new()).unwrap_err().kind().status(), 400);
+    /// ```
+    pub fn blocking_waiting(payload: &crate::Message) -> Result<bool, crate::DeviceError> {
+        payload
+            .get("waiting")
+            .and_then(crate::Value::as_bool)
+            .ok_or_else(|| crate::DeviceError::bad_request("blocking needs a boolean `waiting`"))
+    }
 }
 
 /// A [`Host::blocking`] section: entered when made, left when dropped (a panic in the wait

@@ -175,13 +175,7 @@ impl HostService for TestHost {
                 Ok(Value::atom("ok"))
             }
             operation::BLOCKING => {
-                let waiting = payload
-                    .get("waiting")
-                    .and_then(Value::as_bool)
-                    .ok_or_else(|| {
-                        DeviceError::bad_request("blocking needs a boolean `waiting`")
-                    })?;
-                if waiting {
+                if operation::blocking_waiting(payload)? {
                     *lock(&self.state.blocking_sections) += 1;
                 }
                 Ok(Value::atom("ok"))

@@ -368,13 +368,7 @@ impl HostOps for Node {
                 Ok(Value::from(status))
             }
             operation::BLOCKING => {
-                let waiting = payload
-                    .get("waiting")
-                    .and_then(Value::as_bool)
-                    .ok_or_else(|| {
-                        DeviceError::bad_request("blocking needs a boolean `waiting`")
-                    })?;
-                crate::http::call_pool::set_waiting(waiting);
+                crate::http::call_pool::set_waiting(operation::blocking_waiting(payload)?);
                 Ok(Value::atom("ok"))
             }
             operation::METRIC => {

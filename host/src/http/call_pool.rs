@@ -271,6 +271,15 @@ mod tests {
         assert_eq!(first.await.ok(), Some(true));
     }
 
+    /// The answer of `rx` if it comes well within [`SLOW_AFTER`]: only a waiting mark can have
+    /// started a thread for a call that comes that soon behind a busy one.
+    async fn soon<T>(rx: tokio::sync::oneshot::Receiver<T>) -> Option<T> {
+        tokio::time::timeout(SLOW_AFTER / 4, rx)
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
     /// A call waiting lets the one queued behind it start at once, long before the wait
     /// would have made it slow.
     #[tokio::test]
@@ -287,14 +296,7 @@ mod tests {
         });
         waiting.recv().unwrap();
         let second = pool.run(|| 7);
-        // Well under SLOW_AFTER: only the waiting mark can have started a thread for it.
-        assert_eq!(
-            tokio::time::timeout(SLOW_AFTER / 4, second)
-                .await
-                .ok()
-                .and_then(Result::ok),
-            Some(7)
-        );
+        assert_eq!(soon(second).await, Some(7));
         let _ = release.send(());
         assert_eq!(first.await.ok(), Some(true));
         // Computing again, the first thread counts as fresh: nothing more is started.
@@ -317,13 +319,7 @@ mod tests {
         });
         let second = pool.run(|| 7);
         let _ = start_waiting.send(());
-        assert_eq!(
-            tokio::time::timeout(SLOW_AFTER / 4, second)
-                .await
-                .ok()
-                .and_then(Result::ok),
-            Some(7)
-        );
+        assert_eq!(soon(second).await, Some(7));
         let _ = release.send(());
         assert_eq!(first.await.ok(), Some(true));
     }
