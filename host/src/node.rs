@@ -248,27 +248,29 @@ pub const STORE_FILE: &str = "ferrobeam.redb";
 /// folder is shared by every user of the machine: a folder another user had made first under
 /// a name known in advance would let them swap a copy between its writing and its loading, and
 /// run their code as the node.
-fn private_dir() -> PathBuf {
+/// Without one, every library load is refused with the reason, which is logged once here.
+fn private_dir() -> Result<PathBuf, String> {
     use std::hash::{BuildHasher, RandomState};
     use std::os::unix::fs::DirBuilderExt;
     sweep_private_dirs();
     let pid = std::process::id();
-    let mut dir = PathBuf::new();
+    let mut why = String::new();
     for attempt in 0..8u32 {
         // `RandomState` keys come from the operating system's random source.
         let tag = RandomState::new().hash_one((pid, attempt, std::time::SystemTime::now()));
-        dir = std::env::temp_dir().join(format!("ferrobeam-{pid}-{tag:016x}"));
+        let dir = std::env::temp_dir().join(format!("ferrobeam-{pid}-{tag:016x}"));
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Ok(()) => return Ok(dir),
             Err(e) => {
-                // Every load will be refused with the reason: say it once here too.
-                tracing::error!("cannot make {}: {e}", dir.display());
-                break;
+                why = format!("cannot make {}: {e}", dir.display());
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    break;
+                }
             }
-            Ok(()) => break,
         }
     }
-    dir
+    tracing::error!("{why}");
+    Err(why)
 }
 
 /// The process ID in the name of a node's private folder (`ferrobeam-<pid>-<16 hex digits>`,
@@ -458,7 +460,7 @@ mod tests {
     #[test]
     fn each_private_folder_is_new_and_only_its_user_enters_it() {
         use std::os::unix::fs::PermissionsExt;
-        let (a, b) = (private_dir(), private_dir());
+        let (a, b) = (private_dir().unwrap(), private_dir().unwrap());
         assert_ne!(a, b);
         for dir in [&a, &b] {
             let mode = std::fs::metadata(dir).unwrap().permissions().mode();

@@ -224,6 +224,32 @@ fn a_serving_library_keeps_its_copy_until_it_is_retired() {
     );
 }
 
+/// A node that cannot make its private folder (here its temporary folder does not exist)
+/// refuses every library with the reason, and still serves its own routes.
+#[test]
+fn without_a_private_folder_every_library_is_refused_with_the_reason() {
+    let scratch = Scratch::new("no-private-dir");
+    scratch.install("mydev");
+    let missing = scratch.dir.join("no-such-tmp");
+    let node = NodeProcess::start_with_env(
+        scratch,
+        "",
+        &[],
+        Some(&ferrobeam_tests::test_wallet(1)),
+        &[("TMPDIR", &missing)],
+    );
+    // The status data is the node's own: it needs no device.
+    let status = node.get("/status/data").json();
+    let errors = status["library_errors"].to_string();
+    assert!(
+        errors.contains("libmydev.so") && errors.contains("no private folder"),
+        "{status}"
+    );
+    assert_eq!(status["devices"], serde_json::json!([]));
+    assert_eq!(node.get("/metrics").status, 200);
+    assert!(!missing.exists(), "nothing made in its place");
+}
+
 #[test]
 fn disabling_and_removing_devices_retires_them() {
     let node = node_with_mydev();

@@ -154,8 +154,20 @@ impl NodeProcess {
         args: &[&str],
         wallet: Option<&Path>,
     ) -> NodeProcess {
+        Self::start_with_env(scratch, config, args, wallet, &[])
+    }
+
+    /// [`NodeProcess::start_with_wallet`] with more environment variables for the node.
+    pub fn start_with_env(
+        scratch: Scratch,
+        config: &str,
+        args: &[&str],
+        wallet: Option<&Path>,
+        env: &[(&str, &Path)],
+    ) -> NodeProcess {
         let config_path = scratch.write_config(config);
         let mut command = Command::new(target_dir().join("ferrobeam"));
+        command.envs(env.iter().copied());
         match wallet {
             Some(w) => command.env("FERROBEAM_WALLET", w),
             None => command.env_remove("FERROBEAM_WALLET"),

@@ -133,7 +133,8 @@ impl Library {
     }
 
     /// Loads the library whose content is `bytes` (read from `path`), using a private copy in
-    /// `private_dir` named after `generation`, then initialises it.
+    /// `private_dir` (which the node made, [`super::Registry::new`]) named after `generation`,
+    /// then initialises it.
     pub fn load(
         path: &Path,
         bytes: &[u8],
@@ -151,8 +152,7 @@ impl Library {
             .unwrap_or("device");
         let copy = private_dir.join(format!("{stem}-{generation}-{}.so", &sha256[..12]));
         let partial = private_dir.join(format!(".{stem}-{generation}.tmp"));
-        std::fs::create_dir_all(private_dir)
-            .and_then(|_| std::fs::write(&partial, bytes))
+        std::fs::write(&partial, bytes)
             .and_then(|_| std::fs::rename(&partial, &copy))
             .map_err(|e| refuse(&[], format!("cannot copy it to {}: {e}", copy.display())))?;
         // A refused library drops its copy here; a loaded one keeps it until it is retired.
@@ -164,11 +164,6 @@ impl Library {
             callbacks,
             config,
         )
-    }
-
-    /// The private copy the library was mapped from: on disk while this instance runs.
-    pub fn loaded_from(&self) -> &Path {
-        &self.copy.0
     }
 
     /// Loads the private copy `copy` of `path`.

@@ -142,7 +142,8 @@ pub struct Registry {
     retired: AtomicU64,
     failed_loads: AtomicU64,
     loads: AtomicU64,
-    private_dir: PathBuf,
+    /// The folder the node made for library copies, or why it could not make one.
+    private_dir: Result<PathBuf, String>,
     node: Weak<dyn HostOps>,
 }
 
@@ -156,8 +157,9 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// An empty registry whose libraries call back into `node`. Private copies of libraries go
-    /// to `private_dir`.
-    pub fn new(node: Weak<dyn HostOps>, private_dir: PathBuf) -> Self {
+    /// to `private_dir`, a folder the node made for them; without one (`Err` saying why), every
+    /// load is refused with that reason.
+    pub fn new(node: Weak<dyn HostOps>, private_dir: Result<PathBuf, String>) -> Self {
         Registry {
             state: RwLock::default(),
             syncing: Mutex::new(()),
@@ -218,7 +220,9 @@ impl Registry {
     /// Removes the private copies of this node's libraries, when the node stops: the libraries
     /// stay mapped, and a node killed without this leaves its copies to the next node's sweep.
     pub fn remove_private_copies(&self) {
-        let _ = std::fs::remove_dir_all(&self.private_dir);
+        if let Ok(dir) = &self.private_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 
     /// Generations replaced or removed so far (their libraries stay mapped: never unloaded).
@@ -300,15 +304,16 @@ impl Registry {
         // The same file with other settings: a new instance of the mapped library, not a copy.
         let loaded = match &same_file {
             Some(current) => current.restart(generation, callbacks, settings),
-            None => Library::load(
-                path,
-                &bytes,
-                sha256,
-                &self.private_dir,
-                generation,
-                callbacks,
-                settings,
-            ),
+            None => match &self.private_dir {
+                Ok(dir) => {
+                    Library::load(path, &bytes, sha256, dir, generation, callbacks, settings)
+                }
+                Err(why) => Err(LoadError::new(
+                    path,
+                    &[],
+                    format!("the node has no private folder to load it from: {why}"),
+                )),
+            },
         };
         let library = loaded.map_err(|e| {
             let mut named = devices_naming(config, path);
