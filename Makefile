@@ -9,7 +9,7 @@ PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
-.PHONY: run build plugins test npm-packages bench load targets soak fuzz fmt lint
+.PHONY: run build build-deps plugins test npm-packages bench load targets soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -17,8 +17,16 @@ run: plugins
 
 ## Build the node and the first-party device libraries, and install the libraries (atomically:
 ## write a temporary file, then rename) into the plugins folder named by devices.toml.
-build:
+build: build-deps
 	$(CARGO) build --release -p ferrobeam $(addprefix -p ,$(PLUGINS))
+
+## What the build needs beyond Rust, make and a C compiler: the Perl modules OpenSSL's
+## Configure uses (the node links an OpenSSL compiled from source; docs/operations.md).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+build-deps:
+	@perl -MIPC::Cmd -MFile::Compare -MTime::Local -e 1 2>/dev/null || \
+		{ echo "installing perl (OpenSSL's build needs it)"; \
+		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq perl; }
 
 plugins: build
 	@mkdir -p $(PLUGINS_DIR)
@@ -30,16 +38,12 @@ plugins: build
 
 ## Run every test: unit, doc, vector and end-to-end tests (which start real nodes), then the npm
 ## client tests (tests/npm: wao, hbsig and aoconnect against a real node, and the status page in
-## headless Chromium). Installs what is missing: OpenSSL's headers (the `openssl` crate),
-## Node.js, Debian's chromium, the pinned npm packages, and PostgreSQL's server binaries (the
-## tests start their own servers in temp folders).
+## headless Chromium). Installs what is missing: Perl for OpenSSL's build, Node.js, Debian's
+## chromium, the pinned npm packages, and PostgreSQL's server binaries (the tests start their
+## own servers in temp folders).
 NPM_DIR := tests/npm
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-test:
-	@command -v pkg-config >/dev/null && pkg-config --exists openssl || \
-		{ echo "installing libssl-dev and pkg-config (for the openssl crate)"; \
-		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libssl-dev pkg-config; }
+test: build-deps
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "installing Node.js (for the npm client tests)"; \
 		  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
