@@ -276,6 +276,8 @@ impl Registry {
         }
         self.retire_missing(&candidates, config);
         self.note_absent(config);
+        // The libraries' bytes, read whole, are freed by now: give the memory back.
+        crate::allocator::release_free_memory();
         errors
     }
 
