@@ -1,9 +1,12 @@
 //! The node's signature work: building a response's signature base, a fresh RSA-4096
 //! PSS-SHA512 signature (what every new response costs),
 //! a cached one (what an unchanged answer costs), and verification of a HyperBEAM signature
-//! (salt 64) and a JS client's (salt 446). Then the target: fresh signatures per CPU-second
-//! against `openssl speed -seconds 3 rsa4096` run right after (which counts signatures per
-//! second of its own CPU time), printed as a `target:` line.
+//! (salt 64) and a JS client's (salt 446). Then the target, printed as a `target:` line: fresh
+//! signatures per CPU-second against two baselines measured right after, each counting
+//! signatures per second of its own CPU time. One is the system's `openssl speed -seconds 3
+//! rsa4096`, the target as written. The other is the same loop on the OpenSSL the node links
+//! (built from source, a newer release than the system's), which is the bound the node's own
+//! signing is judged against.
 
 // A benchmark harness: failing loudly is right.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -145,18 +148,26 @@ fn thread_cpu() -> Option<Duration> {
     ))
 }
 
-/// Fresh signatures per CPU-second for 3 s, beside `openssl speed`'s figure for its own.
+/// Fresh signatures per CPU-second for 3 s, beside `openssl speed`'s figure for its own and the
+/// same loop's on the OpenSSL the node links: met when the node signs at 90% of both.
 fn rsa_target() {
     const TARGET: &str = "target: fresh RSA-4096 signing >= 90% of `openssl speed rsa4096`";
-    let (Some(ours), Some(openssl)) = (fresh_signatures_per_cpu_second(), openssl_speed_rsa4096())
-    else {
+    let (Some(ours), Some(linked), Some(system)) = (
+        fresh_signatures_per_cpu_second(),
+        linked_speed_rsa4096(),
+        openssl_speed_rsa4096(),
+    ) else {
         println!("{TARGET} | not measured (this thread's CPU time or `openssl speed` unavailable) | MISSED");
         return;
     };
+    let (system_version, linked_version) = (openssl_version(), openssl::version::version());
     println!(
-        "{TARGET} | {:.0}% ({ours:.0} / {openssl:.0} signatures per CPU-second) | {}",
-        100.0 * ours / openssl,
-        support::verdict(ours >= 0.9 * openssl)
+        "{TARGET} | {:.0}% of the system's `openssl speed` ({ours:.0} / {system:.0} signatures per \
+         CPU-second, {system_version}); {:.0}% of the same loop on the OpenSSL the node links \
+         ({ours:.0} / {linked:.0}, {linked_version}) | {}",
+        100.0 * ours / system,
+        100.0 * ours / linked,
+        support::verdict(ours >= 0.9 * system.max(linked))
     );
 }
 
@@ -171,6 +182,59 @@ fn fresh_signatures_per_cpu_second() -> Option<f64> {
         signed += 1;
     }
     Some(f64::from(signed) / (thread_cpu()? - cpu0).as_secs_f64())
+}
+
+/// `openssl speed rsa4096`'s loop on the OpenSSL the node links, for 3 s: one signing context
+/// prepared once (PKCS#1 v1.5 padding), then a 36-byte input signed again and again with the
+/// wallet's key. Signatures per second of this thread's CPU time.
+fn linked_speed_rsa4096() -> Option<f64> {
+    use openssl::bn::BigNum;
+    use openssl::pkey::PKey;
+    use openssl::pkey_ctx::PkeyCtx;
+    use openssl::rsa::{Padding, RsaPrivateKeyBuilder};
+    let text = std::fs::read(vectors().join("wallets/test-wallet-1.json")).ok()?;
+    let jwk: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let field = |name: &str| -> Option<BigNum> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str()?)
+            .ok()?;
+        BigNum::from_slice(&bytes).ok()
+    };
+    let rsa = RsaPrivateKeyBuilder::new(field("n")?, field("e")?, field("d")?)
+        .ok()?
+        .set_factors(field("p")?, field("q")?)
+        .ok()?
+        .set_crt_params(field("dp")?, field("dq")?, field("qi")?)
+        .ok()?
+        .build();
+    let key = PKey::from_rsa(rsa).ok()?;
+    let mut ctx = PkeyCtx::new(&key).ok()?;
+    ctx.sign_init().ok()?;
+    ctx.set_rsa_padding(Padding::PKCS1).ok()?;
+    let input = [7u8; 36];
+    let mut signature = vec![0u8; 512];
+    let (cpu0, start) = (thread_cpu()?, Instant::now());
+    let mut signed = 0u32;
+    while start.elapsed() < Duration::from_secs(3) {
+        ctx.sign(black_box(&input), Some(&mut signature)).ok()?;
+        signed += 1;
+    }
+    Some(f64::from(signed) / (thread_cpu()? - cpu0).as_secs_f64())
+}
+
+/// The system `openssl`'s version line (`OpenSSL 3.0.19 27 Jan 2026 (Library: …)`), up to the
+/// parenthesis; `openssl` when it cannot say.
+fn openssl_version() -> String {
+    std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .ok()
+        .and_then(|out| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            Some(text.split(" (").next()?.trim().to_owned())
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "openssl".to_owned())
 }
 
 /// `openssl speed -seconds 3 rsa4096`'s signatures per second (of its CPU time), from the

@@ -7,6 +7,7 @@ use ferrobeam::wallet::{self, Origin, Wallet};
 use ferrobeam::{author, http, reload, Node};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -175,6 +176,19 @@ enum WalletAction {
     New(WalletArgs),
     /// Print the address of the wallet.
     Address(WalletArgs),
+    /// Measure how many signatures a second the node's signing code makes with the wallet on
+    /// this machine: the bound on how many new requests a second a node answers, since each
+    /// new answer is signed.
+    Speed {
+        #[command(flatten)]
+        wallet: WalletArgs,
+        /// Signing threads (default: one per core, as the node signs on its call threads).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// How long to sign, in seconds.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -298,24 +312,21 @@ fn node_wallet(config: &Path, flag: Option<&Path>, file: &DevicesFile) -> Result
     }
 }
 
-/// `ferrobeam wallet new|address`.
+/// `ferrobeam wallet new|address|speed`.
 fn wallet_command(action: WalletAction) -> ExitCode {
     let (args, create) = match action {
         WalletAction::New(args) => (args, true),
         WalletAction::Address(args) => (args, false),
+        WalletAction::Speed {
+            wallet,
+            threads,
+            seconds,
+        } => return wallet_speed(&wallet, threads, seconds),
     };
-    let configured = if args.config.exists() {
-        match DevicesFile::load(&args.config) {
-            Ok(f) => f.node.wallet,
-            Err(e) => {
-                eprintln!("ferrobeam: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        None
+    let path = match wallet_path(&args) {
+        Ok(path) => path,
+        Err(code) => return code,
     };
-    let path = wallet::resolve_path(args.wallet.as_deref(), configured.as_deref(), &args.config);
     let result = if create {
         Wallet::create(&path)
     } else {
@@ -327,6 +338,68 @@ fn wallet_command(action: WalletAction) -> ExitCode {
         }
         w.address().to_owned()
     }))
+}
+
+/// The wallet file the `wallet` commands work on.
+fn wallet_path(args: &WalletArgs) -> Result<PathBuf, ExitCode> {
+    let configured = if args.config.exists() {
+        match DevicesFile::load(&args.config) {
+            Ok(f) => f.node.wallet,
+            Err(e) => {
+                eprintln!("ferrobeam: {e}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        None
+    };
+    Ok(wallet::resolve_path(
+        args.wallet.as_deref(),
+        configured.as_deref(),
+        &args.config,
+    ))
+}
+
+/// `ferrobeam wallet speed`: signatures a second on this machine. The last line starts with
+/// the figure, for scripts (the load command reads it).
+fn wallet_speed(args: &WalletArgs, threads: Option<usize>, seconds: f64) -> ExitCode {
+    let Ok(duration) = Duration::try_from_secs_f64(seconds) else {
+        eprintln!("ferrobeam: --seconds must be a number of seconds, not {seconds}");
+        return ExitCode::FAILURE;
+    };
+    let path = match wallet_path(args) {
+        Ok(path) => path,
+        Err(code) => return code,
+    };
+    let wallet = match Wallet::load(&path) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("ferrobeam: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    println!(
+        "{}, RSA-4096 PSS-SHA512 (the node's signing code), {} thread(s) for {seconds} s",
+        wallet::speed::library(),
+        threads.max(1)
+    );
+    match wallet::speed::measure(&wallet, threads, duration) {
+        Ok(speed) => {
+            println!(
+                "{:.0} signatures/s ({:.0} per thread)",
+                speed.per_second(),
+                speed.per_second() / speed.threads as f64
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ferrobeam: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `ferrobeam upload`: signs FILE with the node wallet, stores it on the node, prints its ID.
@@ -502,13 +575,13 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
         }
     });
     // Requests past the shutdown timeout may still hold blocking threads: do not wait for them.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    runtime.shutdown_timeout(Duration::from_secs(1));
     code
 }
 
 /// The request-rate history of the status page.
 async fn sample_every_second(node: std::sync::Arc<Node>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         node.metrics().sample();

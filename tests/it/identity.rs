@@ -308,6 +308,50 @@ fn wallet_address_prints_the_address_and_new_never_replaces_a_wallet() {
     );
 }
 
+#[test]
+fn wallet_speed_names_the_library_and_ends_with_the_figure() {
+    let out = Command::new(ferrobeam_bin())
+        .args([
+            "wallet",
+            "speed",
+            "--threads",
+            "2",
+            "--seconds",
+            "0",
+            "--wallet",
+        ])
+        .arg(test_wallet_path(1))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("OpenSSL "), "{text}");
+    assert!(lines[0].contains("2 thread(s)"), "{text}");
+    // The figure the load command reads: each thread signs at least once.
+    let figure: f64 = lines[1].split_whitespace().next().unwrap().parse().unwrap();
+    assert!(figure > 0.0, "{text}");
+    assert!(lines[1].contains("signatures/s"), "{text}");
+
+    let out = Command::new(ferrobeam_bin())
+        .args([
+            "wallet",
+            "speed",
+            "--seconds",
+            "0",
+            "--wallet",
+            "no-such-wallet.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-wallet.json"),
+        "{out:?}"
+    );
+}
+
 /// The one test that generates RSA-4096 keys (about a second each with OpenSSL): the node's
 /// first start and `ferrobeam wallet new`.
 #[test]

@@ -13,8 +13,8 @@
 //!   `forward` (a captured wao request, when `../shared/vectors` has it);
 //! * that POST unsigned and new for every request (a `nonce` header no other request of the run
 //!   has), as real clients' requests each differ: every answer then needs a fresh RSA-4096
-//!   signature, so the row is judged against the machine's signing rate (`openssl speed -multi
-//!   <cores> rsa4096`, measured after the rounds) rather than the baseline;
+//!   signature, so the row is judged against the machine's signing rate (`ferrobeam wallet speed`
+//!   on every core, measured after the rounds) rather than the baseline;
 //! * a large request: the captured 78 KB body of wao's `spawnLua` POSTed unsigned to
 //!   `/~message@1.0/keys` (decoding, limits and hashpath of a large message);
 //! * `GET /<pid>~process@1.0/now/balances/<owner>` of the guide's AOS token process
@@ -163,7 +163,7 @@ fn main() {
         print_bound_ratio(&rows);
         all.push(rows);
     }
-    print_rsa_bound(&all);
+    print_rsa_bound(&release, &all);
     println!(
         "\nnode RSS idle, every first-party plugin loaded: {:.1} MB",
         idle_rss as f64 / 1024.0
@@ -431,9 +431,9 @@ fn print_bound_ratio(rows: &[Row]) {
 
 /// The new-each-time row of each round against its bound: every answer needs a fresh RSA-4096
 /// signature, so no node answers more of them per second than the machine makes signatures,
-/// which `openssl speed -multi <cores> rsa4096` measures right after the rounds (on every core,
-/// as the node signs on its call threads).
-fn print_rsa_bound(rounds: &[Vec<Row>]) {
+/// which `ferrobeam wallet speed` measures right after the rounds (the node's own signing code
+/// and library, on every core, as the node signs on its call threads).
+fn print_rsa_bound(release: &Path, rounds: &[Vec<Row>]) {
     let rps: Vec<f64> = rounds
         .iter()
         .filter_map(|rows| rows.iter().find(|row| row.name == NEW_EACH_TIME))
@@ -443,9 +443,9 @@ fn print_rsa_bound(rounds: &[Vec<Row>]) {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let Some(signatures) = openssl_signatures_per_second(cores) else {
+    let Some((library, signatures)) = signatures_per_second(release, cores) else {
         println!(
-            "\nnew requests against the RSA-4096 bound: not measured (`openssl speed` failed)"
+            "\nnew requests against the RSA-4096 bound: not measured (`ferrobeam wallet speed` failed)"
         );
         return;
     };
@@ -454,29 +454,32 @@ fn print_rsa_bound(rounds: &[Vec<Row>]) {
         .map(|r| format!("{:.2} ({r:.0} req/s)", r / signatures))
         .collect();
     println!(
-        "\nnew requests against the RSA-4096 bound (`openssl speed -multi {cores} rsa4096`: \
-         {signatures:.0} signatures/s): {}",
+        "\nnew requests against the RSA-4096 bound (`ferrobeam wallet speed --threads {cores}`, \
+         {library}: {signatures:.0} signatures/s): {}",
         each.join(", ")
     );
 }
 
-/// The signatures per second of `openssl speed -seconds 3 -multi <cores> rsa4096`, from the
-/// `rsa 4096 bits <sign s> <verify s> <sign/s> <verify/s>` line of its table.
-fn openssl_signatures_per_second(cores: usize) -> Option<f64> {
-    let out = Command::new("openssl")
-        .args([
-            "speed",
-            "-seconds",
-            "3",
-            "-multi",
-            &cores.to_string(),
-            "rsa4096",
-        ])
+/// `ferrobeam wallet speed --threads <cores> --seconds 3` with the node's wallet: the library it
+/// names on its first line (up to the comma), and the signatures per second that start its last.
+fn signatures_per_second(release: &Path, cores: usize) -> Option<(String, f64)> {
+    let out = Command::new(release.join("ferrobeam"))
+        .args(["wallet", "speed", "--seconds", "3", "--threads"])
+        .arg(cores.to_string())
+        .arg("--wallet")
+        .arg(test_wallet(1))
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.starts_with("rsa 4096 bits"))?;
-    line.split_whitespace().nth(5)?.parse().ok()
+    let library = text.lines().next()?.split(',').next()?.to_owned();
+    let figure = text
+        .lines()
+        .last()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((library, figure))
 }
 
 /// The header lines (`name: value`) of the node's answer to `GET path`, fetched once.

@@ -23,6 +23,7 @@ mod error;
 mod file;
 mod jwk;
 mod signer;
+pub mod speed;
 
 pub use cache::{CacheStats, SignatureCache};
 pub use error::WalletError;
