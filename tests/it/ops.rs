@@ -14,7 +14,7 @@ fn node_with_panicky(config: &str, args: &[&str]) -> NodeProcess {
 }
 
 /// The value of the sample `series` (`name{labels}` exactly as exposed), 0 when absent.
-fn sample(metrics: &str, series: &str) -> f64 {
+pub(crate) fn sample(metrics: &str, series: &str) -> f64 {
     metrics
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -25,7 +25,7 @@ fn sample(metrics: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn scrape(node: &NodeProcess) -> String {
+pub(crate) fn scrape(node: &NodeProcess) -> String {
     let r = node.get("/metrics");
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(

@@ -186,6 +186,47 @@ fn assignments_chain_hashes_and_timestamps_and_are_signed_by_the_node() {
     }
 }
 
+#[test]
+fn a_schedule_answer_is_its_signed_assignment_at_one_signature() {
+    use crate::ops::{sample, scrape};
+    let node = start();
+    let client = Client::new(2);
+    let pid = client.spawn(&node, &[]);
+    let signatures = |node| sample(&scrape(node), "ferrobeam_signatures_total");
+    let before = signatures(&node);
+    let r = client.post(
+        &node,
+        &format!("/{pid}~process@1.0/schedule"),
+        &client.message(&pid, &[("n", Value::from(1))]),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(slot_of(&r), 1);
+    // The assignment's own signature, by the node: no second one for the answer.
+    assert_eq!(
+        signatures(&node) - before,
+        1.0,
+        "signatures for one schedule"
+    );
+    ferrobeam_tests::signatures::assert_signed_by(&r, &node_address());
+    // The status travels untyped, outside the `ao-types` the signature covers.
+    assert_eq!(r.header("status"), Some("200"));
+    let types = r.header("ao-types").unwrap_or_default();
+    assert!(!types.contains("status"), "{types}");
+    // The same signature the schedule serves for that slot.
+    let schedule = json(&node, &format!("/~scheduler@1.0/schedule?target={pid}"));
+    let served: Vec<String> = schedule["assignments"]["1"]["commitments"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|c| c["signature"].as_str().map(str::to_owned))
+        .collect();
+    let answered = r.header("signature").unwrap_or_default();
+    assert!(
+        served.iter().any(|sig| answered.contains(sig.as_str())),
+        "answered {answered}, served {served:?}"
+    );
+}
+
 /// The ID of the message in `slot`, from the legacy (aos-2) view of the schedule.
 fn ferrobeam_tests_body_id(node: &ferrobeam_tests::NodeProcess, pid: &str, slot: i64) -> String {
     let r = node.get(&format!(

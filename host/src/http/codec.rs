@@ -172,10 +172,15 @@ pub fn encode_response(
             // §10.2: top-level non-message fields travel as headers; the body is the codec's
             // serialisation of the whole signed result (its commitments included, so the
             // signature travels in the body).
-            let typed = expect_message(
+            let mut typed = expect_message(
                 call_with(node, STRUCTURED, "to", &signed, &Message::new())?,
                 STRUCTURED,
             )?;
+            // A result with its own signatures had its status encoded as text, for the
+            // `ao-types` of httpsig (`sign::signed_tabm`); a body codec carries its type.
+            if let Some(status @ Value::Integer(_)) = result.get("status") {
+                typed.insert("status", status.clone());
+            }
             let serialized = expect_message(
                 call_with(node, device, "serialize", &typed, &Message::new())?,
                 device,

@@ -16,11 +16,13 @@ use ferrobeam_device_api::{DeviceError, Message, Value};
 /// `result` committed by the node wallet, as a TABM (its commitments included). A node without
 /// a wallet returns the unsigned TABM.
 pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError> {
-    // A result that already has a signer (a stored signed message served at `/<id>`) goes out
-    // with its own signatures, as HyperBEAM's `force_signed` leaves it: signing it again would
+    // A result that already has a signer (a stored signed message served at `/<id>`, the
+    // assignment a schedule POST answers) goes out with its own signatures, as HyperBEAM's `force_signed` leaves it: signing it again would
     // put a second member under the same signature name when the signer is this node.
-    let signer = node.signer().filter(|_| !has_signer(result));
-    let Some(signer) = signer else {
+    if has_signer(result) {
+        return with_own_signatures(node, result);
+    }
+    let Some(signer) = node.signer() else {
         return expect_message(
             call_with(node, STRUCTURED, "from", result, &Message::new())?,
             STRUCTURED,
@@ -47,6 +49,48 @@ pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError
         call_with(node, HTTPSIG, "finish_commit", result, &prepared)?,
         HTTPSIG,
     )
+}
+
+/// A result that carries its own signatures, as a TABM that still verifies. The `status` the
+/// edge embeds (§9.5) is outside them: as an integer it would add `status="integer"` to an
+/// `ao-types` they may cover, so it travels as its decimal text, untyped (the status line
+/// carries it too, and HyperBEAM's client takes it from there).
+fn with_own_signatures(node: &Node, result: &Message) -> Result<Message, DeviceError> {
+    let encode = |msg: &Message| {
+        expect_message(
+            call_with(node, STRUCTURED, "from", msg, &Message::new())?,
+            STRUCTURED,
+        )
+    };
+    match result.get("status") {
+        Some(Value::Integer(code)) if !status_committed(result) => {
+            let code = code.to_string();
+            let mut unstatused = result.clone();
+            unstatused.remove("status");
+            let mut tabm = encode(&unstatused)?;
+            tabm.insert("status", code);
+            Ok(tabm)
+        }
+        _ => encode(result),
+    }
+}
+
+/// Whether a signature of `msg` may cover `status`: an httpsig commitment whose
+/// `signature-input` names it, or a commitment without one (an ANS-104 item's covers its tags).
+fn status_committed(msg: &Message) -> bool {
+    msg.get_message("commitments").is_some_and(|commitments| {
+        commitments.iter().any(|(_, c)| {
+            let Some(c) = c.as_message() else {
+                return false;
+            };
+            match c.get("signature-input").and_then(Value::as_bytes) {
+                Some(input) => [&b"\"status\""[..], b"\"@status\""]
+                    .iter()
+                    .any(|name| input.windows(name.len()).any(|w| w == *name)),
+                None => c.contains_key("committer"),
+            }
+        })
+    })
 }
 
 /// Whether `msg` carries a signature (a commitment with a `committer`, §7.1).

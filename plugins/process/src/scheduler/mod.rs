@@ -159,13 +159,10 @@ impl Scheduler {
             node_address: opts.get_str("address"),
         };
         let intake = intake::intake(base, req, policy)?;
-        // The answer is the assignment's fields, which the node signs as its response. The
-        // assignment's own commitment (by the same wallet) is kept in the store and served by
-        // `schedule` GET: answering with it too would put two signatures of one key on the
-        // response, which the HTTP edge cannot yet carry (`docs/processes.md`).
-        let mut answer = self.assign(opts.host(), &intake)?;
-        answer.remove("commitments");
-        Ok(answer)
+        // The answer is the assignment with its own commitment, as HyperBEAM answers: the node
+        // does not sign a result that carries a signature, so a scheduled message costs one
+        // signature (`docs/processes.md`).
+        self.assign(opts.host(), &intake)
     }
 
     /// Assigns an accepted message its slot; a message assigned before gets its first
