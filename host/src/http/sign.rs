@@ -17,8 +17,9 @@ use ferrobeam_device_api::{DeviceError, Message, Value};
 /// a wallet returns the unsigned TABM.
 pub fn signed_tabm(node: &Node, result: &Message) -> Result<Message, DeviceError> {
     // A result that already has a signer (a stored signed message served at `/<id>`, the
-    // assignment a schedule POST answers) goes out with its own signatures, as HyperBEAM's `force_signed` leaves it: signing it again would
-    // put a second member under the same signature name when the signer is this node.
+    // assignment a schedule POST answers) goes out with its own signatures, as HyperBEAM's
+    // `force_signed` leaves it: signing it again would put a second member under the same
+    // signature name when the signer is this node.
     if has_signer(result) {
         return with_own_signatures(node, result);
     }
