@@ -301,9 +301,14 @@ fn wallet_address_prints_the_address_and_new_never_replaces_a_wallet() {
         .arg(test_wallet_path(1))
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_failed_saying(&out, "already exists");
+}
+
+/// Asserts that a `ferrobeam` command failed and said `text` on standard error.
+fn assert_failed_saying(out: &std::process::Output, text: &str) {
+    assert!(!out.status.success(), "{out:?}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        String::from_utf8_lossy(&out.stderr).contains(text),
         "{out:?}"
     );
 }
@@ -345,11 +350,7 @@ fn wallet_speed_names_the_library_and_ends_with_the_figure() {
         ])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no-such-wallet.json"),
-        "{out:?}"
-    );
+    assert_failed_saying(&out, "no-such-wallet.json");
 }
 
 /// The one test that generates RSA-4096 keys (about a second each with OpenSSL): the node's
