@@ -184,39 +184,16 @@ fn fresh_signatures_per_cpu_second() -> Option<f64> {
     Some(f64::from(signed) / (thread_cpu()? - cpu0).as_secs_f64())
 }
 
-/// `openssl speed rsa4096`'s loop on the OpenSSL the node links, for 3 s: one signing context
-/// prepared once (PKCS#1 v1.5 padding), then a 36-byte input signed again and again with the
-/// wallet's key. Signatures per second of this thread's CPU time.
+/// `openssl speed rsa4096`'s loop on the OpenSSL the node links
+/// ([`ferrobeam::wallet::speed::LibraryLoop`]) for 3 s: signatures per second of this thread's
+/// CPU time.
 fn linked_speed_rsa4096() -> Option<f64> {
-    use openssl::bn::BigNum;
-    use openssl::pkey::PKey;
-    use openssl::pkey_ctx::PkeyCtx;
-    use openssl::rsa::{Padding, RsaPrivateKeyBuilder};
-    let text = std::fs::read(vectors().join("wallets/test-wallet-1.json")).ok()?;
-    let jwk: serde_json::Value = serde_json::from_slice(&text).ok()?;
-    let field = |name: &str| -> Option<BigNum> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(jwk[name].as_str()?)
-            .ok()?;
-        BigNum::from_slice(&bytes).ok()
-    };
-    let rsa = RsaPrivateKeyBuilder::new(field("n")?, field("e")?, field("d")?)
-        .ok()?
-        .set_factors(field("p")?, field("q")?)
-        .ok()?
-        .set_crt_params(field("dp")?, field("dq")?, field("qi")?)
-        .ok()?
-        .build();
-    let key = PKey::from_rsa(rsa).ok()?;
-    let mut ctx = PkeyCtx::new(&key).ok()?;
-    ctx.sign_init().ok()?;
-    ctx.set_rsa_padding(Padding::PKCS1).ok()?;
-    let input = [7u8; 36];
-    let mut signature = vec![0u8; 512];
+    let wallet = Wallet::load(&vectors().join("wallets/test-wallet-1.json")).ok()?;
+    let mut library = ferrobeam::wallet::speed::LibraryLoop::new(&wallet).ok()?;
     let (cpu0, start) = (thread_cpu()?, Instant::now());
     let mut signed = 0u32;
     while start.elapsed() < Duration::from_secs(3) {
-        ctx.sign(black_box(&input), Some(&mut signature)).ok()?;
+        library.sign_once().ok()?;
         signed += 1;
     }
     Some(f64::from(signed) / (thread_cpu()? - cpu0).as_secs_f64())

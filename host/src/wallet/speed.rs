@@ -3,6 +3,9 @@
 //! answer is signed (`spec/codecs.md` §10.2), as `openssl speed rsa4096` is for the library.
 
 use super::{Wallet, WalletError};
+use openssl::pkey::Private;
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::Padding;
 use std::time::{Duration, Instant};
 
 /// What the signing threads base their signatures on: the size of a typical response's
@@ -64,6 +67,54 @@ pub fn measure(wallet: &Wallet, threads: usize, duration: Duration) -> Result<Sp
         elapsed,
     })
 }
+
+/// `openssl speed rsa4096`'s loop, with the wallet's key: one signing context prepared once
+/// (PKCS#1 v1.5 padding, no digest), then a 36-byte input signed again and again. What the
+/// library alone can do, with none of the node's work around it: the bound the node's own
+/// signing ([`Wallet::sign`]) is judged against.
+///
+/// ```
+/// # use ferrobeam::wallet::{speed::LibraryLoop, Wallet};
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/wallets/test-wallet-1.json");
+/// let wallet = Wallet::load(std::path::Path::new(path)).unwrap();
+/// let mut library = LibraryLoop::new(&wallet).unwrap();
+/// library.sign_once().unwrap();
+/// ```
+pub struct LibraryLoop {
+    ctx: PkeyCtx<Private>,
+    signature: Vec<u8>,
+}
+
+impl LibraryLoop {
+    /// The prepared context.
+    pub fn new(wallet: &Wallet) -> Result<LibraryLoop, WalletError> {
+        let mut ctx = PkeyCtx::new(&wallet.key)?;
+        ctx.sign_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1)?;
+        Ok(LibraryLoop {
+            ctx,
+            signature: vec![0; wallet.modulus.len()],
+        })
+    }
+
+    /// One more signature of the same input.
+    pub fn sign_once(&mut self) -> Result<(), WalletError> {
+        self.ctx
+            .sign(&LIBRARY_INPUT, Some(&mut self.signature))
+            .map(|_| ())
+            .map_err(WalletError::from)
+    }
+}
+
+impl std::fmt::Debug for LibraryLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key's context: only that it is one.
+        f.debug_struct("LibraryLoop").finish_non_exhaustive()
+    }
+}
+
+/// The input `openssl speed rsa4096` signs: 36 bytes.
+const LIBRARY_INPUT: [u8; 36] = [7; 36];
 
 /// The OpenSSL the node signs with, as it names itself (e.g. `OpenSSL 3.6.3 9 Jun 2026`): the
 /// one built into the node, unless it was built with `OPENSSL_NO_VENDOR=1`.
