@@ -498,6 +498,12 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
         Ok(w) => w,
         Err(code) => return code,
     };
+    // Before listening: a wallet that cannot sign fails the start rather than every answer.
+    // (The call threads sign once too as they start, `Edge::new`.)
+    if let Err(e) = wallet.prepare_thread() {
+        eprintln!("ferrobeam: node wallet cannot sign: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(http::worker_threads())
         .enable_all()

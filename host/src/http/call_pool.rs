@@ -31,6 +31,9 @@ pub const SLOW_AFTER: Duration = Duration::from_millis(20);
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
+/// What each call thread runs once as it starts, before its first call
+/// ([`CallPool::prepared`]).
+type Prepare = Box<dyn Fn() + Send + Sync + 'static>;
 
 thread_local! {
     /// The pool and slot of this thread, when it is a call thread.
@@ -58,6 +61,7 @@ struct Shared {
     work: Condvar,
     fresh_target: usize,
     max_threads: usize,
+    prepare: Option<Prepare>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -79,6 +83,8 @@ struct State {
     /// Free slots in `started` (threads that ended).
     free: Vec<usize>,
     idle: usize,
+    /// The pool was dropped: threads end once the queue is empty.
+    closed: bool,
 }
 
 impl State {
@@ -101,8 +107,34 @@ impl State {
 }
 
 impl CallPool {
-    /// A pool keeping `fresh_target` fresh threads (at least 1), with at most `max_threads`.
+    /// A pool keeping `fresh_target` fresh threads (at least 1), with at most `max_threads`,
+    /// which starts its threads as calls come.
     pub fn new(fresh_target: usize, max_threads: usize) -> CallPool {
+        CallPool::build(fresh_target, max_threads, None)
+    }
+
+    /// A pool like [`CallPool::new`]'s whose threads each run `prepare` as they start, and
+    /// whose `fresh_target` threads start now, so that the first calls find them ready. The node
+    /// has each thread sign once: a thread's first RSA signature costs ~1 ms more than the next
+    /// (`Wallet::prepare_thread`). A thread started later, for calls queued behind slow ones,
+    /// prepares before it takes one.
+    pub fn prepared(
+        fresh_target: usize,
+        max_threads: usize,
+        prepare: impl Fn() + Send + Sync + 'static,
+    ) -> CallPool {
+        let pool = CallPool::build(fresh_target, max_threads, Some(Box::new(prepare)));
+        {
+            let shared = &pool.shared;
+            let mut state = shared.lock();
+            for _ in 0..shared.fresh_target {
+                shared.start_thread(&mut state);
+            }
+        }
+        pool
+    }
+
+    fn build(fresh_target: usize, max_threads: usize, prepare: Option<Prepare>) -> CallPool {
         let fresh_target = fresh_target.max(1);
         CallPool {
             shared: Arc::new(Shared {
@@ -110,14 +142,14 @@ impl CallPool {
                 work: Condvar::new(),
                 fresh_target,
                 max_threads: max_threads.max(fresh_target),
+                prepare,
             }),
         }
     }
 
-    /// A pool with one fresh thread per core.
-    pub fn for_this_machine(max_threads: usize) -> CallPool {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        CallPool::new(cores, max_threads)
+    /// The number of fresh threads a pool keeps on this machine: one per core.
+    pub fn cores() -> usize {
+        std::thread::available_parallelism().map_or(2, usize::from)
     }
 
     /// Runs `f` on a call thread; the answer arrives on the returned channel (closed without
@@ -156,6 +188,14 @@ impl CallPool {
     }
 }
 
+impl Drop for CallPool {
+    /// Its threads finish the calls queued, then end.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.work.notify_all();
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -166,6 +206,11 @@ impl Shared {
         if state.threads() >= self.max_threads || state.fresh(Instant::now()) >= self.fresh_target {
             return;
         }
+        self.start_thread(state);
+    }
+
+    /// Starts one thread.
+    fn start_thread(self: &Arc<Self>, state: &mut State) {
         let slot = match state.free.pop() {
             Some(slot) => slot,
             None => {
@@ -202,6 +247,16 @@ impl Shared {
 
     fn work_loop(self: Arc<Self>, slot: usize) {
         CURRENT.with(|current| *current.borrow_mut() = Some((self.clone(), slot)));
+        if let Some(prepare) = &self.prepare {
+            // Counted as a call: the pool starts another thread if it is slow.
+            if let Some(s) = self.lock().started.get_mut(slot) {
+                *s = Some(Instant::now());
+            }
+            let _ = catch_unwind(AssertUnwindSafe(prepare));
+            if let Some(s) = self.lock().started.get_mut(slot) {
+                *s = None;
+            }
+        }
         let mut state = self.lock();
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -221,6 +276,12 @@ impl Shared {
                     *w = 0;
                 }
                 continue;
+            }
+            if state.closed {
+                state.free.push(slot);
+                drop(state);
+                CURRENT.with(|current| *current.borrow_mut() = None);
+                return;
             }
             state.idle += 1;
             let (next, waited) = self
@@ -322,6 +383,54 @@ mod tests {
         assert_eq!(soon(second).await, Some(7));
         let _ = release.send(());
         assert_eq!(first.await.ok(), Some(true));
+    }
+
+    /// A prepared pool's fresh threads start before any call and each prepares once; every
+    /// call runs on a thread that has prepared; a panicking `prepare` costs no thread.
+    #[tokio::test]
+    async fn a_prepared_pool_starts_its_threads_and_prepares_each_before_its_calls() {
+        use std::cell::Cell;
+        thread_local!(static PREPARED: Cell<bool> = const { Cell::new(false) });
+        let (done, prepared) = std::sync::mpsc::channel();
+        let done = Mutex::new(done);
+        let pool = CallPool::prepared(2, 4, move || {
+            PREPARED.with(|p| p.set(true));
+            let _ = done.lock().map(|d| d.send(std::thread::current().id()));
+        });
+        assert_eq!(pool.threads(), 2, "started with the pool");
+        let wait = Duration::from_secs(10);
+        let (a, b) = (prepared.recv_timeout(wait), prepared.recv_timeout(wait));
+        assert!(
+            a.is_ok() && b.is_ok() && a != b,
+            "each thread prepared, before any call"
+        );
+        let answers: Vec<_> = (0..8)
+            .map(|_| pool.run(|| PREPARED.with(Cell::get)))
+            .collect();
+        for answer in answers {
+            assert_eq!(answer.await.ok(), Some(true));
+        }
+        assert!(prepared.try_recv().is_err(), "once per thread");
+
+        let pool = CallPool::prepared(1, 1, || panic!("prepare failed"));
+        assert_eq!(pool.run(|| 3).await.ok(), Some(3));
+    }
+
+    /// Dropping a pool ends its threads, the fresh ones too, once the calls queued are done.
+    #[tokio::test]
+    async fn a_dropped_pool_ends_its_threads_after_its_queued_calls() {
+        let pool = CallPool::prepared(2, 4, || {});
+        let shared = pool.shared.clone();
+        let answers: Vec<_> = (0..4).map(|i| pool.run(move || i)).collect();
+        drop(pool);
+        for (i, answer) in answers.into_iter().enumerate() {
+            assert_eq!(answer.await.ok(), Some(i));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shared.lock().threads() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(shared.lock().threads(), 0);
     }
 
     #[tokio::test]

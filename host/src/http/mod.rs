@@ -66,12 +66,28 @@ impl Edge {
     /// The edge for `node`, with its limits.
     pub fn new(node: Arc<Node>) -> Arc<Edge> {
         let config = node.config();
+        // Each call thread signs once as it starts, before a client waits on it. The pool holds
+        // the node weakly: its threads end a little after the edge, and must not keep the node
+        // (and its store) open meanwhile.
+        let signing = Arc::downgrade(&node);
+        let prepare = move || {
+            let node = signing.upgrade();
+            if let Some(signer) = node.as_ref().and_then(|node| node.signer()) {
+                if let Err(e) = signer.wallet().prepare_thread() {
+                    tracing::warn!("a call thread could not sign: {e}");
+                }
+            }
+        };
         let edge = Arc::new(Edge {
             calls: Arc::new(Semaphore::new(config.node.max_concurrent_calls)),
             max_body: config.node.max_body_bytes,
             limits: config.limits.clone(),
             call_timeout: std::time::Duration::from_secs(config.node.call_timeout_secs),
-            pool: call_pool::CallPool::for_this_machine(config.node.max_concurrent_calls),
+            pool: call_pool::CallPool::prepared(
+                call_pool::CallPool::cores(),
+                config.node.max_concurrent_calls,
+                prepare,
+            ),
             inline: inline::Inline::new(inline_limit()),
             responses: ResponseCache::new(
                 response_cache::DEFAULT_ENTRIES,

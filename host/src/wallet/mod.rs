@@ -170,6 +170,15 @@ impl Wallet {
         Ok(signature)
     }
 
+    /// Does on this thread, now, what its first signature would otherwise do while a client
+    /// waits: OpenSSL computes a key's Montgomery contexts on its first private-key operation,
+    /// and (since 3.6) a blinding for each thread on that thread's first, ~1 ms for RSA-4096.
+    /// Signs once and keeps the signing context for reuse. The node calls it at start and on
+    /// each call thread as the thread starts.
+    pub fn prepare_thread(&self) -> Result<(), WalletError> {
+        self.sign(b"prepare").map(drop)
+    }
+
     fn signing_context(&self) -> Result<PkeyCtx<Private>, WalletError> {
         let mut ctx = PkeyCtx::new(&self.key)?;
         ctx.sign_init()?;
@@ -262,6 +271,17 @@ mod tests {
         for k in ["dp", "dq", "qi"] {
             assert!(again[k].is_string(), "{k} missing");
         }
+    }
+
+    #[test]
+    fn a_prepared_thread_leaves_a_signing_context_ready() {
+        let w = Wallet::load(&vectors().join("wallets/test-wallet-1.json")).unwrap();
+        assert_eq!(w.pool().len(), 0);
+        w.prepare_thread().unwrap();
+        assert_eq!(w.pool().len(), 1);
+        let sig = w.sign(b"data").unwrap();
+        assert_eq!(w.pool().len(), 1, "the prepared context was reused");
+        ferrobeam_httpsig::rsa::verify_pss_sha512(w.modulus(), b"data", &sig).unwrap();
     }
 
     #[test]
