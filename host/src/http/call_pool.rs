@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 pub const SLOW_AFTER: Duration = Duration::from_millis(20);
 /// How long a thread beyond the core count waits for work before it ends.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// The longest [`CallPool::prepared`] waits for its first threads to prepare.
+pub const PREPARE_WAIT: Duration = Duration::from_secs(5);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 /// What each call thread runs once as it starts, before its first call
@@ -59,6 +61,8 @@ pub struct CallPool {
 struct Shared {
     state: Mutex<State>,
     work: Condvar,
+    /// Signalled as each thread has prepared.
+    prepared: Condvar,
     fresh_target: usize,
     max_threads: usize,
     prepare: Option<Prepare>,
@@ -85,6 +89,8 @@ struct State {
     idle: usize,
     /// The pool was dropped: threads end once the queue is empty.
     closed: bool,
+    /// Threads started and not yet done preparing.
+    preparing: usize,
 }
 
 impl State {
@@ -114,8 +120,9 @@ impl CallPool {
     }
 
     /// A pool like [`CallPool::new`]'s whose threads each run `prepare` as they start, and
-    /// whose `fresh_target` threads start now, so that the first calls find them ready. The node
-    /// has each thread sign once: a thread's first RSA signature costs ~1 ms more than the next
+    /// whose `fresh_target` threads start now: it returns once they have prepared (or after
+    /// [`PREPARE_WAIT`]), so that the first calls find them ready. The node has each thread sign
+    /// once: a thread's first RSA signature costs ~1 ms more than the next
     /// (`Wallet::prepare_thread`). A thread started later, for calls queued behind slow ones,
     /// prepares before it takes one.
     pub fn prepared(
@@ -124,13 +131,25 @@ impl CallPool {
         prepare: impl Fn() + Send + Sync + 'static,
     ) -> CallPool {
         let pool = CallPool::build(fresh_target, max_threads, Some(Box::new(prepare)));
-        {
-            let shared = &pool.shared;
-            let mut state = shared.lock();
-            for _ in 0..shared.fresh_target {
-                shared.start_thread(&mut state);
-            }
+        let shared = &pool.shared;
+        let mut state = shared.lock();
+        for _ in 0..shared.fresh_target {
+            shared.start_thread(&mut state);
         }
+        let deadline = Instant::now() + PREPARE_WAIT;
+        while state.preparing > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::warn!("call threads still preparing after {PREPARE_WAIT:?}");
+                break;
+            }
+            state = shared
+                .prepared
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(state);
         pool
     }
 
@@ -140,6 +159,7 @@ impl CallPool {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 work: Condvar::new(),
+                prepared: Condvar::new(),
                 fresh_target,
                 max_threads: max_threads.max(fresh_target),
                 prepare,
@@ -219,6 +239,13 @@ impl Shared {
                 state.started.len() - 1
             }
         };
+        if self.prepare.is_some() {
+            // Preparing counts as a call: the pool starts another thread if it is slow.
+            if let Some(s) = state.started.get_mut(slot) {
+                *s = Some(Instant::now());
+            }
+            state.preparing += 1;
+        }
         let shared = self.clone();
         let spawned = std::thread::Builder::new()
             .name("ferrobeam-call".to_owned())
@@ -226,6 +253,12 @@ impl Shared {
         if let Err(e) = spawned {
             tracing::warn!("cannot start a call thread: {e}");
             state.free.push(slot);
+            if self.prepare.is_some() {
+                if let Some(s) = state.started.get_mut(slot) {
+                    *s = None;
+                }
+                state.preparing -= 1;
+            }
         }
     }
 
@@ -248,14 +281,14 @@ impl Shared {
     fn work_loop(self: Arc<Self>, slot: usize) {
         CURRENT.with(|current| *current.borrow_mut() = Some((self.clone(), slot)));
         if let Some(prepare) = &self.prepare {
-            // Counted as a call: the pool starts another thread if it is slow.
-            if let Some(s) = self.lock().started.get_mut(slot) {
-                *s = Some(Instant::now());
-            }
             let _ = catch_unwind(AssertUnwindSafe(prepare));
-            if let Some(s) = self.lock().started.get_mut(slot) {
+            let mut state = self.lock();
+            state.preparing = state.preparing.saturating_sub(1);
+            if let Some(s) = state.started.get_mut(slot) {
                 *s = None;
             }
+            drop(state);
+            self.prepared.notify_all();
         }
         let mut state = self.lock();
         loop {
@@ -385,8 +418,8 @@ mod tests {
         assert_eq!(first.await.ok(), Some(true));
     }
 
-    /// A prepared pool's fresh threads start before any call and each prepares once; every
-    /// call runs on a thread that has prepared; a panicking `prepare` costs no thread.
+    /// A prepared pool's fresh threads have each prepared once when it is returned; every call
+    /// runs on a thread that has prepared; a panicking `prepare` costs no thread.
     #[tokio::test]
     async fn a_prepared_pool_starts_its_threads_and_prepares_each_before_its_calls() {
         use std::cell::Cell;
@@ -398,11 +431,10 @@ mod tests {
             let _ = done.lock().map(|d| d.send(std::thread::current().id()));
         });
         assert_eq!(pool.threads(), 2, "started with the pool");
-        let wait = Duration::from_secs(10);
-        let (a, b) = (prepared.recv_timeout(wait), prepared.recv_timeout(wait));
+        let (a, b) = (prepared.try_recv(), prepared.try_recv());
         assert!(
             a.is_ok() && b.is_ok() && a != b,
-            "each thread prepared, before any call"
+            "each thread prepared before the pool was returned"
         );
         let answers: Vec<_> = (0..8)
             .map(|_| pool.run(|| PREPARED.with(Cell::get)))
