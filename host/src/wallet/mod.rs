@@ -331,6 +331,60 @@ mod tests {
         assert!(Wallet::from_jwk(b"not json").is_err());
     }
 
+    /// A key whose numbers agree (n = p·q, d·e ≡ 1 mod p − 1 and q − 1) but whose q is not a
+    /// prime signs nothing that verifies, and is refused when loaded.
+    #[test]
+    fn a_key_with_a_composite_factor_is_refused() {
+        use openssl::bn::{BigNum, BigNumContext};
+        let full = wallet_json(1);
+        let number = |name: &str| {
+            let text = full[name].as_str().unwrap();
+            BigNum::from_slice(&URL_SAFE_NO_PAD.decode(text).unwrap()).unwrap()
+        };
+        let b64 = |n: &BigNum| Json::from(URL_SAFE_NO_PAD.encode(n.to_vec()));
+        let mut ctx = BigNumContext::new().unwrap();
+        let (p, e) = (number("p"), number("e"));
+        let one = BigNum::from_u32(1).unwrap();
+        // q' = 3·t (odd, as long as q): composite, and n' = p·q' still 4096 bits.
+        let mut q = BigNum::new().unwrap();
+        q.checked_div(&number("q"), &BigNum::from_u32(3).unwrap(), &mut ctx)
+            .unwrap();
+        let mut composite = BigNum::new().unwrap();
+        loop {
+            composite
+                .checked_mul(&q, &BigNum::from_u32(3).unwrap(), &mut ctx)
+                .unwrap();
+            let mut q1 = BigNum::new().unwrap();
+            q1.checked_sub(&composite, &one).unwrap();
+            let mut gcd = BigNum::new().unwrap();
+            gcd.gcd(&e, &q1, &mut ctx).unwrap();
+            if composite.is_bit_set(0) && gcd == one {
+                break;
+            }
+            q.add_word(1).unwrap();
+        }
+        let mut n = BigNum::new().unwrap();
+        n.checked_mul(&p, &composite, &mut ctx).unwrap();
+        // d = e⁻¹ mod (p − 1)(q' − 1): then d·e ≡ 1 modulo each of p − 1 and q' − 1.
+        let (mut p1, mut q1, mut phi, mut d) = (
+            BigNum::new().unwrap(),
+            BigNum::new().unwrap(),
+            BigNum::new().unwrap(),
+            BigNum::new().unwrap(),
+        );
+        p1.checked_sub(&p, &one).unwrap();
+        q1.checked_sub(&composite, &one).unwrap();
+        phi.checked_mul(&p1, &q1, &mut ctx).unwrap();
+        d.mod_inverse(&e, &phi, &mut ctx).unwrap();
+        assert_eq!(n.num_bits(), 4096);
+        let bad = serde_json::json!({
+            "kty": "RSA", "n": b64(&n), "e": b64(&e), "d": b64(&d),
+            "p": b64(&p), "q": b64(&composite),
+        });
+        let err = Wallet::from_jwk(&serde_json::to_vec(&bad).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("inconsistent"), "{err}");
+    }
+
     #[test]
     fn debug_output_names_the_address_only() {
         let w = Wallet::load(&vectors().join("wallets/test-wallet-1.json")).unwrap();
