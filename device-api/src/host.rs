@@ -10,7 +10,7 @@ use crate::error::{DeviceError, ErrorKind};
 use crate::message::{Message, Value};
 use crate::wire;
 use abi_stable::std_types::{RSlice, RStr};
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 
@@ -28,6 +28,12 @@ pub mod operation {
     /// node's address. The private key itself never leaves the node. Without the capability: a
     /// 403 error.
     pub const SIGN: &str = "sign";
+    /// Check an RSA-PSS signature (no capability needed): `{key, digest, signature, hash}` →
+    /// `true` or `false`. `key` is the modulus (big-endian, exponent 65537), `digest` the hash
+    /// of the signed message, `hash` `sha256` or `sha512` (digest and MGF1); the salt length is
+    /// read from the signature. A key under 2048 bits or a signature whose length is not the
+    /// key's is a 400 error. Prefer [`RsaPss::verify`](crate::crypto::RsaPss::verify).
+    pub const VERIFY_RSA_PSS: &str = "verify/rsa-pss";
     /// The node's public identity (no capability needed): `{}` → `{address, keyid}` (keyid =
     /// base64url of the wallet's modulus, address = base64url(sha256(modulus))). A 404 error when
     /// the node runs without a wallet.
@@ -166,7 +172,61 @@ impl fmt::Debug for Host {
     }
 }
 
+thread_local! {
+    /// The host of the device call running on this thread ([`Host::current`]).
+    static CURRENT: RefCell<Option<Host>> = const { RefCell::new(None) };
+}
+
+/// While alive, [`Host::current`] on this thread is the host it was made with; dropped, the
+/// one before (calls nest: a device resolving a path may run another device of its library).
+pub(crate) struct CurrentHost {
+    previous: Option<Host>,
+}
+
+impl Drop for CurrentHost {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|current| *current.borrow_mut() = previous);
+    }
+}
+
 impl Host {
+    /// The host of the device call running on this thread: the node that called the device
+    /// (or, in a unit test, the [`TestHost`](crate::testing::TestHost) of the
+    /// [`TestDevice`](crate::testing::TestDevice)). `None` on a thread running no device call.
+    /// Library code deep inside a device reaches the node this way without an `opts` to hand
+    /// (how [`crypto`](crate::crypto) checks signatures).
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{device_methods, Device, DeviceError, InitContext, Message, Opts};
+    /// use ferrobeam_device_api::testing::TestDevice;
+    /// use ferrobeam_device_api::Host;
+    /// # struct Probe;
+    /// # impl Device for Probe {
+    /// #     const NAME: &'static str = "probe@1.0";
+    /// #     fn init(_: InitContext) -> Result<Self, DeviceError> { Ok(Probe) }
+    /// # }
+    /// impl Probe {
+    ///     fn inside(&self, _b: &Message, _r: &Message, _o: &Opts) -> Result<bool, DeviceError> {
+    ///         Ok(Host::current().is_some())
+    ///     }
+    /// }
+    /// # device_methods!(Probe { inside });
+    /// let dev = TestDevice::<Probe>::new().unwrap();
+    /// assert_eq!(dev.call("inside", &Message::new(), &Message::new()).unwrap().as_bool(), Some(true));
+    /// assert!(Host::current().is_none(), "no device call runs here");
+    /// ```
+    pub fn current() -> Option<Host> {
+        CURRENT.with(|current| current.borrow().clone())
+    }
+
+    /// Makes this the current host of this thread until the guard is dropped: the runtime does
+    /// so around every device call.
+    pub(crate) fn enter(&self) -> CurrentHost {
+        let previous = CURRENT.with(|current| current.borrow_mut().replace(self.clone()));
+        CurrentHost { previous }
+    }
+
     /// A handle over any [`HostService`].
     pub fn new(service: impl HostService + 'static) -> Self {
         Host {
@@ -572,5 +632,32 @@ impl std::ops::Deref for Opts<'_> {
     type Target = Message;
     fn deref(&self) -> &Message {
         self.node()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestHost;
+
+    /// Calls nest: leaving the inner one gives the outer its host back, and leaving the outer
+    /// leaves none.
+    #[test]
+    fn the_current_host_is_the_innermost_calls() {
+        let outer = Host::new(TestHost::new());
+        let inner = Host::new(TestHost::new());
+        let same = |a: &Option<Host>, b: &Host| {
+            a.as_ref()
+                .is_some_and(|a| Arc::ptr_eq(&a.service, &b.service))
+        };
+        {
+            let _outer = outer.enter();
+            {
+                let _inner = inner.enter();
+                assert!(same(&Host::current(), &inner));
+            }
+            assert!(same(&Host::current(), &outer));
+        }
+        assert!(Host::current().is_none());
     }
 }

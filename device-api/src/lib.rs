@@ -7,7 +7,8 @@
 //!   bytes of a binary value, [`Binary`].
 //! * [`device`]: writing a device — the [`Device`] trait, [`device_methods!`] and
 //!   [`export_devices!`].
-//! * [`host`]: what a device can ask of the node — [`Host`] and [`Opts`].
+//! * [`host`]: what a device can ask of the node — [`Host`] and [`Opts`]; [`crypto`]: signature
+//!   checks, which the node makes.
 //! * [`error`]: [`DeviceError`] and the HTTP status it becomes.
 //! * [`testing`]: calling a device in-process from a unit test.
 //! * [`allocator`]: the C allocator's settings the node (and so a plugin) runs with.
@@ -50,6 +51,7 @@
 pub mod abi;
 pub mod allocator;
 pub mod binary;
+pub mod crypto;
 pub mod device;
 pub mod error;
 pub mod host;

@@ -189,6 +189,7 @@ extern "C" fn init<L: Library>(
         let config = wire::decode_message(config.as_slice())
             .map_err(|e| DeviceError::bad_request(format!("device configuration: {e}")))?;
         let host = Host::from_callbacks(host);
+        let _current = host.enter();
         let mut devices = Vec::new();
         for entry in L::devices() {
             let ctx = InitContext {
@@ -242,6 +243,7 @@ extern "C" fn call<L: Library>(
         let base = decode_arg("base", base.as_slice())?;
         let req = decode_arg("request", req.as_slice())?;
         let opts = Opts::from_wire(opts.as_slice(), state.host.clone());
+        let _current = state.host.enter();
         dispatch(dev.as_ref(), key, &base, &req, &opts).transpose()
     })
 }

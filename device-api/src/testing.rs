@@ -2,8 +2,10 @@
 //!
 //! [`TestDevice`] initialises a device as the node would and calls its methods through the same
 //! path a loaded plugin takes: arguments and results go through the [`wire`](crate::wire)
-//! encoding, `-` in keys finds `_` methods, and panics become 500 errors. [`TestHost`] stands in
-//! for the node: an in-memory store, an optional resolver, and a record of log lines.
+//! encoding, `-` in keys finds `_` methods, panics become 500 errors, and the test host is
+//! [`Host::current`] meanwhile. [`TestHost`] stands in for the node: an in-memory store, an
+//! optional resolver, a record of log lines, and signature checks by the process's verifier
+//! ([`crypto::set_process_verifier`](crate::crypto::set_process_verifier)).
 //!
 //! ```
 //! use ferrobeam_device_api::testing::{TestDevice, TestHost};
@@ -174,6 +176,11 @@ impl HostService for TestHost {
                 lock(&self.state.store).insert(key, value);
                 Ok(Value::atom("ok"))
             }
+            // Answered by the process's verifier (`crypto::set_process_verifier`): a unit
+            // test checking real signatures installs one.
+            operation::VERIFY_RSA_PSS => crate::crypto::RsaPss::from_payload(payload)?
+                .verify_in_process()
+                .map(Value::from),
             operation::BLOCKING => {
                 if operation::blocking_waiting(payload)? {
                     *lock(&self.state.blocking_sections) += 1;
@@ -247,6 +254,7 @@ impl<D: Device> TestDevice<D> {
             host: host.clone(),
             config,
         };
+        let _current = host.enter();
         let device = catch_unwind(AssertUnwindSafe(|| D::init(ctx)))
             .unwrap_or_else(|p| Err(panic_error("init", p.as_ref())))?;
         Ok(TestDevice {
@@ -279,6 +287,7 @@ impl<D: Device> TestDevice<D> {
         let req = wire::decode_message(&wire::encode_message(req))
             .map_err(|e| DeviceError::failure(e.to_string()))?;
         let opts = Opts::from_message(self.opts.clone(), self.host.clone());
+        let _current = self.host.enter();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             dispatch(device, key, &base, &req, &opts)
         }))

@@ -15,6 +15,7 @@
 //! | [`http`] | the HTTP edge: limits, codecs, errors to responses |
 //! | [`store`] | where messages are kept |
 //! | [`upload`] | `ferrobeam upload`: a file stored on a running node as a signed message |
+//! | [`verify`] | RSA-PSS signature checks devices ask of the node (`verify/rsa-pss`) |
 //! | [`wallet`] | the node's key: loading, creating, signing, the signature cache |
 //! | [`cache`] | the bounded memo of pure results (signatures, encoded responses, IDs) |
 //! | [`node`] | the node tying these together |
@@ -40,6 +41,7 @@ pub mod resolve;
 pub mod status;
 pub mod store;
 pub mod upload;
+pub mod verify;
 pub mod wallet;
 
 pub use node::Node;

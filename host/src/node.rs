@@ -8,6 +8,7 @@ use crate::registry::{Caller, HostOps, LoadError, Registry};
 use crate::resolve::{self, RequestKeys};
 use crate::store::{self as store_ops, Store, StoreError, StoreLocation};
 use crate::wallet::{Signer, Wallet};
+use ferrobeam_device_api::crypto::RsaPss;
 use ferrobeam_device_api::host::operation;
 use ferrobeam_device_api::{wire, DeviceError, ErrorKind, Message, Value};
 use std::collections::BTreeSet;
@@ -348,6 +349,9 @@ impl HostOps for Node {
         let capabilities = caller.capabilities;
         match op {
             operation::NODE_IDENTITY => operator::identity(self.signer.as_ref()),
+            operation::VERIFY_RSA_PSS => {
+                crate::verify::verify_rsa_pss(&RsaPss::from_payload(payload)?).map(Value::from)
+            }
             operation::SIGN => operator::sign(self.signer.as_ref(), capabilities, payload),
             operation::NODE_CONFIGURE => {
                 self.configure(operator::configure_request(capabilities, payload)?)
