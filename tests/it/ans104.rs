@@ -8,29 +8,14 @@ use base64::Engine;
 use ferrobeam_ans104::{DataItem, Tag};
 use ferrobeam_tests::http::Response;
 use ferrobeam_tests::{replay, test_wallet, vectors_dir, NodeProcess};
-use openssl::bn::BigNum;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
+
+#[path = "../../plugins/ans104/tests/support/signer.rs"]
+mod signer;
 
 /// The private key of test wallet `n`.
 fn key(n: usize) -> PKey<Private> {
-    let jwk: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(test_wallet(n)).unwrap()).unwrap();
-    let part = |k: &str| {
-        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(jwk[k].as_str().unwrap()).unwrap()).unwrap()
-    };
-    let rsa = Rsa::from_private_components(
-        part("n"),
-        part("e"),
-        part("d"),
-        part("p"),
-        part("q"),
-        part("dp"),
-        part("dq"),
-        part("qi"),
-    )
-    .unwrap();
-    PKey::from_rsa(rsa).unwrap()
+    signer::key(&test_wallet(n))
 }
 
 fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
@@ -52,7 +37,7 @@ pub(crate) fn item(
             .try_into()
             .expect("a 32-byte ID")
     });
-    item.sign(&key(signer)).unwrap();
+    signer::sign(&mut item, &key(signer));
     item
 }
 

@@ -1,7 +1,7 @@
 //! What can go wrong with a data item.
 
 /// An ANS-104 error. Every variant is the client's fault (HTTP 400) except
-/// [`Error::Crypto`], which OpenSSL reports.
+/// [`Error::Crypto`]: a signature that could not be checked or made at all.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// The bytes end before a field does.
@@ -28,13 +28,8 @@ pub enum Error {
     /// The message names an ANS-104 commitment that does not match it.
     #[error("the ANS-104 commitment does not match the message: {0}")]
     Commitment(String),
-    /// OpenSSL failed (not a verdict on the signature).
+    /// The signature could not be checked (no node to ask, an unusable key) or made (not a
+    /// verdict on the signature).
     #[error("cryptography failed: {0}")]
     Crypto(String),
-}
-
-impl From<openssl::error::ErrorStack> for Error {
-    fn from(e: openssl::error::ErrorStack) -> Self {
-        Error::Crypto(e.to_string())
-    }
 }

@@ -9,20 +9,8 @@
 
 use crate::item::{DataItem, RSA_4096_BYTES};
 use crate::{avro, Error};
-use openssl::bn::BigNum;
-use openssl::md::Md;
-use openssl::pkey::{PKey, Private};
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::rsa::{Padding, Rsa};
-use openssl::sign::RsaPssSaltlen;
+use ferrobeam_device_api::crypto::{PssHash, RsaPss};
 use sha2::{Digest, Sha256, Sha384};
-
-/// The public exponent of every Arweave key.
-const PUBLIC_EXPONENT: u32 = 65_537;
-/// OpenSSL's `RSA_PSS_SALTLEN_AUTO`.
-const SALT_LENGTH_AUTO: i32 = -2;
-/// OpenSSL's `RSA_PSS_SALTLEN_MAX`: what `arbundles` signs with.
-const SALT_LENGTH_MAX: i32 = -3;
 
 /// Arweave's deep hash of a list of byte strings (each leaf a `blob`).
 pub fn deep_hash(leaves: &[&[u8]]) -> [u8; 48] {
@@ -81,46 +69,59 @@ impl DataItem {
         self.signature.iter().any(|&b| b != 0)
     }
 
-    /// Checks the signature against `owner`.
+    /// Checks the signature against `owner`. The RSA arithmetic is the node's
+    /// (`ferrobeam_device_api::crypto`): this library links no cryptography library.
     pub fn verify(&self) -> Result<(), Error> {
         if self.owner.len() != RSA_4096_BYTES || self.signature.len() != RSA_4096_BYTES {
             return Err(Error::SignatureMismatch);
         }
         let digest = Sha256::digest(self.signature_data());
-        let key = Rsa::from_public_components(
-            BigNum::from_slice(&self.owner)?,
-            BigNum::from_u32(PUBLIC_EXPONENT)?,
-        )?;
-        let key = PKey::from_rsa(key)?;
-        let mut ctx = PkeyCtx::new(&key)?;
-        ctx.verify_init()?;
-        ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
-        ctx.set_signature_md(Md::sha256())?;
-        ctx.set_rsa_mgf1_md(Md::sha256())?;
-        ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(SALT_LENGTH_AUTO))?;
-        // A malformed signature is an OpenSSL error rather than `false`: both mean "not valid".
-        if ctx.verify(&digest, &self.signature).unwrap_or(false) {
-            Ok(())
-        } else {
-            Err(Error::SignatureMismatch)
+        let check = RsaPss {
+            key: &self.owner,
+            digest: &digest,
+            signature: &self.signature,
+            hash: PssHash::Sha256,
+        };
+        match check.verify() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::SignatureMismatch),
+            Err(e) => Err(Error::Crypto(e.reason().to_owned())),
         }
     }
 
-    /// Signs the item with an RSA-4096 private key, as `arbundles` does (PSS-SHA256, maximum
-    /// salt): sets `owner` to the key's modulus and `signature`.
-    pub fn sign(&mut self, key: &PKey<Private>) -> Result<(), Error> {
-        let rsa = key.rsa()?;
-        let owner = rsa.n().to_vec_padded(RSA_4096_BYTES as i32)?;
+    /// Signs the item as `owner` (the signer's 512-byte modulus): `sign` makes the RSA-PSS-SHA256
+    /// signature (MGF1-SHA-256; `arbundles` uses the largest salt) of the digest it is given,
+    /// SHA-256 of the deep hash, with the private key this library never sees.
+    ///
+    /// ```
+    /// use ferrobeam_ans104::DataItem;
+    /// let mut item = DataItem::unsigned(Vec::new(), b"hi".to_vec());
+    /// item.sign_with(vec![0xc5; 512], |digest| {
+    ///     assert_eq!(digest.len(), 32);
+    ///     Ok::<_, String>(vec![7; 512]) // a real signer signs `digest` here
+    /// }).unwrap();
+    /// assert!(item.is_signed());
+    /// ```
+    pub fn sign_with<E: std::fmt::Display>(
+        &mut self,
+        owner: Vec<u8>,
+        sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<(), Error> {
+        if owner.len() != RSA_4096_BYTES {
+            return Err(Error::Crypto(format!(
+                "the owner is {} bytes, not {RSA_4096_BYTES}",
+                owner.len()
+            )));
+        }
         self.owner = owner;
         let digest = Sha256::digest(self.signature_data());
-        let mut ctx = PkeyCtx::new(key)?;
-        ctx.sign_init()?;
-        ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
-        ctx.set_signature_md(Md::sha256())?;
-        ctx.set_rsa_mgf1_md(Md::sha256())?;
-        ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(SALT_LENGTH_MAX))?;
-        let mut signature = Vec::with_capacity(RSA_4096_BYTES);
-        ctx.sign_to_vec(&digest, &mut signature)?;
+        let signature = sign(&digest).map_err(|e| Error::Crypto(e.to_string()))?;
+        if signature.len() != RSA_4096_BYTES {
+            return Err(Error::Crypto(format!(
+                "the signature is {} bytes, not {RSA_4096_BYTES}",
+                signature.len()
+            )));
+        }
         self.signature = signature;
         Ok(())
     }

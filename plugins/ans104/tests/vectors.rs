@@ -3,15 +3,22 @@
 //! test wallet round-trips through a message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/signer.rs"]
+mod signer;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use ferrobeam_ans104::{decode_verified, from_item, to_item, verify_message, DataItem, Error, Tag};
 use ferrobeam_device_api::{Key, Message, Value};
-use openssl::bn::BigNum;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
 use serde_json::Value as Json;
 use std::path::PathBuf;
+
+/// Installs the node's RSA-PSS check as this process's verifier: these tests check signatures
+/// outside a node, where no device call can ask it (`ferrobeam_device_api::crypto`).
+fn node_verifier() {
+    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
+}
 
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
@@ -42,6 +49,7 @@ fn captured_items() -> Vec<(String, Json, Vec<u8>)> {
 
 #[test]
 fn every_captured_item_decodes_and_verifies_as_recorded() {
+    node_verifier();
     let items = captured_items();
     assert!(items.len() >= 5, "only {} captured items", items.len());
     for (name, record, body) in items {
@@ -119,6 +127,7 @@ fn every_captured_item_decodes_and_verifies_as_recorded() {
 
 #[test]
 fn tampering_with_any_part_of_an_item_is_detected() {
+    node_verifier();
     let (name, _, body) = captured_items().remove(0);
     let item = DataItem::parse(&body).unwrap();
     // Flip one byte in the signature, the owner, each tag and the data.
@@ -151,6 +160,7 @@ fn tampering_with_any_part_of_an_item_is_detected() {
 
 #[test]
 fn a_changed_message_no_longer_verifies() {
+    node_verifier();
     let (_, _, body) = captured_items().remove(0);
     let msg = decode_verified(&body).unwrap();
     let mut changed = msg.clone();
@@ -170,29 +180,12 @@ fn a_changed_message_no_longer_verifies() {
 }
 
 fn wallet(n: u8) -> PKey<Private> {
-    let jwk: Json = serde_json::from_slice(
-        &std::fs::read(shared().join(format!("wallets/test-wallet-{n}.json"))).unwrap(),
-    )
-    .unwrap();
-    let part = |k: &str| {
-        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(jwk[k].as_str().unwrap()).unwrap()).unwrap()
-    };
-    let rsa = Rsa::from_private_components(
-        part("n"),
-        part("e"),
-        part("d"),
-        part("p"),
-        part("q"),
-        part("dp"),
-        part("dq"),
-        part("qi"),
-    )
-    .unwrap();
-    PKey::from_rsa(rsa).unwrap()
+    signer::key(&shared().join(format!("wallets/test-wallet-{n}.json")))
 }
 
 #[test]
 fn items_signed_here_verify_and_round_trip_through_messages() {
+    node_verifier();
     let key = wallet(1);
     let mut item = DataItem::unsigned(
         vec![
@@ -217,7 +210,7 @@ fn items_signed_here_verify_and_round_trip_through_messages() {
     );
     item.target = Some([9; 32]);
     item.anchor = Some([3; 32]);
-    item.sign(&key).unwrap();
+    signer::sign(&mut item, &key);
     item.verify().unwrap();
     let msg: Message = decode_verified(&item.serialize()).unwrap();
     assert_eq!(msg.get_str("tag"), Some("\"a\", \"b\""));
@@ -247,7 +240,7 @@ fn items_signed_here_verify_and_round_trip_through_messages() {
         ],
         Vec::new(),
     );
-    plain.sign(&wallet(2)).unwrap();
+    signer::sign(&mut plain, &wallet(2));
     let msg = from_item(&plain).unwrap();
     let c = msg
         .get_message("commitments")
@@ -260,6 +253,7 @@ fn items_signed_here_verify_and_round_trip_through_messages() {
 
 #[test]
 fn tags_named_like_fields_keep_both_and_still_verify() {
+    node_verifier();
     let mut item = DataItem::unsigned(
         vec![
             Tag {
@@ -278,7 +272,7 @@ fn tags_named_like_fields_keep_both_and_still_verify() {
         b"the data".to_vec(),
     );
     item.target = Some([4; 32]);
-    item.sign(&wallet(2)).unwrap();
+    signer::sign(&mut item, &wallet(2));
     let msg = decode_verified(&item.serialize()).unwrap();
     assert_eq!(
         msg.get_str("target").map(str::len),

@@ -6,23 +6,19 @@
 //! 4096-bit key): verification therefore recovers the salt length from the signature instead
 //! of assuming one (OpenSSL's `RSA_PSS_SALTLEN_AUTO`).
 //!
+//! The RSA arithmetic is the node's (`ferrobeam_device_api::crypto`): this library links no
+//! cryptography library, and neither does a device library built with it. Outside a device call
+//! (a test, a tool) the program installs a verifier (`crypto::set_process_verifier`).
+//!
 //! Only public keys live here. Signing needs the node's private key, which never leaves the
 //! node (`host/src/wallet`).
 
 use crate::Error;
-use openssl::bn::BigNum;
-use openssl::md::Md;
-use openssl::pkey::PKey;
-use openssl::pkey_ctx::PkeyCtx;
-use openssl::rsa::{Padding, Rsa};
-use openssl::sign::RsaPssSaltlen;
+use ferrobeam_device_api::crypto::{PssHash, RsaPss};
 use sha2::{Digest, Sha512};
 
 /// The public exponent of every Arweave key.
 pub const PUBLIC_EXPONENT: u32 = 65_537;
-
-/// OpenSSL's `RSA_PSS_SALTLEN_AUTO`: on verification, take the salt length the signature has.
-const SALT_LENGTH_AUTO: i32 = -2;
 
 /// Smallest modulus accepted for verification, in bytes (2048 bits). Arweave keys have 4096.
 const MIN_MODULUS_BYTES: usize = 256;
@@ -32,7 +28,8 @@ const MIN_MODULUS_BYTES: usize = 256;
 ///
 /// `Ok(())` when the signature is valid; [`Error::SignatureMismatch`] when it is not;
 /// [`Error::Signature`] when the key or signature cannot be used at all (a modulus shorter than
-/// 2048 bits, a signature of the wrong length).
+/// 2048 bits, a signature of the wrong length), or when there is no one to check it (no device
+/// call on this thread and no verifier installed).
 pub fn verify_pss_sha512(n: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Error> {
     let n = strip_leading_zeros(n);
     if n.len() < MIN_MODULUS_BYTES {
@@ -51,39 +48,25 @@ pub fn verify_pss_sha512(n: &[u8], message: &[u8], signature: &[u8]) -> Result<(
         )));
     }
     let digest = Sha512::digest(message);
-    let valid = verify_digest(n, &digest, signature).map_err(openssl_error)?;
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::SignatureMismatch)
+    let check = RsaPss {
+        key: n,
+        digest: &digest,
+        signature,
+        hash: PssHash::Sha512,
+    };
+    match check.verify() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::SignatureMismatch),
+        Err(e) => Err(Error::Signature(format!(
+            "RSA verification: {}",
+            e.reason()
+        ))),
     }
-}
-
-fn verify_digest(
-    n: &[u8],
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<bool, openssl::error::ErrorStack> {
-    let key =
-        Rsa::from_public_components(BigNum::from_slice(n)?, BigNum::from_u32(PUBLIC_EXPONENT)?)?;
-    let key = PKey::from_rsa(key)?;
-    let mut ctx = PkeyCtx::new(&key)?;
-    ctx.verify_init()?;
-    ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
-    ctx.set_signature_md(Md::sha512())?;
-    ctx.set_rsa_mgf1_md(Md::sha512())?;
-    ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(SALT_LENGTH_AUTO))?;
-    // A malformed signature is an OpenSSL error rather than `false`: both mean "not valid".
-    Ok(ctx.verify(digest, signature).unwrap_or(false))
 }
 
 fn strip_leading_zeros(n: &[u8]) -> &[u8] {
     let start = n.iter().position(|&b| b != 0).unwrap_or(n.len());
     &n[start..]
-}
-
-fn openssl_error(e: openssl::error::ErrorStack) -> Error {
-    Error::Signature(format!("RSA key unusable: {e}"))
 }
 
 #[cfg(test)]
@@ -100,6 +83,7 @@ mod tests {
 
     #[test]
     fn garbage_is_a_mismatch_not_a_panic() {
+        ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
         let e = verify_pss_sha512(&[0xc3; 512], b"x", &[0x11; 512]).unwrap_err();
         assert_eq!(e, Error::SignatureMismatch);
     }

@@ -379,8 +379,11 @@ mod tests {
 
     /// A request captured from the npm client (`shared/vectors/client-requests`), decoded as
     /// the node's edge decodes it.
+    /// A captured client request, decoded as the edge decodes it; the node's RSA-PSS check is
+    /// installed as the process's verifier, since these tests call no node.
     fn captured(name: &str) -> Message {
         use base64::Engine as _;
+        ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/vectors/client-requests")
             .join(format!("{name}.json"));
