@@ -112,7 +112,20 @@ pub struct RsaPss<'a> {
 }
 
 /// A verifier a program installs for itself with [`set_process_verifier`]: `Ok(false)` for a
-/// signature that does not verify, an error for a check that cannot be made.
+/// signature that does not verify, an error for a check that cannot be made. The node's own,
+/// `ferrobeam::verify::verify_rsa_pss`, is one.
+///
+/// ```
+/// use ferrobeam_device_api::crypto::{PssHash, RsaPss, Verifier};
+/// use ferrobeam_device_api::DeviceError;
+/// let refuse_short_keys: Verifier = |c| match c.key.len() {
+///     n if n < 256 => Err(DeviceError::bad_request("the key is under 2048 bits")),
+///     _ => Ok(false),
+/// };
+/// let check = RsaPss { key: &[1; 128], digest: &[0; 64], signature: &[2; 128],
+///                      hash: PssHash::Sha512 };
+/// assert_eq!(refuse_short_keys(&check).unwrap_err().kind().status(), 400);
+/// ```
 pub type Verifier = fn(&RsaPss<'_>) -> Result<bool, DeviceError>;
 
 static PROCESS_VERIFIER: OnceLock<Verifier> = OnceLock::new();
@@ -141,6 +154,15 @@ impl<'a> RsaPss<'a> {
     /// thread, else of the process's verifier ([`set_process_verifier`]). An error when
     /// neither is there, or when the node cannot make the check (a key under 2048 bits, a
     /// signature whose length is not the key's: 400).
+    ///
+    /// ```
+    /// use ferrobeam_device_api::crypto::{PssHash, RsaPss};
+    /// let check = RsaPss { key: &[1; 512], digest: &[0; 64], signature: &[2; 512],
+    ///                      hash: PssHash::Sha512 };
+    /// // No device call runs on this thread and this program installed no verifier:
+    /// let e = check.verify().unwrap_err();
+    /// assert!(e.reason().contains("needs the node"), "{e}");
+    /// ```
     pub fn verify(&self) -> Result<bool, DeviceError> {
         match Host::current() {
             Some(host) => {
@@ -168,7 +190,8 @@ impl<'a> RsaPss<'a> {
         verifier(self)
     }
 
-    /// The [`operation::VERIFY_RSA_PSS`] payload: `{key, digest, signature, hash}`.
+    /// The [`operation::VERIFY_RSA_PSS`] payload: `{key, digest, signature, hash}` (see
+    /// [`RsaPss`] for an example).
     pub fn to_payload(&self) -> Message {
         Message::with_capacity(4)
             .with("key", self.key)
@@ -179,6 +202,16 @@ impl<'a> RsaPss<'a> {
 
     /// The check a [`operation::VERIFY_RSA_PSS`] payload asks for; a 400 error when a field is
     /// missing or `hash` is neither `sha256` nor `sha512`.
+    ///
+    /// ```
+    /// use ferrobeam_device_api::crypto::RsaPss;
+    /// use ferrobeam_device_api::Message;
+    /// let payload = Message::new().with("key", vec![1u8; 512]).with("digest", vec![0u8; 64])
+    ///     .with("signature", vec![2u8; 512]).with("hash", "md5");
+    /// let e = RsaPss::from_payload(&payload).unwrap_err();
+    /// assert_eq!(e.kind().status(), 400);
+    /// assert!(e.reason().contains("sha256 or sha512"), "{e}");
+    /// ```
     pub fn from_payload(payload: &'a Message) -> Result<RsaPss<'a>, DeviceError> {
         let bytes = |key: &str| {
             payload.get(key).and_then(Value::as_bytes).ok_or_else(|| {
