@@ -18,6 +18,10 @@
 //! A call that says it waits (a device's `Host::blocking`, e.g. the scheduler waiting for its
 //! slot's durable commit) is not fresh while it waits either ([`set_waiting`]): the pool starts
 //! another thread for the calls queued behind it, so the cores compute while the disk syncs.
+//!
+//! The edge's pool is [`CallPool::prepared`]: its fresh threads start with it and every thread
+//! runs a prepare step (one signature) before its first call, so no client waits for a thread's
+//! first RSA signature. A dropped pool's threads end once its queue is empty.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
