@@ -499,7 +499,7 @@ fn serve(config: PathBuf, overrides: Vec<Override>, watch: bool) -> ExitCode {
         Err(code) => return code,
     };
     // Before listening: a wallet that cannot sign fails the start rather than every answer.
-    // (The call threads sign once too as they start, `Edge::new`.)
+    // (The call threads that start with the node sign once too, `Edge::new`.)
     if let Err(e) = wallet.prepare_thread() {
         eprintln!("ferrobeam: node wallet cannot sign: {e}");
         return ExitCode::FAILURE;

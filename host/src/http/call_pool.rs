@@ -19,9 +19,9 @@
 //! slot's durable commit) is not fresh while it waits either ([`set_waiting`]): the pool starts
 //! another thread for the calls queued behind it, so the cores compute while the disk syncs.
 //!
-//! The edge's pool is [`CallPool::prepared`]: its fresh threads start with it and every thread
-//! runs a prepare step (one signature) before its first call, so no client waits for a thread's
-//! first RSA signature. A dropped pool's threads end once its queue is empty.
+//! The edge's pool is [`CallPool::prepared`]: its fresh threads start with it and run a prepare
+//! step (one signature) before their first call, so no client waits for a thread's first RSA
+//! signature. A dropped pool's threads end once its queue is empty.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -37,7 +37,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 pub const PREPARE_WAIT: Duration = Duration::from_secs(5);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
-/// What each call thread runs once as it starts, before its first call
+/// What the threads a pool starts with run once, before their first call
 /// ([`CallPool::prepared`]).
 type Prepare = Box<dyn Fn() + Send + Sync + 'static>;
 
@@ -123,12 +123,14 @@ impl CallPool {
         CallPool::build(fresh_target, max_threads, None)
     }
 
-    /// A pool like [`CallPool::new`]'s whose threads each run `prepare` as they start, and
-    /// whose `fresh_target` threads start now: it returns once they have prepared (or after
-    /// [`PREPARE_WAIT`]), so that the first calls find them ready. The node has each thread sign
+    /// A pool like [`CallPool::new`]'s whose `fresh_target` threads start now and each run
+    /// `prepare` first: it returns once they have prepared (or after [`PREPARE_WAIT`]), so that
+    /// the first calls find them ready. The node has each thread sign
     /// once: a thread's first RSA signature costs ~1 ms more than the next
     /// (`Wallet::prepare_thread`). A thread started later, for calls queued behind slow ones,
-    /// prepares before it takes one.
+    /// takes its call at once and does not prepare: that call has waited already, and those
+    /// threads mostly run slow computations (a burst of Lua), where a signature would only
+    /// take CPU from them.
     pub fn prepared(
         fresh_target: usize,
         max_threads: usize,
@@ -138,7 +140,7 @@ impl CallPool {
         let shared = &pool.shared;
         let mut state = shared.lock();
         for _ in 0..shared.fresh_target {
-            shared.start_thread(&mut state);
+            shared.start_thread(&mut state, true);
         }
         let deadline = Instant::now() + PREPARE_WAIT;
         while state.preparing > 0 {
@@ -230,11 +232,12 @@ impl Shared {
         if state.threads() >= self.max_threads || state.fresh(Instant::now()) >= self.fresh_target {
             return;
         }
-        self.start_thread(state);
+        self.start_thread(state, false);
     }
 
-    /// Starts one thread.
-    fn start_thread(self: &Arc<Self>, state: &mut State) {
+    /// Starts one thread, which runs the pool's prepare step first when `prepare` is set.
+    fn start_thread(self: &Arc<Self>, state: &mut State, prepare: bool) {
+        let prepare = prepare && self.prepare.is_some();
         let slot = match state.free.pop() {
             Some(slot) => slot,
             None => {
@@ -243,7 +246,7 @@ impl Shared {
                 state.started.len() - 1
             }
         };
-        if self.prepare.is_some() {
+        if prepare {
             // Preparing counts as a call: the pool starts another thread if it is slow.
             if let Some(s) = state.started.get_mut(slot) {
                 *s = Some(Instant::now());
@@ -253,11 +256,11 @@ impl Shared {
         let shared = self.clone();
         let spawned = std::thread::Builder::new()
             .name("ferrobeam-call".to_owned())
-            .spawn(move || shared.work_loop(slot));
+            .spawn(move || shared.work_loop(slot, prepare));
         if let Err(e) = spawned {
             tracing::warn!("cannot start a call thread: {e}");
             state.free.push(slot);
-            if self.prepare.is_some() {
+            if prepare {
                 if let Some(s) = state.started.get_mut(slot) {
                     *s = None;
                 }
@@ -282,9 +285,9 @@ impl Shared {
         }
     }
 
-    fn work_loop(self: Arc<Self>, slot: usize) {
+    fn work_loop(self: Arc<Self>, slot: usize, prepare: bool) {
         CURRENT.with(|current| *current.borrow_mut() = Some((self.clone(), slot)));
-        if let Some(prepare) = &self.prepare {
+        if let Some(prepare) = self.prepare.as_ref().filter(|_| prepare) {
             let _ = catch_unwind(AssertUnwindSafe(prepare));
             let mut state = self.lock();
             state.preparing = state.preparing.saturating_sub(1);
@@ -450,6 +453,28 @@ mod tests {
 
         let pool = CallPool::prepared(1, 1, || panic!("prepare failed"));
         assert_eq!(pool.run(|| 3).await.ok(), Some(3));
+    }
+
+    /// A thread started later, for a call queued behind a slow one, takes it without preparing.
+    #[tokio::test]
+    async fn threads_started_behind_slow_calls_do_not_prepare() {
+        use std::cell::Cell;
+        thread_local!(static PREPARED: Cell<bool> = const { Cell::new(false) });
+        let pool = CallPool::prepared(1, 4, || PREPARED.with(|p| p.set(true)));
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let first = pool.run(move || stuck.recv().is_ok() && PREPARED.with(Cell::get));
+        tokio::time::sleep(SLOW_AFTER * 2).await;
+        let second = pool.run(|| PREPARED.with(Cell::get));
+        pool.unstick();
+        let second = tokio::time::timeout(Duration::from_secs(5), second).await;
+        assert_eq!(second.ok().and_then(Result::ok), Some(false));
+        assert_eq!(pool.threads(), 2);
+        let _ = release.send(());
+        assert_eq!(
+            first.await.ok(),
+            Some(true),
+            "the first thread had prepared"
+        );
     }
 
     /// Dropping a pool ends its threads, the fresh ones too, once the calls queued are done.

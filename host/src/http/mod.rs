@@ -66,9 +66,9 @@ impl Edge {
     /// The edge for `node`, with its limits.
     pub fn new(node: Arc<Node>) -> Arc<Edge> {
         let config = node.config();
-        // Each call thread signs once as it starts, before a client waits on it. The pool holds
-        // the node weakly: its threads end a little after the edge, and must not keep the node
-        // (and its store) open meanwhile.
+        // The call threads that start with the edge sign once before any client waits on them.
+        // The pool holds the node weakly: its threads end a little after the edge, and must not
+        // keep the node (and its store) open meanwhile.
         let signing = Arc::downgrade(&node);
         let prepare = move || {
             let node = signing.upgrade();
