@@ -69,17 +69,11 @@ pub fn httpsig_decode(data: &[u8]) {
     }
 }
 
-/// The node's RSA-PSS check as the process's verifier, so that signature checks run as in a
-/// node (where the codecs ask the node: `ferrobeam_device_api::crypto`).
-fn node_verifier() {
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
-}
-
 /// The edge's whole request decode, signature checks included (`from_request`).
 pub fn httpsig_verify(data: &[u8]) {
     let http = http_message(data);
     let derived = Message::new().with("method", "POST").with("path", "/x");
-    node_verifier();
+    ferrobeam::verify::install();
     let _ = ferrobeam_httpsig::from_request(&http, &derived);
 }
 
@@ -130,7 +124,7 @@ pub fn path_parse(data: &[u8]) {
 
 /// ans104@1.0: item parsing, verification and the message mapping both ways.
 pub fn ans104_decode(data: &[u8]) {
-    node_verifier();
+    ferrobeam::verify::install();
     if let Ok(item) = ferrobeam_ans104::DataItem::parse(data) {
         let _ = item.verify();
         if let Ok(msg) = ferrobeam_ans104::from_item(&item) {

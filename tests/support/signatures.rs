@@ -19,7 +19,7 @@ pub fn response_message(r: &Response) -> Message {
 
 /// Every signature of `r`, checked over the bytes as received.
 pub fn response_checks(r: &Response) -> Vec<ReceivedCheck> {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let derived = Message::new().with("status", r.status.to_string());
     httpsig::verify_received(&response_message(r), &derived)
         .unwrap_or_else(|e| panic!("malformed signature headers ({e}) on {r:?}"))

@@ -173,8 +173,8 @@ impl Wallet {
     /// Does on this thread, now, what its first signature would otherwise do while a client
     /// waits: OpenSSL computes a key's Montgomery contexts on its first private-key operation,
     /// and (since 3.6) a blinding for each thread on that thread's first, ~1 ms for RSA-4096.
-    /// Signs once and keeps the signing context for reuse. The node calls it at start and on
-    /// each call thread as the thread starts.
+    /// Signs once and keeps the signing context for reuse. `serve` calls it before it listens,
+    /// and the edge on each call thread that starts with it (`CallPool::prepared`).
     pub fn prepare_thread(&self) -> Result<(), WalletError> {
         self.sign(b"prepare").map(drop)
     }

@@ -14,12 +14,6 @@ use openssl::pkey::{PKey, Private};
 use serde_json::Value as Json;
 use std::path::PathBuf;
 
-/// Installs the node's RSA-PSS check as this process's verifier: these tests check signatures
-/// outside a node, where no device call can ask it (`ferrobeam_device_api::crypto`).
-fn node_verifier() {
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
-}
-
 fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
 }
@@ -49,7 +43,7 @@ fn captured_items() -> Vec<(String, Json, Vec<u8>)> {
 
 #[test]
 fn every_captured_item_decodes_and_verifies_as_recorded() {
-    node_verifier();
+    ferrobeam::verify::install();
     let items = captured_items();
     assert!(items.len() >= 5, "only {} captured items", items.len());
     for (name, record, body) in items {
@@ -127,7 +121,7 @@ fn every_captured_item_decodes_and_verifies_as_recorded() {
 
 #[test]
 fn tampering_with_any_part_of_an_item_is_detected() {
-    node_verifier();
+    ferrobeam::verify::install();
     let (name, _, body) = captured_items().remove(0);
     let item = DataItem::parse(&body).unwrap();
     // Flip one byte in the signature, the owner, each tag and the data.
@@ -160,7 +154,7 @@ fn tampering_with_any_part_of_an_item_is_detected() {
 
 #[test]
 fn a_changed_message_no_longer_verifies() {
-    node_verifier();
+    ferrobeam::verify::install();
     let (_, _, body) = captured_items().remove(0);
     let msg = decode_verified(&body).unwrap();
     let mut changed = msg.clone();
@@ -185,7 +179,7 @@ fn wallet(n: u8) -> PKey<Private> {
 
 #[test]
 fn items_signed_here_verify_and_round_trip_through_messages() {
-    node_verifier();
+    ferrobeam::verify::install();
     let key = wallet(1);
     let mut item = DataItem::unsigned(
         vec![
@@ -253,7 +247,7 @@ fn items_signed_here_verify_and_round_trip_through_messages() {
 
 #[test]
 fn tags_named_like_fields_keep_both_and_still_verify() {
-    node_verifier();
+    ferrobeam::verify::install();
     let mut item = DataItem::unsigned(
         vec![
             Tag {

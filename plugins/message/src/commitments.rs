@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn verify_checks_the_target_and_catches_tampering() {
-        ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
+        ferrobeam::verify::install();
         let case = signed_case("signed-test-wallet-1");
         let signed = vectors::message(&case["signed_tabm"]).unwrap();
         assert!(verify(&signed, &Message::new()).unwrap());

@@ -72,7 +72,7 @@ fn run() -> Result<bool, String> {
             derived.insert(key, s);
         }
     }
-    ferrobeam_tests::node_verifier();
+    ferrobeam::verify::install();
     let checks = httpsig::verify_received(&http, &derived).map_err(|e| e.to_string())?;
     let verified = !checks.is_empty() && checks.iter().all(|c| c.outcome.is_ok());
     let signatures: Vec<Json> = checks
@@ -97,7 +97,7 @@ fn run() -> Result<bool, String> {
 /// A `json@1.0` response: the JSON body is the signed result, commitments included.
 fn json_body(body: &[u8]) -> Result<bool, String> {
     let msg = ferrobeam_json::from(body).map_err(|e| format!("JSON body: {e}"))?;
-    ferrobeam_tests::node_verifier();
+    ferrobeam::verify::install();
     let checks = httpsig::verify_signed_commitments(&msg);
     let verified = !checks.is_empty() && checks.iter().all(|(_, outcome)| outcome.is_ok());
     let commitments = msg.get_message("commitments");

@@ -172,7 +172,7 @@ pub fn files() -> Vec<String> {
 
 #[test]
 fn captured_client_requests() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let files = files();
     let mut failures = Failures::new();
     for file in &files {

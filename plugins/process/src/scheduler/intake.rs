@@ -383,7 +383,7 @@ mod tests {
     /// installed as the process's verifier, since these tests call no node.
     fn captured(name: &str) -> Message {
         use base64::Engine as _;
-        ferrobeam_device_api::crypto::set_process_verifier(ferrobeam::verify::verify_rsa_pss);
+        ferrobeam::verify::install();
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/vectors/client-requests")
             .join(format!("{name}.json"));
