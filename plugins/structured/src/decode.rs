@@ -49,16 +49,10 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
         };
         Ok(Some(decoded))
     };
-    let empty = |ty: &str| match ty {
-        "empty-binary" => Some(Value::Binary(Binary::new())),
-        "empty-list" => Some(Value::List(Vec::new())),
-        "empty-message" => Some(Value::Message(Message::new())),
-        _ => None,
-    };
     // Keys typed empty come first, and a TABM key of the same name takes their place.
     let mut entries: Vec<(Key, Value)> = types
         .iter()
-        .filter_map(|(key, ty)| Some((key.clone(), empty(ty)?)))
+        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
         .collect();
     let mut out = if entries.is_empty() {
         // The usual case: every key is the TABM's, whose keys are unique already.
@@ -74,6 +68,88 @@ pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Er
     };
     defaults::filter_default_tx_keys(&mut out);
     Ok(out)
+}
+
+/// [`decode_message`] for a TABM the caller no longer needs: its entries are decoded where
+/// they are, so untyped binaries and keys are neither copied nor moved. The result is the same
+/// (the tests compare them).
+pub(crate) fn decode_message_owned(mut tabm: Message, depth: usize) -> Result<Message, Error> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::TooDeep(MAX_DEPTH));
+    }
+    let types = match tabm.get("ao-types") {
+        None => Vec::new(),
+        Some(Value::Binary(b)) if b.is_empty() => Vec::new(),
+        Some(Value::Binary(b)) => parse_ao_types(b)?,
+        Some(other) => {
+            return Err(Error::InvalidTabm(format!(
+                "ao-types is a {}, not a binary",
+                other.type_name()
+            )))
+        }
+    };
+    let by_key = TypeIndex::new(&types);
+    let mut failed = None;
+    tabm.retain(|key, value| {
+        if failed.is_some() {
+            return true;
+        }
+        if key.as_str() == "ao-types" {
+            return false;
+        }
+        if let Err(e) = decode_in_place(by_key.get(key.as_str()), value, depth) {
+            failed = Some(e.at_key(key.as_str()));
+        }
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // Keys typed empty come first, and a TABM key of the same name takes their place.
+    let mut empties = types
+        .iter()
+        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
+        .peekable();
+    if empties.peek().is_some() {
+        let mut entries: Vec<(Key, Value)> = Vec::with_capacity(types.len() + tabm.len());
+        entries.extend(empties);
+        entries.extend(tabm);
+        tabm = Message::from_entries(entries);
+    }
+    defaults::filter_default_tx_keys(&mut tabm);
+    Ok(tabm)
+}
+
+/// The value of a key typed `empty-binary`, `empty-list` or `empty-message`.
+fn empty_value(ty: &str) -> Option<Value> {
+    match ty {
+        "empty-binary" => Some(Value::Binary(Binary::new())),
+        "empty-list" => Some(Value::List(Vec::new())),
+        "empty-message" => Some(Value::Message(Message::new())),
+        _ => None,
+    }
+}
+
+/// Decodes one TABM value of type `ty` (if `ao-types` names one) where it is.
+fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<(), Error> {
+    match value {
+        Value::Binary(bytes) => {
+            if let Some(ty) = ty {
+                *value = decode_value(ty, bytes, depth)?;
+            }
+        }
+        Value::Message(child) => {
+            let child = decode_message_owned(std::mem::take(child), depth + 1)?;
+            *value = match ty {
+                None => Value::Message(child),
+                Some("list") => Value::List(numbered_to_list(child)?),
+                Some(other) => return Err(Error::MapWithType(other.to_owned())),
+            };
+        }
+        // Numbers, atoms and lists arrive this way from JSON; they are kept as they are.
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.

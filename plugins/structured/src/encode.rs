@@ -10,23 +10,95 @@ pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
 /// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`). A borrowed
 /// message has its binaries copied; an owned one has them moved.
 pub(crate) fn encode_message(msg: Cow<'_, Message>, depth: usize) -> Result<Message, Error> {
-    let keep = |k: &Key| !k.is_private() && !REGENERABLE_KEYS.contains(&k.as_str());
     // Sized for every entry: a filtered iterator would grow the vector from empty.
     let mut entries: Vec<(Key, Cow<'_, Value>)> = Vec::with_capacity(msg.len());
     match msg {
         Cow::Borrowed(msg) => entries.extend(
             msg.iter()
-                .filter(|(k, _)| keep(k))
+                .filter(|(k, _)| keeps(k))
                 .map(|(k, v)| (k.clone(), Cow::Borrowed(v))),
         ),
         Cow::Owned(msg) => entries.extend(
             msg.into_iter()
-                .filter(|(k, _)| keep(k))
+                .filter(|(k, _)| keeps(k))
                 .map(|(k, v)| (k, Cow::Owned(v))),
         ),
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     encode_entries(entries, depth)
+}
+
+/// [`encode_message`] for a message the caller no longer needs: its entries are sorted and
+/// encoded where they are, so binaries and keys are neither copied nor moved. The result is
+/// the same (the tests compare them).
+pub(crate) fn encode_message_owned(mut msg: Message, depth: usize) -> Result<Message, Error> {
+    if depth >= MAX_DEPTH {
+        return Err(Error::TooDeep(MAX_DEPTH));
+    }
+    msg.sort_keys();
+    let mut types: Vec<(Key, &'static str)> = Vec::new();
+    // A scalar's text is written here, then copied into its value (inline when short).
+    let mut text = Vec::with_capacity(32);
+    let mut failed = None;
+    msg.retain(|key, value| {
+        if failed.is_some() || !keeps(key) {
+            return failed.is_some();
+        }
+        match encode_in_place(key, value, depth, &mut types, &mut text) {
+            Ok(kept) => kept,
+            Err(e) => {
+                failed = Some(e.at_key(key.as_str()));
+                true
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !types.is_empty() {
+        msg.insert("ao-types", Value::binary(ao_types_field(&types)));
+    }
+    Ok(msg)
+}
+
+/// Encodes the value of `key` where it is, recording its type in `types` unless it is a
+/// binary or a message; `false` when only its type is kept (an empty value).
+fn encode_in_place(
+    key: &Key,
+    value: &mut Value,
+    depth: usize,
+    types: &mut Vec<(Key, &'static str)>,
+    text: &mut Vec<u8>,
+) -> Result<bool, Error> {
+    match value {
+        Value::Binary(b) if b.is_empty() => types.push((key.clone(), "empty-binary")),
+        Value::List(l) if l.is_empty() => types.push((key.clone(), "empty-list")),
+        Value::Message(m) if is_empty_message(m) => types.push((key.clone(), "empty-message")),
+        Value::Binary(_) => return Ok(true),
+        Value::Message(m) => {
+            *m = encode_message_owned(std::mem::take(m), depth + 1)?;
+            return Ok(true);
+        }
+        Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
+            let list = Cow::Owned(std::mem::take(l));
+            *value = Value::Message(encode_numbered(list, depth + 1)?);
+            types.push((key.clone(), "list"));
+            return Ok(true);
+        }
+        _ => {
+            text.clear();
+            let ty = encode_value(text, value, depth)?;
+            *value = Value::binary(text.as_slice());
+            types.push((key.clone(), ty));
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether the encoder keeps `key`: private and regenerable keys are dropped (`§1.3`).
+fn keeps(key: &Key) -> bool {
+    !key.is_private() && !REGENERABLE_KEYS.contains(&key.as_str())
 }
 
 /// A list whose first element is a message or list becomes `{"1": …, "2": …}` (`§2.1`).

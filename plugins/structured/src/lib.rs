@@ -57,8 +57,8 @@ pub fn from(msg: &Message) -> Result<Message, Error> {
     encode::encode_message(std::borrow::Cow::Borrowed(msg), 0)
 }
 
-/// [`from`] for a message the caller no longer needs: its binaries are moved into the TABM
-/// instead of copied. The result is the same.
+/// [`from`] for a message the caller no longer needs: it is encoded where it is, so its
+/// binaries and keys are not copied. The result is the same.
 ///
 /// ```
 /// use ferrobeam_device_api::Message;
@@ -69,7 +69,7 @@ pub fn from(msg: &Message) -> Result<Message, Error> {
 /// );
 /// ```
 pub fn from_owned(msg: Message) -> Result<Message, Error> {
-    encode::encode_message(std::borrow::Cow::Owned(msg), 0)
+    encode::encode_message_owned(msg, 0)
 }
 
 /// Decodes a TABM into a rich message (`codecs.md` §2.3).
@@ -83,6 +83,21 @@ pub fn from_owned(msg: Message) -> Result<Message, Error> {
 /// than [`MAX_DEPTH`].
 pub fn to(tabm: &Message) -> Result<Message, Error> {
     decode::decode_message(tabm, 0)
+}
+
+/// [`to`] for a TABM the caller no longer needs: it is decoded where it is, so untyped values
+/// and keys are not copied. The result is the same.
+///
+/// ```
+/// use ferrobeam_device_api::Message;
+/// let tabm = Message::new().with("a", "1").with("ao-types", r#"a="integer""#).with("b", "text");
+/// assert_eq!(
+///     ferrobeam_structured::to_owned(tabm.clone()).unwrap(),
+///     ferrobeam_structured::to(&tabm).unwrap()
+/// );
+/// ```
+pub fn to_owned(tabm: Message) -> Result<Message, Error> {
+    decode::decode_message_owned(tabm, 0)
 }
 
 /// HyperBEAM's `encode_value`: a scalar (or scalar list) as `(type name, TABM text)`.
