@@ -212,7 +212,7 @@ pub fn serialize_tabm(tabm: &Message) -> Result<Vec<u8>, Error> {
 /// LF, each split on every `": "`; lines that do not give exactly two parts are ignored; then
 /// un-flatten and structured@1.0 decode.
 pub fn deserialize(text: &[u8]) -> Result<Message, Error> {
-    Ok(ferrobeam_structured::to(&deserialize_tabm(text)?)?)
+    Ok(ferrobeam_structured::to_owned(deserialize_tabm(text)?)?)
 }
 
 /// The TABM of the line format (no structured decoding).

@@ -7,11 +7,13 @@ use ferrobeam_httpsig::HttpMessage;
 mod support;
 use support::captured;
 
-/// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards.
+/// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards:
+/// the first stage reads the request borrowed; the two `structured@1.0` stages take the message
+/// the stage before made, which nothing else needs, and convert it where it is.
 fn round_trip(http: &HttpMessage) -> HttpMessage {
     let tabm = ferrobeam_httpsig::from(http).unwrap();
-    let rich = ferrobeam_structured::to(&tabm).unwrap();
-    let tabm = ferrobeam_structured::from(&rich).unwrap();
+    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
+    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
     ferrobeam_httpsig::to(&tabm).unwrap()
 }
 

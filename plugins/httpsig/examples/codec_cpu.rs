@@ -29,8 +29,8 @@ const FILES: [&str; 5] = [
 #[inline(never)]
 fn round_trip(http: &HttpMessage) -> HttpMessage {
     let tabm = ferrobeam_httpsig::from(http).unwrap();
-    let rich = ferrobeam_structured::to(&tabm).unwrap();
-    let tabm = ferrobeam_structured::from(&rich).unwrap();
+    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
+    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
     ferrobeam_httpsig::to(&tabm).unwrap()
 }
 

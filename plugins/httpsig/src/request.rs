@@ -147,7 +147,7 @@ pub fn from_request(http: &Message, derived: &Message) -> Result<Message, Error>
 /// Checks commitment `id` over HyperBEAM's re-encoding: TABM → typed message → TABM.
 fn verify_reencoded(tabm: &Message, id: &str) -> Result<(), Error> {
     let typed = ferrobeam_structured::to(tabm)?;
-    verify_commitment(&ferrobeam_structured::from(&typed)?, id)
+    verify_commitment(&ferrobeam_structured::from_owned(typed)?, id)
 }
 
 /// `tabm` without the commitments in `failed`, its HMAC commitment recomputed over the rest.

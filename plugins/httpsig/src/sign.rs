@@ -190,5 +190,5 @@ pub fn commit_with_host(host: &Host, msg: &Message) -> Result<Message, Error> {
         .and_then(Value::as_bytes)
         .ok_or_else(|| Error::Signature("the node's sign answer has no signature".into()))?;
     let tabm = finish_commit(msg, &request, signature)?;
-    Ok(ferrobeam_structured::to(&tabm)?)
+    Ok(ferrobeam_structured::to_owned(tabm)?)
 }

@@ -83,7 +83,7 @@ pub fn to_tabm_json(tabm: &Message) -> Result<Vec<u8>, Error> {
 /// numbers integers or floats, `true`/`false`/`null` atoms, arrays lists, objects messages;
 /// then structured@1.0 decoding applies `ao-types`.
 pub fn from(json: &[u8]) -> Result<Message, Error> {
-    Ok(ferrobeam_structured::to(&parse(json)?)?)
+    Ok(ferrobeam_structured::to_owned(parse(json)?)?)
 }
 
 /// JSON text as a message without structured decoding (the JSON object as it is).

@@ -75,7 +75,7 @@ pub fn message_json(msg: &Message) -> Result<Json, DeviceError> {
     let id = ids::message_id(msg)?;
     let mut bare = msg.without_private();
     bare.remove("commitments");
-    let tabm = ferrobeam_structured::from(&bare)
+    let tabm = ferrobeam_structured::from_owned(bare)
         .map_err(|e| DeviceError::failure(format!("legacy JSON: {e}")))?;
     let (owner, signature, public_key) = signer(msg);
     let text = |key: &str| tabm.get_str(key).unwrap_or_default().to_owned();

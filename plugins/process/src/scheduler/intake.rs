@@ -144,8 +144,8 @@ fn accept_nested(
 ) -> Result<Message, DeviceError> {
     let m = m.without_private();
     // Clients send nested commitment IDs lower-cased: recompute them before anything else.
-    let rekeyed = ferrobeam_structured::to(
-        &ferrobeam_httpsig::commitment::rekey_commitments(&m).map_err(codec)?,
+    let rekeyed = ferrobeam_structured::to_owned(
+        ferrobeam_httpsig::commitment::rekey_commitments(&m).map_err(codec)?,
     )
     .map_err(invalid)?;
     let signed: Vec<String> = ferrobeam_httpsig::signed_commitment_ids(&rekeyed)
@@ -170,7 +170,7 @@ fn accept_nested(
     let committed = ferrobeam_httpsig::with_only_committed(&rekeyed, &keys).without_private();
     // The HMAC commitment must describe the committed keys only.
     let committed =
-        ferrobeam_structured::to(&ferrobeam_httpsig::reset_hmac(&committed).map_err(codec)?)
+        ferrobeam_structured::to_owned(ferrobeam_httpsig::reset_hmac(&committed).map_err(codec)?)
             .map_err(invalid)?;
     let failures: Vec<String> = signed
         .iter()
@@ -204,7 +204,7 @@ fn committed_keys(msg: &Message, ids: &[&str]) -> Result<BTreeSet<String>, Devic
 fn body_keys(msg: &Message) -> Result<Vec<String>, DeviceError> {
     let mut bare = msg.without_private();
     bare.remove("commitments");
-    let tabm = ferrobeam_structured::from(&bare).map_err(invalid)?;
+    let tabm = ferrobeam_structured::from_owned(bare).map_err(invalid)?;
     let http = ferrobeam_httpsig::to(&tabm).map_err(codec)?;
     let headers: BTreeSet<&str> = http.headers.iter().map(|(k, _)| k.as_str()).collect();
     Ok(tabm
@@ -241,7 +241,7 @@ fn accept_request(
         SignatureStatus::Unsigned if accept_unsigned => {
             let mut m = strip(req);
             m.remove("commitments");
-            ferrobeam_structured::to(&ferrobeam_httpsig::reset_hmac(&m).map_err(codec)?)
+            ferrobeam_structured::to_owned(ferrobeam_httpsig::reset_hmac(&m).map_err(codec)?)
                 .map_err(invalid)
         }
         SignatureStatus::Unsigned => Err(invalid(
