@@ -99,22 +99,32 @@ fn with_parts(
     inline_key: &str,
 ) -> Result<Message, Error> {
     let parts = multipart::decode(body, boundary, inline_key)?;
+    // The names are kept apart from the values, so that the map below borrows them.
+    let (keys, mut values): (Vec<Key>, Vec<Value>) = fields.into_iter().unzip();
+    let mut names = Vec::with_capacity(parts.len());
+    for part in parts {
+        names.push(part.name);
+        values.push(part.value);
+    }
     // Names are the client's, so the hash is seeded per process (as `Message`'s index is).
-    let mut all: IndexMap<String, Value, foldhash::fast::RandomState> =
-        IndexMap::with_capacity_and_hasher(fields.len() + parts.len() + 1, Default::default());
-    for (k, v) in fields {
-        all.insert(k.into_string(), v);
+    let mut all: IndexMap<&str, Value, foldhash::fast::RandomState> =
+        IndexMap::with_capacity_and_hasher(values.len() + 1, Default::default());
+    let all_names = keys
+        .iter()
+        .map(Key::as_str)
+        .chain(names.iter().map(String::as_str));
+    for (name, value) in all_names.zip(values) {
+        all.insert(name, value);
     }
     let mut body_keys = Vec::new();
-    for (i, part) in parts.into_iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         if i > 0 {
             body_keys.extend_from_slice(b", ");
         }
-        let first = part.name.split('/').next().unwrap_or_default();
+        let first = name.split('/').next().unwrap_or_default();
         sf::write_string(&mut body_keys, first.as_bytes());
-        all.insert(part.name, part.value);
     }
-    all.insert("body-keys".to_owned(), Value::binary(body_keys));
+    all.insert("body-keys", Value::binary(body_keys));
     Ok(ferrobeam_flat::from_pairs(all)?)
 }
 
