@@ -14,8 +14,10 @@
 // same work (hbsig's `httpsig_from` drops `signature`/`signature-input` unread, so ferrobeam gets
 // the request without them) and for ferrobeam's full decode, which turns the signatures into
 // commitments and recomputes the HMAC commitment. Beside them: the target (hbsig ÷ 20), the
-// two floors of any round trip made of four owned stages, as hbsig's and ferrobeam's codecs are
-// (copying every entry through four messages, with and without copying the values), and for a
+// two floors of any round trip made of four stages that each build a new message from a
+// borrowed one, as hbsig's codecs do (copying every entry through four messages, with and
+// without copying the values; ferrobeam's two `structured@1.0` stages convert the message the
+// stage before made where it is, since session 16, so they are context, not bounds), and for a
 // request with a body its hashing floor: the two SHA-256 passes over the body that encoding it
 // requires (the multipart boundary and `content-digest`).
 import { existsSync, readdirSync, readFileSync } from "node:fs"

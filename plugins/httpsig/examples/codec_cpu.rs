@@ -3,6 +3,9 @@
 //! `cargo run --release -p ferrobeam-httpsig --example codec_cpu [seconds per figure]`.
 //! Prints CPU µs per round trip (Linux: `/proc/thread-self/schedstat`), and the two floors of
 //! a round trip of four owned stages (`support::copy_floor`, `support::message_floor`).
+//! It keeps glibc's allocator settings as it finds them (so that callgrind traces it, not a
+//! re-executed copy): `GLIBC_TUNABLES=glibc.malloc.tcache_count=64` gives it the node's
+//! (`ferrobeam_device_api::allocator`).
 //!
 //! `codec_cpu count <file index 0-4> <signed|unsigned> <iterations>` runs one round trip that
 //! many times and nothing else, for instruction counts under

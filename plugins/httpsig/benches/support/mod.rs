@@ -58,8 +58,8 @@ fn copied_three_times(
 }
 
 /// The least any round trip of four stages (HTTP → TABM → typed → TABM → HTTP), each building
-/// an owned result from a borrowed input as `ferrobeam_httpsig` and `ferrobeam_structured` (and
-/// hbsig's four functions) do, can cost with today's message type: every header becomes a key
+/// an owned result from a borrowed input as hbsig's four functions (and `ferrobeam_httpsig`,
+/// and `ferrobeam_structured`'s `from` and `to`) do, can cost with today's message type: every header becomes a key
 /// and a copied binary (one message built without a search per key), the next two stages clone
 /// it, the last builds the sorted header list. No codec work at all (no types, no multipart, no
 /// checks): the codec bench measures it beside the real round trip so that the two can be
