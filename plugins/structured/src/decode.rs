@@ -216,7 +216,9 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
             *at += 1;
         }
     };
-    let mut out: Vec<(Key, String)> = Vec::new();
+    // One member more than there are commas: the list never grows.
+    let mut out: Vec<(Key, String)> =
+        Vec::with_capacity(field.iter().filter(|&&b| b == b',').count() + 1);
     let mut at = 0;
     loop {
         let start = at;

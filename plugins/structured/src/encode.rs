@@ -233,8 +233,8 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
             if depth >= MAX_DEPTH {
                 return Err(Error::TooDeep(MAX_DEPTH));
             }
-            let mut item_text = Vec::new();
-            let mut inner = Vec::new();
+            let mut item_text = Vec::with_capacity(32);
+            let mut inner = Vec::with_capacity(16);
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
