@@ -5,75 +5,9 @@ use crate::{defaults, escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use std::collections::HashMap;
 
-/// Decodes a TABM into a rich message (HyperBEAM's `dev_codec_structured:to`).
-pub(crate) fn decode_message(tabm: &Message, depth: usize) -> Result<Message, Error> {
-    if depth >= MAX_DEPTH {
-        return Err(Error::TooDeep(MAX_DEPTH));
-    }
-    let types = match tabm.get("ao-types") {
-        None => Vec::new(),
-        Some(Value::Binary(b)) if b.is_empty() => Vec::new(),
-        Some(Value::Binary(b)) => parse_ao_types(b)?,
-        Some(other) => {
-            return Err(Error::InvalidTabm(format!(
-                "ao-types is a {}, not a binary",
-                other.type_name()
-            )))
-        }
-    };
-    let by_key = TypeIndex::new(&types);
-    let decode_entry = |key: &Key, value: &Value| -> Result<Option<Value>, Error> {
-        if key.as_str() == "ao-types" {
-            return Ok(None);
-        }
-        let ty = by_key.get(key.as_str());
-        let decoded = match value {
-            Value::Binary(bytes) => match ty {
-                None => value.clone(),
-                Some(ty) => decode_value(ty, bytes, depth).map_err(|e| e.at_key(key.as_str()))?,
-            },
-            Value::Message(child) => {
-                let child = decode_message(child, depth + 1).map_err(|e| e.at_key(key.as_str()))?;
-                match ty {
-                    None => Value::Message(child),
-                    Some("list") => {
-                        Value::List(numbered_to_list(child).map_err(|e| e.at_key(key.as_str()))?)
-                    }
-                    Some(other) => {
-                        return Err(Error::MapWithType(other.to_owned()).at_key(key.as_str()))
-                    }
-                }
-            }
-            // Numbers, atoms and lists arrive this way from JSON; they are kept as they are.
-            other => other.clone(),
-        };
-        Ok(Some(decoded))
-    };
-    // Keys typed empty come first, and a TABM key of the same name takes their place.
-    let mut entries: Vec<(Key, Value)> = types
-        .iter()
-        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
-        .collect();
-    let mut out = if entries.is_empty() {
-        // The usual case: every key is the TABM's, whose keys are unique already.
-        tabm.try_map_values(decode_entry)?
-    } else {
-        entries.reserve(tabm.len());
-        for (key, value) in tabm.iter() {
-            if let Some(decoded) = decode_entry(key, value)? {
-                entries.push((key.clone(), decoded));
-            }
-        }
-        Message::from_entries(entries)
-    };
-    defaults::filter_default_tx_keys(&mut out);
-    Ok(out)
-}
-
-/// [`decode_message`] for a TABM the caller no longer needs: its entries are decoded where
-/// they are, so untyped binaries and keys are neither copied nor moved. The result is the same
-/// (the tests compare them).
-pub(crate) fn decode_message_owned(mut tabm: Message, depth: usize) -> Result<Message, Error> {
+/// Decodes a TABM into a rich message (HyperBEAM's `dev_codec_structured:to`) where it is:
+/// untyped binaries and keys stay in place, typed values are replaced by what they decode to.
+pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message, Error> {
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
@@ -139,7 +73,7 @@ fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<
             }
         }
         Value::Message(child) => {
-            let child = decode_message_owned(std::mem::take(child), depth + 1)?;
+            let child = decode_message(std::mem::take(child), depth + 1)?;
             *value = match ty {
                 None => Value::Message(child),
                 Some("list") => Value::List(numbered_to_list(child)?),
@@ -434,7 +368,7 @@ mod tests {
     /// them the TABM's order is kept. Either way `ao-types` goes.
     #[test]
     fn keys_keep_their_order_with_and_without_empty_types() {
-        let keys = |tabm: &Message| match decode_message(tabm, 0) {
+        let keys = |tabm: &Message| match decode_message(tabm.clone(), 0) {
             Ok(rich) => rich
                 .keys()
                 .map(|k| k.as_str().to_owned())
@@ -454,7 +388,7 @@ mod tests {
             .with("ao-types", r#"z="integer""#)
             .with("b", "t");
         assert_eq!(keys(&plain), ["z", "b"]);
-        let rich = decode_message(&plain, 0).unwrap_or_default();
+        let rich = decode_message(plain, 0).unwrap_or_default();
         assert_eq!(rich.get("z"), Some(&Value::Integer(1)));
     }
 

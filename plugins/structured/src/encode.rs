@@ -1,37 +1,14 @@
 //! Rich message → TABM (`codecs.md` §2.1, §2.2).
 
 use crate::{escape, float, sf, Error, MAX_DEPTH};
-use ferrobeam_device_api::{Binary, Key, Message, Value};
-use std::borrow::Cow;
+use ferrobeam_device_api::{Key, Message, Value};
 
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
 pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
 
-/// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`). A borrowed
-/// message has its binaries copied; an owned one has them moved.
-pub(crate) fn encode_message(msg: Cow<'_, Message>, depth: usize) -> Result<Message, Error> {
-    // Sized for every entry: a filtered iterator would grow the vector from empty.
-    let mut entries: Vec<(Key, Cow<'_, Value>)> = Vec::with_capacity(msg.len());
-    match msg {
-        Cow::Borrowed(msg) => entries.extend(
-            msg.iter()
-                .filter(|(k, _)| keeps(k))
-                .map(|(k, v)| (k.clone(), Cow::Borrowed(v))),
-        ),
-        Cow::Owned(msg) => entries.extend(
-            msg.into_iter()
-                .filter(|(k, _)| keeps(k))
-                .map(|(k, v)| (k, Cow::Owned(v))),
-        ),
-    }
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    encode_entries(entries, depth)
-}
-
-/// [`encode_message`] for a message the caller no longer needs: its entries are sorted and
-/// encoded where they are, so binaries and keys are neither copied nor moved. The result is
-/// the same (the tests compare them).
-pub(crate) fn encode_message_owned(mut msg: Message, depth: usize) -> Result<Message, Error> {
+/// Encodes a rich message as a TABM (HyperBEAM's `dev_codec_structured:from`) where it is: its
+/// entries are sorted in place, binaries and keys stay, scalars are replaced by their text.
+pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, Error> {
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
@@ -76,12 +53,11 @@ fn encode_in_place(
         Value::Message(m) if is_empty_message(m) => types.push((key.clone(), "empty-message")),
         Value::Binary(_) => return Ok(true),
         Value::Message(m) => {
-            *m = encode_message_owned(std::mem::take(m), depth + 1)?;
+            *m = encode_message(std::mem::take(m), depth + 1)?;
             return Ok(true);
         }
         Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
-            let list = Cow::Owned(std::mem::take(l));
-            *value = Value::Message(encode_numbered(list, depth + 1)?);
+            *value = Value::Message(encode_numbered(std::mem::take(l), depth + 1)?);
             types.push((key.clone(), "list"));
             return Ok(true);
         }
@@ -102,92 +78,13 @@ fn keeps(key: &Key) -> bool {
 }
 
 /// A list whose first element is a message or list becomes `{"1": …, "2": …}` (`§2.1`).
-fn encode_numbered(list: Cow<'_, [Value]>, depth: usize) -> Result<Message, Error> {
-    let number = |i: usize| Key::from((i + 1).to_string());
-    let mut entries: Vec<(Key, Cow<'_, Value>)> = match list {
-        Cow::Borrowed(list) => list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (number(i), Cow::Borrowed(v)))
-            .collect(),
-        Cow::Owned(list) => list
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (number(i), Cow::Owned(v)))
-            .collect(),
-    };
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    encode_entries(entries, depth)
-}
-
-/// Encodes entries that are already in ascending key order, collecting `ao-types`.
-fn encode_entries(entries: Vec<(Key, Cow<'_, Value>)>, depth: usize) -> Result<Message, Error> {
-    if depth >= MAX_DEPTH {
-        return Err(Error::TooDeep(MAX_DEPTH));
-    }
-    // In the entries' ascending order, so the message is built without searching its keys.
-    let mut out: Vec<(Key, Value)> = Vec::with_capacity(entries.len() + 1);
-    let mut types: Vec<(Key, &'static str)> = Vec::new();
-    // A scalar's text is written here, then copied into its value (inline when short).
-    let mut text = Vec::with_capacity(32);
-    for (key, value) in entries {
-        match value.as_ref() {
-            Value::Binary(b) if b.is_empty() => types.push((key, "empty-binary")),
-            Value::List(l) if l.is_empty() => types.push((key, "empty-list")),
-            Value::Message(m) if is_empty_message(m) => types.push((key, "empty-message")),
-            Value::Binary(_) => out.push((key, Value::Binary(into_binary(value)))),
-            Value::Message(_) => {
-                let tabm = encode_message(into_message(value), depth + 1)
-                    .map_err(|e| e.at_key(key.as_str()))?;
-                out.push((key, Value::Message(tabm)));
-            }
-            Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
-                let tabm = encode_numbered(into_list(value), depth + 1)
-                    .map_err(|e| e.at_key(key.as_str()))?;
-                out.push((key.clone(), Value::Message(tabm)));
-                types.push((key, "list"));
-            }
-            scalar => {
-                text.clear();
-                let ty =
-                    encode_value(&mut text, scalar, depth).map_err(|e| e.at_key(key.as_str()))?;
-                out.push((key.clone(), Value::binary(text.as_slice())));
-                types.push((key, ty));
-            }
-        }
-    }
-    let mut out = Message::from_sorted(out);
-    if !types.is_empty() {
-        out.insert("ao-types", Value::binary(ao_types_field(&types)));
-    }
-    Ok(out)
-}
-
-/// The bytes of a binary value: moved if owned, copied if borrowed (empty for other values).
-fn into_binary(value: Cow<'_, Value>) -> Binary {
-    match value {
-        Cow::Owned(Value::Binary(b)) => b,
-        Cow::Borrowed(Value::Binary(b)) => b.clone(),
-        _ => Binary::new(),
-    }
-}
-
-/// The message of a message value, owned or borrowed as the value is (empty for others).
-fn into_message(value: Cow<'_, Value>) -> Cow<'_, Message> {
-    match value {
-        Cow::Owned(Value::Message(m)) => Cow::Owned(m),
-        Cow::Borrowed(Value::Message(m)) => Cow::Borrowed(m),
-        _ => Cow::Owned(Message::new()),
-    }
-}
-
-/// The items of a list value, owned or borrowed as the value is (empty for others).
-fn into_list(value: Cow<'_, Value>) -> Cow<'_, [Value]> {
-    match value {
-        Cow::Owned(Value::List(l)) => Cow::Owned(l),
-        Cow::Borrowed(Value::List(l)) => Cow::Borrowed(l),
-        _ => Cow::Owned(Vec::new()),
-    }
+fn encode_numbered(list: Vec<Value>, depth: usize) -> Result<Message, Error> {
+    let numbered = list
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (Key::from((i + 1).to_string()), v))
+        .collect();
+    encode_message(Message::from_entries(numbered), depth)
 }
 
 /// `escape(key)="type"` members in the (already ascending) order given, joined by `", "`.

@@ -54,7 +54,9 @@ pub const MAX_DEPTH: usize = 64;
 /// Errors: NaN/infinite floats, a message inside a list whose first element is a scalar
 /// (HyperBEAM cannot encode that either), and nesting deeper than [`MAX_DEPTH`].
 pub fn from(msg: &Message) -> Result<Message, Error> {
-    encode::encode_message(std::borrow::Cow::Borrowed(msg), 0)
+    // A copy encoded where it is: one implementation for both forms, and copying the message
+    // costs no more than building a new one entry by entry did.
+    encode::encode_message(msg.clone(), 0)
 }
 
 /// [`from`] for a message the caller no longer needs: it is encoded where it is, so its
@@ -69,7 +71,7 @@ pub fn from(msg: &Message) -> Result<Message, Error> {
 /// );
 /// ```
 pub fn from_owned(msg: Message) -> Result<Message, Error> {
-    encode::encode_message_owned(msg, 0)
+    encode::encode_message(msg, 0)
 }
 
 /// Decodes a TABM into a rich message (`codecs.md` §2.3).
@@ -82,7 +84,8 @@ pub fn from_owned(msg: Message) -> Result<Message, Error> {
 /// digits, non-Erlang float literals, unknown types, non-consecutive list keys, nesting deeper
 /// than [`MAX_DEPTH`].
 pub fn to(tabm: &Message) -> Result<Message, Error> {
-    decode::decode_message(tabm, 0)
+    // As in `from`: a copy decoded where it is.
+    decode::decode_message(tabm.clone(), 0)
 }
 
 /// [`to`] for a TABM the caller no longer needs: it is decoded where it is, so untyped values
@@ -97,7 +100,7 @@ pub fn to(tabm: &Message) -> Result<Message, Error> {
 /// );
 /// ```
 pub fn to_owned(tabm: Message) -> Result<Message, Error> {
-    decode::decode_message_owned(tabm, 0)
+    decode::decode_message(tabm, 0)
 }
 
 /// HyperBEAM's `encode_value`: a scalar (or scalar list) as `(type name, TABM text)`.
