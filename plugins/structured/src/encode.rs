@@ -18,8 +18,11 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
     let mut text = Vec::with_capacity(32);
     let mut failed = None;
     msg.retain(|key, value| {
-        if failed.is_some() || !keeps(key) {
-            return failed.is_some();
+        if failed.is_some() {
+            return true;
+        }
+        if !keeps(key) {
+            return false;
         }
         match encode_in_place(key, value, depth, &mut types, &mut text) {
             Ok(kept) => kept,
