@@ -55,8 +55,9 @@ pub const MAX_DEPTH: usize = 64;
 /// (HyperBEAM cannot encode that either), and nesting deeper than [`MAX_DEPTH`].
 pub fn from(msg: &Message) -> Result<Message, Error> {
     // A copy encoded where it is: one implementation for both forms, and copying the message
-    // costs no more than building a new one entry by entry did.
-    encode::encode_message(msg.clone(), 0)
+    // costs no more than building a new one entry by entry did. Private keys, which the
+    // encoder drops, are left out of the copy.
+    encode::encode_message(msg.without_private(), 0)
 }
 
 /// [`from`] for a message the caller no longer needs: it is encoded where it is, so its
