@@ -180,8 +180,9 @@ fn keeps_none_dropped(tabm: &Message) -> bool {
         .and_then(Value::as_bytes)
         .unwrap_or_default();
     // A rich message may hold an `ao-types` binary of its own, which need not parse.
-    let typed_ok = ferrobeam_structured::parse_ao_types(types)
-        .map_or(true, |typed| typed.iter().all(|(k, _)| !dropped(k.as_str())));
+    let typed_ok = ferrobeam_structured::parse_ao_types(types).map_or(true, |typed| {
+        typed.iter().all(|(k, _)| !dropped(k.as_str()))
+    });
     typed_ok
         && tabm.iter().all(|(key, value)| {
             !dropped(key.as_str()) && value.as_message().is_none_or(keeps_none_dropped)
