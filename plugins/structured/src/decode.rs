@@ -23,6 +23,14 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         }
     };
     let by_key = TypeIndex::new(&types);
+    // Keys typed empty come first, and a TABM key of the same name takes their place.
+    let mut empties = types
+        .iter()
+        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
+        .peekable();
+    // Without them (nearly always) legacy-TX defaults are dropped in the same pass as the
+    // values are decoded; with them, once the message is whole.
+    let drop_defaults_now = empties.peek().is_none();
     let mut failed = None;
     tabm.retain(|key, value| {
         if failed.is_some() {
@@ -33,24 +41,20 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         }
         if let Err(e) = decode_in_place(by_key.get(key.as_str()), value, depth) {
             failed = Some(e.at_key(key.as_str()));
+            return true;
         }
-        true
+        !(drop_defaults_now && defaults::is_default_tx_value(key.as_str(), value))
     });
     if let Some(e) = failed {
         return Err(e);
     }
-    // Keys typed empty come first, and a TABM key of the same name takes their place.
-    let mut empties = types
-        .iter()
-        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
-        .peekable();
-    if empties.peek().is_some() {
+    if !drop_defaults_now {
         let mut entries: Vec<(Key, Value)> = Vec::with_capacity(types.len() + tabm.len());
         entries.extend(empties);
         entries.extend(tabm);
         tabm = Message::from_entries(entries);
+        defaults::filter_default_tx_keys(&mut tabm);
     }
-    defaults::filter_default_tx_keys(&mut tabm);
     Ok(tabm)
 }
 

@@ -57,6 +57,60 @@ fn expect_ao_types_bytes(want: &Message, got: &Message) -> Result<(), String> {
     Ok(())
 }
 
+/// Decoding drops the legacy-TX defaults (`codecs.md` §1.3) whether they arrive typed,
+/// untyped or typed empty, beside keys typed empty or not, at every depth; values that only
+/// look like defaults (the float `0.0`, a non-empty `data`) stay.
+#[test]
+fn legacy_tx_defaults_are_dropped_on_decode() {
+    let tabm = |types: &str| {
+        let mut m = Message::new()
+            .with("data", "")
+            .with("quantity", "0")
+            .with("reward", "0.0")
+            .with("target", "x")
+            .with("kept", "1");
+        if !types.is_empty() {
+            m.insert("ao-types", types);
+        }
+        m
+    };
+    let kept = |reward: Value| {
+        Message::new()
+            .with("reward", reward)
+            .with("target", "x")
+            .with("kept", "1")
+    };
+    let cases = [
+        // Untyped: `data` is an empty binary, `quantity` the text "0" (not a default).
+        ("", kept(Value::from("0.0")).with("quantity", "0")),
+        // Typed, without keys typed empty: the integer 0 is a default, the float 0.0 is not.
+        (
+            r#"quantity="integer", reward="float""#,
+            kept(Value::Float(0.0)),
+        ),
+        // With keys typed empty: an empty `tags` list is a default, an empty message is not.
+        (
+            r#"e="empty-message", quantity="integer", reward="float", tags="empty-list""#,
+            kept(Value::Float(0.0)).with("e", Message::new()),
+        ),
+    ];
+    for (types, want) in cases {
+        let nested = tabm(types).with("child", tabm(types));
+        let want_nested = want.clone().with("child", want.clone());
+        assert_eq!(to(&tabm(types)).unwrap(), want, "ao-types {types:?}");
+        assert_eq!(
+            to(&nested).unwrap(),
+            want_nested,
+            "nested, ao-types {types:?}"
+        );
+        assert_eq!(
+            ferrobeam_structured::to_owned(nested).unwrap(),
+            want_nested,
+            "by value, ao-types {types:?}"
+        );
+    }
+}
+
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let mut tabm = Message::new().with("leaf", "x");
