@@ -9,28 +9,34 @@ use indexmap::IndexMap;
 
 /// Decodes header fields (lower-case names, without `body`) and a body into a TABM.
 pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error> {
-    // A received `body-keys` is not trusted: it is rebuilt from the parts.
-    fields.remove("body-keys");
-    let inline_key = match fields.get("inline-body-key") {
-        Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),
-        _ => "body".to_owned(),
-    };
     let mut tabm = if body.is_empty() {
+        // No parts: the fields are the whole message, and `body-keys` and `ao-ids` are
+        // taken out in the pass below instead of by two searches.
         fields
     } else {
-        match multipart_boundary(&fields)? {
+        // A received `body-keys` is not trusted: it is rebuilt from the parts.
+        fields.remove("body-keys");
+        let inline_key = match fields.get("inline-body-key") {
+            Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),
+            _ => "body".to_owned(),
+        };
+        let mut tabm = match multipart_boundary(&fields)? {
             None => {
                 fields.insert(Key::new(&inline_key), Value::binary(body));
                 fields
             }
             Some(boundary) => with_parts(fields, body, &boundary, &inline_key)?,
+        };
+        if let Some(ids) = tabm.remove("ao-ids") {
+            expand_ao_ids(&mut tabm, ids)?;
         }
+        tabm
     };
-    expand_ao_ids(&mut tabm)?;
+    let parts_taken = !body.is_empty();
     // The signature headers come out, and a received `commitments` goes: commitments are
     // built from the signatures. `content-digest` and the legacy `hashpath*` headers are
     // commitment data too, dropped once a signature has been checked over them.
-    let (mut signature, mut signature_input) = (None, None);
+    let (mut signature, mut signature_input, mut ao_ids) = (None, None, None);
     // Whether any commitment data is left to drop: without it (nearly every unsigned request)
     // this one pass over the fields is the only one.
     let mut commitment_data = false;
@@ -44,11 +50,20 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             false
         }
         "commitments" => false,
+        "body-keys" if !parts_taken => false,
+        "ao-ids" if !parts_taken => {
+            ao_ids = Some(std::mem::replace(v, Value::Binary(Binary::new())));
+            false
+        }
         key => {
             commitment_data |= is_commitment_data(key);
             true
         }
     });
+    if let Some(ids) = ao_ids {
+        // The keys it adds are IDs: never signature headers, but (in principle) `hashpath…`.
+        commitment_data |= expand_ao_ids(&mut tabm, ids)?;
+    }
     let signed = signature.is_some();
     if let Some(signature) = signature {
         let (Value::Binary(signature), Some(Value::Binary(input))) = (signature, signature_input)
@@ -128,24 +143,25 @@ fn with_parts(
     Ok(ferrobeam_flat::from_pairs(all)?)
 }
 
-/// Replaces `ao-ids` by the ID-keyed fields it carries (`§5.5` step 4).
-fn expand_ao_ids(tabm: &mut Message) -> Result<(), Error> {
-    let Some(ids) = tabm.remove("ao-ids") else {
-        return Ok(());
-    };
+/// Adds the ID-keyed fields `ao-ids` (taken out of `tabm`) carries (`§5.5` step 4); whether
+/// any of them is commitment data.
+fn expand_ao_ids(tabm: &mut Message, ids: Value) -> Result<bool, Error> {
     let Value::Binary(ids) = ids else {
         return Err(Error::NotTabm {
             key: "ao-ids".into(),
             found: ids.type_name(),
         });
     };
+    let mut commitment_data = false;
     for (id, member) in sf::parse_dictionary(&ids).map_err(Error::sf("ao-ids"))? {
         match member {
             sf::Member::Item(sf::Item {
                 bare: sf::BareItem::String(value),
                 ..
             }) => {
-                tabm.insert(Key::new(id), Value::binary(value));
+                let key = Key::new(id);
+                commitment_data |= is_commitment_data(key.as_str());
+                tabm.insert(key, Value::binary(value));
             }
             _ => {
                 return Err(Error::Sf {
@@ -158,5 +174,5 @@ fn expand_ao_ids(tabm: &mut Message) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
+    Ok(commitment_data)
 }

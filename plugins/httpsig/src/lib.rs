@@ -61,6 +61,7 @@ pub use verify::{
     ReceivedCheck,
 };
 
+use ferrobeam_device_api::message::is_id_shaped;
 use ferrobeam_device_api::{Entry, Key, Message, Value};
 
 /// Encodes a TABM as an HTTP message (`codecs.md` §5.1): headers sorted by name, plus the
@@ -177,8 +178,9 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
 }
 
 /// The field key of header `name`: ASCII-lower-cased (even when ID-shaped), then normalised.
+/// [`Key::new`] lower-cases every name but an ID-shaped one, so only those are looked at here.
 fn header_key(name: &str) -> Key {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+    if is_id_shaped(name.as_bytes()) && name.bytes().any(|b| b.is_ascii_uppercase()) {
         Key::new(name.to_ascii_lowercase())
     } else {
         Key::new(name)
@@ -205,4 +207,37 @@ pub fn from_message(http: &Message) -> Result<Message, Error> {
     }
     // The keys of a message are unique already: no search per key to build the fields.
     decode::decode(Message::from_entries(fields), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header name becomes the key of its ASCII-lower-cased text, normalised: ID-shaped
+    /// names included, which [`Key::new`] alone would leave in their case.
+    #[test]
+    fn header_keys_are_ascii_lower_cased_then_normalised() {
+        let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+        assert_eq!(id.len(), 43);
+        for name in [
+            "",
+            "accept",
+            "Accept-Encoding",
+            "X-ÄRGER",
+            "straße",
+            id,
+            &id.to_ascii_lowercase(),
+            &id[..32],
+            &id[..42],
+            &id[..41],
+            "ÄbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abc",
+        ] {
+            assert_eq!(
+                header_key(name),
+                Key::new(name.to_ascii_lowercase()),
+                "{name:?}"
+            );
+        }
+        assert_eq!(header_key(id).as_str(), id.to_ascii_lowercase());
+    }
 }
