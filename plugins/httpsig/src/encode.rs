@@ -213,13 +213,17 @@ fn content_type(boundary: &str) -> Vec<u8> {
     out
 }
 
+/// Up to this many keys, [`inline_key`] reads every key once rather than searching three times
+/// (the size up to which a `Message` is searched by scanning anyway).
+const ONE_PASS_LIMIT: usize = 16;
+
 /// The key whose value becomes the raw body (`§5.1` step 3), and whether the header
 /// `inline-body-key: data` must be added.
 fn inline_key<'a>(tabm: &'a Message, skip: &[&str]) -> Result<(&'a str, bool), Error> {
     let wanted = |k: &str| !skip.contains(&k);
     // The three keys, found in one pass over a message of a handful of keys (three searches
     // cost more), and by search in a larger one.
-    let (inline, body, data) = if tabm.len() <= 16 {
+    let (inline, body, data) = if tabm.len() <= ONE_PASS_LIMIT {
         let (mut inline, mut body, mut data) = (None, false, false);
         for (key, value) in tabm.iter() {
             match key.as_str() {

@@ -162,3 +162,30 @@ fn deep_part_names_are_rejected() {
     );
     assert!(httpsig::from(&http).is_err());
 }
+
+/// The raw body's key is found the same way on both sides of the size up to which the encoder
+/// reads every key once: `body`, else `data` (announced by `inline-body-key: data`), else the
+/// key `inline-body-key` names.
+#[test]
+fn the_body_key_is_found_in_small_and_large_messages() {
+    for extra in [2, 40] {
+        let with_keys =
+            |m: Message| (0..extra).fold(m, |m, i| m.with(format!("k{i}").as_str(), "v"));
+        let body = httpsig::to(&with_keys(Message::new().with("body", "B"))).unwrap();
+        assert_eq!(body.body, b"B", "{extra} keys, body");
+        assert_eq!(body.header("inline-body-key"), None, "{extra} keys, body");
+
+        let data = httpsig::to(&with_keys(Message::new().with("data", "D"))).unwrap();
+        assert_eq!(data.body, b"D", "{extra} keys, data");
+        assert_eq!(
+            data.header("inline-body-key"),
+            Some(&b"data"[..]),
+            "{extra} keys, data"
+        );
+
+        let named = with_keys(Message::new().with("inline-body-key", "x").with("x", "X"));
+        let named = httpsig::to(&named).unwrap();
+        assert_eq!(named.body, b"X", "{extra} keys, inline-body-key");
+        assert_eq!(httpsig::from(&named).unwrap().get_str("x"), Some("X"));
+    }
+}

@@ -403,7 +403,9 @@ fn signatures_come_from_the_headers_alone() {
     );
 
     // A multipart body with parts of those names, and `ao-ids` carrying members of them.
-    let boundary = "jv6t6DXjg9V3LAvjpilg8WrwAT32kcux83kXhfB75OA";
+    let content_type = std::str::from_utf8(signed.header("content-type").unwrap()).unwrap();
+    let (_, boundary) = content_type.split_once("boundary=").unwrap();
+    let boundary = boundary.trim_matches('"');
     let mut body = signed.body.clone();
     let closing = format!("--{boundary}--");
     let end = body.len() - closing.len() - 2;
