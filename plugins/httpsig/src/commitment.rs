@@ -490,7 +490,7 @@ fn hmac_base_over(
         None => add_derived(
             enc.headers
                 .keys()
-                .filter(|k| k.as_ref() != "body-keys")
+                .filter(|&k| k != "body-keys")
                 .map(|k| k.strip_prefix('@').unwrap_or(k)),
         ),
     };
@@ -511,7 +511,7 @@ pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
     let mut fields = Message::with_capacity(enc.headers.len());
     for (k, v) in enc.headers {
         if k != "body-keys" {
-            fields.insert(k.as_ref(), Value::binary(v));
+            fields.insert(k.into_key(), Value::binary(v));
         }
     }
     fields

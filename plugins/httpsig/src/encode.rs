@@ -3,7 +3,7 @@
 use crate::multipart::{Multipart, PartValue};
 use crate::Error;
 use ferrobeam_device_api::message::is_id_shaped;
-use ferrobeam_device_api::{Message, Value};
+use ferrobeam_device_api::{Key, Message, Value};
 use ferrobeam_structured::{map_order, sf, MAX_DEPTH};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -23,26 +23,77 @@ pub(crate) struct Encoded<'a> {
     pub body: Body<'a>,
 }
 
+/// A header name: a key of the TABM, which is a normalised [`Key`] already, or a name the
+/// encoder adds (`content-digest`, `body-keys`, …). Keeping the key lets the message form
+/// ([`crate::to_message`]) take it as it is instead of normalising its text again.
+#[derive(Clone, Debug)]
+pub(crate) enum Name<'a> {
+    /// A key of the encoded message.
+    Key(&'a Key),
+    /// A name the encoder adds, lower-case.
+    Text(Cow<'a, str>),
+}
+
+impl Name<'_> {
+    /// The name's text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Name::Key(key) => key.as_str(),
+            Name::Text(text) => text,
+        }
+    }
+
+    /// The name as a message key.
+    pub fn into_key(self) -> Key {
+        match self {
+            Name::Key(key) => key.clone(),
+            Name::Text(text) => Key::new(text),
+        }
+    }
+
+    /// The name as an owned string.
+    pub fn into_string(self) -> String {
+        match self {
+            Name::Key(key) => key.as_str().to_owned(),
+            Name::Text(text) => text.into_owned(),
+        }
+    }
+}
+
+impl From<&'static str> for Name<'_> {
+    fn from(text: &'static str) -> Self {
+        Name::Text(Cow::Borrowed(text))
+    }
+}
+
+impl PartialEq<&str> for Name<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Header fields kept sorted by name, one value per name: a sorted vector, since a message has
 /// a handful of headers and a tree would allocate a node for them.
 #[derive(Default)]
-pub(crate) struct Headers<'a>(Vec<(Cow<'a, str>, Cow<'a, [u8]>)>);
+pub(crate) struct Headers<'a>(Vec<(Name<'a>, Cow<'a, [u8]>)>);
 
 impl<'a> Headers<'a> {
     /// Sets header `name` to `value` (replacing an earlier value).
-    pub fn insert(&mut self, name: Cow<'a, str>, value: Cow<'a, [u8]>) {
+    pub fn insert(&mut self, name: impl Into<Name<'a>>, value: Cow<'a, [u8]>) {
+        let name = name.into();
         // Messages arrive with their keys mostly in order (the structured codec sorts them).
         if self
             .0
             .last()
-            .is_none_or(|(last, _)| last.as_ref() < name.as_ref())
+            .is_none_or(|(last, _)| last.as_str() < name.as_str())
         {
             self.0.push((name, value));
             return;
         }
         match self
             .0
-            .binary_search_by(|(n, _)| n.as_ref().cmp(name.as_ref()))
+            .binary_search_by(|(n, _)| n.as_str().cmp(name.as_str()))
         {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (name, value)),
@@ -52,14 +103,14 @@ impl<'a> Headers<'a> {
     /// The value of header `name`.
     pub fn get(&self, name: &str) -> Option<&Cow<'a, [u8]>> {
         self.0
-            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
             .ok()
             .map(|i| &self.0[i].1)
     }
 
     /// The header names, in order.
-    pub fn keys(&self) -> impl Iterator<Item = &Cow<'a, str>> {
-        self.0.iter().map(|(n, _)| n)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
     }
 
     /// How many headers there are.
@@ -69,7 +120,7 @@ impl<'a> Headers<'a> {
 }
 
 impl<'a> IntoIterator for Headers<'a> {
-    type Item = (Cow<'a, str>, Cow<'a, [u8]>);
+    type Item = (Name<'a>, Cow<'a, [u8]>);
     type IntoIter = std::vec::IntoIter<Self::Item>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
@@ -130,7 +181,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     };
     if inline_header {
         out.headers
-            .insert(Cow::Borrowed("inline-body-key"), Cow::Borrowed(b"data"));
+            .insert("inline-body-key", Cow::Borrowed(b"data"));
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
@@ -153,7 +204,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
                 if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
                     body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
                 } else {
-                    out.headers.insert(Cow::Borrowed(k), Cow::Borrowed(b));
+                    out.headers.insert(Name::Key(key), Cow::Borrowed(b));
                 }
             }
             other => {
@@ -169,8 +220,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         if field.len() > MAX_HEADER_LENGTH || inline_key == "ao-ids" {
             body.push(("ao-ids", BodyEntry::Binary(Cow::Owned(field))));
         } else {
-            out.headers
-                .insert(Cow::Borrowed("ao-ids"), Cow::Owned(field));
+            out.headers.insert("ao-ids", Cow::Owned(field));
         }
     }
     let parts = group_parts(body)?;
@@ -183,22 +233,16 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         }
         _ => {
             let mut mp = Multipart::new(parts, inline_key);
-            out.headers.insert(
-                Cow::Borrowed("body-keys"),
-                Cow::Owned(std::mem::take(&mut mp.body_keys)),
-            );
-            out.headers.insert(
-                Cow::Borrowed("content-type"),
-                Cow::Owned(content_type(&mp.boundary)),
-            );
+            out.headers
+                .insert("body-keys", Cow::Owned(std::mem::take(&mut mp.body_keys)));
+            out.headers
+                .insert("content-type", Cow::Owned(content_type(&mp.boundary)));
             out.body = Body::Multipart(mp);
         }
     }
     if let Some(digest) = out.body.content_digest() {
-        out.headers.insert(
-            Cow::Borrowed("content-digest"),
-            Cow::Owned(digest.into_bytes()),
-        );
+        out.headers
+            .insert("content-digest", Cow::Owned(digest.into_bytes()));
     }
     Ok(out)
 }
@@ -356,7 +400,7 @@ mod tests {
             for (i, name) in names.into_iter().enumerate() {
                 let value = i.to_string().into_bytes();
                 model.insert(name.clone(), value.clone());
-                headers.insert(Cow::Owned(name), Cow::Owned(value));
+                headers.insert(Name::Text(Cow::Owned(name)), Cow::Owned(value));
             }
             assert_eq!(headers.len(), model.len());
             for (name, value) in &model {
@@ -364,7 +408,7 @@ mod tests {
             }
             let got: Vec<(String, Vec<u8>)> = headers
                 .into_iter()
-                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .map(|(n, v)| (n.into_string(), v.into_owned()))
                 .collect();
             assert_eq!(got, model.into_iter().collect::<Vec<_>>(), "round {round}");
         }

@@ -76,7 +76,7 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
         headers: enc
             .headers
             .into_iter()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .map(|(k, v)| (k.into_string(), v.into_owned()))
             .collect(),
         body: enc.body.into_vec(),
     })
@@ -94,11 +94,11 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 /// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     let enc = encode_with_signatures(tabm)?;
-    // Straight into the message: header names become keys without a `String` each, and since
-    // the headers are sorted by name, without searching for duplicates.
+    // Straight into the message: the TABM's keys are taken as they are (normalised already),
+    // and since the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        entries.push((Key::new(k.as_ref()), Value::binary(v)));
+        entries.push((k.into_key(), Value::binary(v)));
     }
     let mut out = Message::from_sorted(entries);
     let body = enc.body.into_vec();
@@ -113,8 +113,8 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
 fn encode_with_signatures(tabm: &Message) -> Result<encode::Encoded<'_>, Error> {
     let mut enc = encode::encode(tabm)?;
     if let Some((signature, input)) = commitment::signature_headers(tabm) {
-        enc.headers.insert("signature".into(), signature.into());
-        enc.headers.insert("signature-input".into(), input.into());
+        enc.headers.insert("signature", signature.into());
+        enc.headers.insert("signature-input", input.into());
     }
     Ok(enc)
 }
