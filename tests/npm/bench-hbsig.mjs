@@ -1,6 +1,7 @@
 // hbsig 0.1.5 decode + encode throughput on the captured client requests: the same work as
-// `plugins/httpsig/benches/codec.rs` (HTTP → TABM → rich message → TABM → HTTP), so the two
-// can be compared (BENCHMARKS.md, "codecs vs hbsig").
+// `plugins/httpsig/benches/codec.rs` (HTTP → TABM → rich message → TABM → HTTP; there in the
+// form the node hands the codec, a message of header names plus `body`, as hbsig takes an
+// object of headers), so the two can be compared (BENCHMARKS.md, "codecs vs hbsig").
 //
 //   node bench-hbsig.mjs [seconds-per-request, default 1] [rounds, default 3]
 //

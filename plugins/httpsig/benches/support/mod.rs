@@ -3,8 +3,34 @@
 //! bench read.
 #![allow(dead_code)] // each user takes what it needs
 
+use ferrobeam_device_api::Message;
 use ferrobeam_httpsig::HttpMessage;
 use ferrobeam_structured::vectors;
+
+/// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards,
+/// in the form the node hands the codec (the `httpsig@1.0` device): the request as a message
+/// of its lower-case header names plus `body` ([`ferrobeam_httpsig::from_message`], which
+/// `from_request` calls), the answer in the same form ([`ferrobeam_httpsig::to_message`]). The
+/// first stage reads the request borrowed; the two `structured@1.0` stages take the message the
+/// stage before made, which nothing else needs, and convert it where it is.
+#[inline(never)]
+pub fn round_trip(http: &Message) -> Message {
+    let tabm = ferrobeam_httpsig::from_message(http).unwrap();
+    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
+    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
+    ferrobeam_httpsig::to_message(&tabm).unwrap()
+}
+
+/// [`round_trip`] over [`HttpMessage`] ([`ferrobeam_httpsig::from`] … [`ferrobeam_httpsig::to`]),
+/// what the bench measured up to session 17: every header name is normalised into a key, and
+/// the answer's names and values are a `String` and a `Vec` each.
+#[inline(never)]
+pub fn round_trip_http(http: &HttpMessage) -> HttpMessage {
+    let tabm = ferrobeam_httpsig::from(http).unwrap();
+    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
+    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
+    ferrobeam_httpsig::to(&tabm).unwrap()
+}
 
 /// Header pairs as a capture records them: `[[name, value], …]`.
 pub fn header_pairs(headers: &serde_json::Value) -> Option<Vec<(String, Vec<u8>)>> {
