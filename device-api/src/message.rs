@@ -506,14 +506,14 @@ pub struct Message {
     index: Option<Box<Index>>,
 }
 
-/// Whether no two of (at most [`Message::SCAN_LIMIT`]) entries have the same key tag, which
-/// proves their keys differ.
+/// Whether no two of (at most [`Message::TAG_CHECK_LIMIT`]) entries have the same key tag,
+/// which proves their keys differ.
 fn tags_differ(entries: &[(Key, Value)]) -> bool {
-    let mut tags = [0u32; Message::SCAN_LIMIT];
+    let mut tags = [0u32; Message::TAG_CHECK_LIMIT];
     for (slot, (key, _)) in tags.iter_mut().zip(entries) {
         *slot = key.tag;
     }
-    let tags = &tags[..entries.len().min(Message::SCAN_LIMIT)];
+    let tags = &tags[..entries.len().min(Message::TAG_CHECK_LIMIT)];
     (1..tags.len()).all(|i| !tags[..i].contains(&tags[i]))
 }
 
@@ -580,7 +580,10 @@ fn hash_with(hasher: &foldhash::fast::RandomState, key: &str) -> u64 {
 
 impl Message {
     /// Up to this many entries, keys are found by comparing them rather than by hash.
-    const SCAN_LIMIT: usize = 16;
+    const SCAN_LIMIT: usize = 32;
+
+    /// Up to this many entries, [`Message::from_entries`] proves keys unique by their tags.
+    const TAG_CHECK_LIMIT: usize = 16;
 
     /// An empty message.
     ///
@@ -620,7 +623,7 @@ impl Message {
     /// assert_eq!(Message::from_entries(twice), Message::new().with("b", 2));
     /// ```
     pub fn from_entries(entries: Vec<(Key, Value)>) -> Self {
-        if entries.len() <= Self::SCAN_LIMIT && tags_differ(&entries) {
+        if entries.len() <= Self::TAG_CHECK_LIMIT && tags_differ(&entries) {
             return Message::from_unique(entries);
         }
         let mut message = Message::with_capacity(entries.capacity());
