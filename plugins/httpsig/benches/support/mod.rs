@@ -15,9 +15,7 @@ use ferrobeam_structured::vectors;
 /// stage before made, which nothing else needs, and convert it where it is.
 #[inline(never)]
 pub fn round_trip(http: &Message) -> Message {
-    let tabm = ferrobeam_httpsig::from_message(http).unwrap();
-    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
-    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
+    let tabm = through_structured(ferrobeam_httpsig::from_message(http).unwrap());
     ferrobeam_httpsig::to_message(&tabm).unwrap()
 }
 
@@ -26,10 +24,14 @@ pub fn round_trip(http: &Message) -> Message {
 /// the answer's names and values are a `String` and a `Vec` each.
 #[inline(never)]
 pub fn round_trip_http(http: &HttpMessage) -> HttpMessage {
-    let tabm = ferrobeam_httpsig::from(http).unwrap();
-    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
-    let tabm = ferrobeam_structured::from_owned(rich).unwrap();
+    let tabm = through_structured(ferrobeam_httpsig::from(http).unwrap());
     ferrobeam_httpsig::to(&tabm).unwrap()
+}
+
+/// The two middle stages: TABM → rich message → TABM, each converting the message where it is.
+fn through_structured(tabm: Message) -> Message {
+    let rich = ferrobeam_structured::to_owned(tabm).unwrap();
+    ferrobeam_structured::from_owned(rich).unwrap()
 }
 
 /// Header pairs as a capture records them: `[[name, value], …]`.
