@@ -3,6 +3,7 @@
 use crate::error::snippet;
 use crate::{defaults, escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Binary, Key, Message, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Decodes a TABM into a rich message (HyperBEAM's `dev_codec_structured:to`) where it is:
@@ -92,7 +93,7 @@ fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<
 
 /// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.
 enum TypeIndex<'a> {
-    Scan(&'a [(Key, String)]),
+    Scan(&'a [(Key, TypeName)]),
     Map(HashMap<&'a str, &'a str>),
 }
 
@@ -100,7 +101,7 @@ impl<'a> TypeIndex<'a> {
     /// Up to this many types are looked up by scanning.
     const SCAN_LIMIT: usize = 16;
 
-    fn new(types: &'a [(Key, String)]) -> Self {
+    fn new(types: &'a [(Key, TypeName)]) -> Self {
         if types.len() <= Self::SCAN_LIMIT {
             return TypeIndex::Scan(types);
         }
@@ -108,7 +109,7 @@ impl<'a> TypeIndex<'a> {
         TypeIndex::Map(
             types
                 .iter()
-                .map(|(k, t)| (k.as_str(), t.as_str()))
+                .map(|(k, t)| (k.as_str(), t.as_ref()))
                 .collect(),
         )
     }
@@ -121,7 +122,7 @@ impl<'a> TypeIndex<'a> {
                 .iter()
                 .rev()
                 .find(|(k, _)| k.as_str() == key)
-                .map(|(_, t)| t.as_str()),
+                .map(|(_, t)| t.as_ref()),
             TypeIndex::Map(map) => map.get(key).copied(),
         }
     }
@@ -136,7 +137,7 @@ impl<'a> TypeIndex<'a> {
 /// assert_eq!(types[1].0.as_str(), "xy"); // "Xy" normalised: not an ID
 /// assert_eq!(types[1].1, "atom");
 /// ```
-pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
+pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, TypeName)>, Error> {
     match plain_ao_types(field) {
         Some(types) => Ok(types),
         None => parse_ao_types_as_sf(field),
@@ -147,7 +148,10 @@ pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
 /// letters, digits and `_-.*`, types of lower-case letters and `-`, separated by `,` and
 /// optional spaces, no key twice — read in one pass; `None` for anything else, which
 /// [`parse_ao_types_as_sf`] reads (and which it would read the same: the tests compare them).
-fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
+fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
+    // Checked once as a whole, so that each key and type is a slice of it: a field that is not
+    // UTF-8 is not in the usual form.
+    let text = std::str::from_utf8(field).ok()?;
     let key_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b);
     let ows = |at: &mut usize| {
         while matches!(field.get(*at), Some(b' ' | b'\t')) {
@@ -155,7 +159,7 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
         }
     };
     // One member more than there are commas: the list never grows.
-    let mut out: Vec<(Key, String)> =
+    let mut out: Vec<(Key, TypeName)> =
         Vec::with_capacity(field.iter().filter(|&&b| b == b',').count() + 1);
     let mut at = 0;
     loop {
@@ -163,8 +167,9 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
         while field.get(at).is_some_and(|&b| key_byte(b)) {
             at += 1;
         }
-        let key = &field[start..at];
-        if key.is_empty() || key[0] == b'.' || field.get(at..at + 2) != Some(b"=\"") {
+        // ASCII (the bytes checked above), so it starts and ends on characters.
+        let key = text.get(start..at)?;
+        if key.is_empty() || key.starts_with('.') || field.get(at..at + 2) != Some(b"=\"") {
             return None;
         }
         at += 2;
@@ -175,17 +180,16 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
         {
             at += 1;
         }
-        let ty = &field[start..at];
+        let ty = text.get(start..at)?;
         if ty.is_empty() || field.get(at) != Some(&b'"') {
             return None;
         }
         at += 1;
-        // Both are ASCII: the bytes checked above.
-        let key = Key::new(std::str::from_utf8(key).ok()?);
+        let key = Key::new(key);
         if out.iter().any(|(k, _)| *k == key) {
             return None;
         }
-        out.push((key, std::str::from_utf8(ty).ok()?.to_owned()));
+        out.push((key, type_name(ty)));
         if at == field.len() {
             return Some(out);
         }
@@ -198,8 +202,33 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, String)>> {
     }
 }
 
+/// A type named in `ao-types`, lower-case: one of the names the encoder writes is not copied.
+pub type TypeName = Cow<'static, str>;
+
+/// The names `ao-types` holds (`codecs.md` §2.2), which a parsed field refers to rather than
+/// copies.
+const TYPE_NAMES: [&str; 9] = [
+    "integer",
+    "float",
+    "atom",
+    "list",
+    "map",
+    "binary",
+    "empty-binary",
+    "empty-list",
+    "empty-message",
+];
+
+/// `ty` as a [`TypeName`]: borrowed when it is one of [`TYPE_NAMES`].
+fn type_name(ty: &str) -> TypeName {
+    match TYPE_NAMES.iter().find(|&&name| name == ty) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(ty.to_owned()),
+    }
+}
+
 /// [`parse_ao_types`] by the general structured-fields dictionary parser.
-fn parse_ao_types_as_sf(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
+fn parse_ao_types_as_sf(field: &[u8]) -> Result<Vec<(Key, TypeName)>, Error> {
     let dict = sf::parse_dictionary(field).map_err(Error::sf("ao-types"))?;
     let mut out = Vec::with_capacity(dict.len());
     for (escaped, member) in dict {
@@ -215,7 +244,7 @@ fn parse_ao_types_as_sf(field: &[u8]) -> Result<Vec<(Key, String)>, Error> {
             _ => return Err(Error::BadAoTypes(escaped)),
         };
         ty.make_ascii_lowercase();
-        out.push((type_key(escaped)?, ty));
+        out.push((type_key(escaped)?, Cow::Owned(ty)));
     }
     Ok(out)
 }
@@ -253,6 +282,9 @@ pub(crate) fn decode_value(ty: &str, text: &[u8], depth: usize) -> Result<Value,
 
 /// An `integer`: an SF integer.
 fn decode_integer(text: &[u8]) -> Result<Value, Error> {
+    if let Some(i) = sf::plain::integer(text) {
+        return Ok(Value::Integer(i));
+    }
     let item = sf::parse_item(text).map_err(Error::sf("integer"))?;
     item.bare
         .as_integer()
@@ -265,6 +297,9 @@ fn decode_integer(text: &[u8]) -> Result<Value, Error> {
 
 /// An `atom`: an SF string, token or byte sequence holding UTF-8.
 fn decode_atom(text: &[u8]) -> Result<Value, Error> {
+    if let Some(name) = sf::plain::string(text) {
+        return Ok(Value::Atom(name.to_owned()));
+    }
     let item = sf::parse_item(text).map_err(Error::sf("atom"))?;
     let name = match item.bare {
         sf::BareItem::String(b) | sf::BareItem::ByteSequence(b) => b,
@@ -283,6 +318,19 @@ fn decode_atom(text: &[u8]) -> Result<Value, Error> {
 
 /// A `list`: an SF list of items, each possibly `(ao-type-T)`-annotated.
 fn decode_list(text: &[u8], depth: usize) -> Result<Value, Error> {
+    // In the form encoders write, a list of strings: each is decoded where it is read. An item
+    // that does not decode leaves the list to the parser, which reports it as it always has.
+    let mut items = Vec::with_capacity(text.iter().filter(|&&b| b == b',').count() + 1);
+    let plain = sf::plain::strings(text, |s| {
+        items.push(match annotated(s, depth) {
+            Some(decoded) => decoded.ok()?,
+            None => Value::binary(s),
+        });
+        Some(())
+    });
+    if plain.is_some() {
+        return Ok(Value::List(items));
+    }
     let members = sf::parse_list(text).map_err(Error::sf("list"))?;
     let mut out = Vec::with_capacity(members.len());
     for member in members {
@@ -309,20 +357,27 @@ fn decode_map(text: &[u8]) -> Result<Value, Error> {
 
 /// One SF list item: `"(ao-type-T) payload"` strings recurse into `decode_value(T, payload)`.
 fn list_item(bare: sf::BareItem, depth: usize) -> Result<Value, Error> {
-    const PREFIX: &[u8] = b"(ao-type-";
     match bare {
-        sf::BareItem::String(s) if s.starts_with(PREFIX) => {
-            let rest = &s[PREFIX.len()..];
-            let split = rest
-                .windows(2)
-                .position(|w| w == b") ")
-                .ok_or_else(|| Error::BadListAnnotation(snippet(&s)))?;
-            let ty = std::str::from_utf8(&rest[..split])
-                .map_err(|_| Error::BadListAnnotation(snippet(&s)))?;
-            decode_value(ty, &rest[split + 2..], depth + 1)
-        }
+        sf::BareItem::String(s) => match annotated(&s, depth) {
+            Some(decoded) => decoded,
+            None => Ok(Value::Binary(s.into())),
+        },
         other => from_bare_item(other),
     }
+}
+
+/// The value a list's string `"(ao-type-T) payload"` stands for, `decode_value(T, payload)`;
+/// `None` for a string without the annotation, which is a binary.
+fn annotated(s: &[u8], depth: usize) -> Option<Result<Value, Error>> {
+    const PREFIX: &[u8] = b"(ao-type-";
+    let rest = s.strip_prefix(PREFIX)?;
+    let Some(split) = rest.windows(2).position(|w| w == b") ") else {
+        return Some(Err(Error::BadListAnnotation(snippet(s))));
+    };
+    let Ok(ty) = std::str::from_utf8(&rest[..split]) else {
+        return Some(Err(Error::BadListAnnotation(snippet(s))));
+    };
+    Some(decode_value(ty, &rest[split + 2..], depth + 1))
 }
 
 /// A bare SF item as a value: strings and byte sequences are binaries, booleans and tokens atoms.
@@ -421,7 +476,7 @@ mod tests {
         let types = plain_ao_types(field.as_bytes()).expect("the usual form");
         assert_eq!(types.len(), 5);
         assert_eq!(
-            (types[0].0.as_str(), types[0].1.as_str()),
+            (types[0].0.as_str(), types[0].1.as_ref()),
             ("empty", "empty-binary")
         );
         agree(field);
@@ -439,7 +494,63 @@ mod tests {
         }
     }
 
+    /// A list read through the SF parser alone, every member an item.
+    fn list_by_parser(text: &[u8]) -> Result<Value, String> {
+        let mut out = Vec::new();
+        let members = sf::parse_list(text).map_err(|e| Error::sf("list")(e).to_string())?;
+        for member in members {
+            let sf::Member::Item(item) = member else {
+                return Err(Error::InnerList("list").to_string());
+            };
+            out.push(list_item(item.bare, 0).map_err(|e| e.to_string())?);
+        }
+        Ok(Value::List(out))
+    }
+
+    /// Decoding a list answers what reading it through the parser alone answers, error or not.
+    fn lists_agree(text: &[u8]) {
+        let decoded = decode_list(text, 0).map_err(|e| e.to_string());
+        assert_eq!(decoded, list_by_parser(text), "{text:?}");
+    }
+
+    #[test]
+    fn lists_in_the_usual_form_are_decoded_in_one_pass() {
+        let text = br#""(ao-type-integer) 1", "a", "(ao-type-atom) \"true\"""#;
+        let expected = vec![Value::Integer(1), Value::binary("a"), Value::atom("true")];
+        assert_eq!(decode_list(text, 0).ok(), Some(Value::List(expected)));
+        // Other forms, and items that do not decode, are read by the parser, as before.
+        for text in [
+            &text[..],
+            b"",
+            br#"1, "a""#,
+            br#""a";p"#,
+            br#""a","#,
+            br#""(ao-type-integer) x""#,
+            br#""(ao-type-integer)1""#,
+            br#""(ao-type-nothing) 1", 2"#,
+            br#""(ao-type-atom) \"a\\\"b\"""#,
+        ] {
+            lists_agree(text);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn lists_are_decoded_as_the_parser_reads_them(
+            items in proptest::collection::vec(r#"(\(ao-type-(integer|atom|float)\) )?[-"\\a1 .e+()]{0,6}"#, 0..4),
+            seps in "[ \t,;]{1,3}",
+        ) {
+            let quoted: Vec<String> = items.iter().map(|i| {
+                let mut out = Vec::new();
+                sf::write_string(&mut out, i.as_bytes());
+                String::from_utf8_lossy(&out).into_owned()
+            }).collect();
+            lists_agree(quoted.join(", ").as_bytes());
+            lists_agree(quoted.join(&seps).as_bytes());
+            let raw = items.join(&seps);
+            lists_agree(raw.as_bytes());
+        }
+
         #[test]
         fn any_field_is_read_as_the_parser_reads_it(field in r#"[a-cA.*%_\-0-9=" ,;\t\\()]{0,24}"#) {
             agree(&field);

@@ -14,6 +14,7 @@
 //! member or parameter as its bare key, and escapes only `\` and `"` in strings.
 
 mod parse;
+pub(crate) mod plain;
 mod serialize;
 
 pub use parse::{parse_dictionary, parse_item, parse_list};

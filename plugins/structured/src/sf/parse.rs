@@ -15,7 +15,7 @@ const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// At most this many integer digits (HyperBEAM: 15, like RFC 8941).
-const MAX_INTEGER_DIGITS: usize = 15;
+pub(crate) const MAX_INTEGER_DIGITS: usize = 15;
 /// Decimals: at most this many integer digits…
 const MAX_DECIMAL_INT_DIGITS: usize = 12;
 /// …and at most this many fraction digits.
