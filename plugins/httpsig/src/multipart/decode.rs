@@ -23,8 +23,8 @@ pub(crate) struct DecodedPart {
 /// after `inline_key`, otherwise its `name` parameter does.
 ///
 /// The body is read once. In a part's header block every CR is looked at, since each may end
-/// a line, the block, or the part; a part's body is skipped with a substring search for the
-/// separator. Clients put large values in header lines (the guides' Lua sources are a `data`
+/// a line, the block, or the part; a part's body is skipped to the next separator
+/// ([`BodySkipper`]). Clients put large values in header lines (the guides' Lua sources are a `data`
 /// field), so a block is often most of the body. The boundary is a structured-field string or
 /// token, which hold no CR, so two occurrences of the separator never overlap, and the first
 /// one followed by `--` is the first `CRLF --B--`.
@@ -44,16 +44,16 @@ pub(crate) fn decode(
             .finish(body, inner, inline_key)
             .map(|p| vec![p]);
     }
-    let mut skip_body: Option<Finder<'_>> = None;
+    let mut skip_body = BodySkipper::new(&separator);
     let (mut parts, mut failed) = (Vec::new(), None);
     let mut part = PartReader::new(inner);
     let mut at = inner;
     loop {
-        let cr = match part.body_start {
-            None => memchr::memchr(b'\r', &body[at..]),
-            Some(_) => skip_body
-                .get_or_insert_with(|| Finder::new(&separator))
-                .find(&body[at..]),
+        let in_body = part.body_start.is_some();
+        let cr = if in_body {
+            skip_body.next(&body[at..])
+        } else {
+            memchr::memchr(b'\r', &body[at..])
         }
         .map(|i| at + i)
         .ok_or(Error::Multipart("closing boundary not found"))?;
@@ -72,6 +72,9 @@ pub(crate) fn decode(
                 };
             }
             (part, at) = (PartReader::new(next), next);
+        } else if in_body {
+            skip_body.missed();
+            at = cr + 1;
         } else if body.get(cr + 1) == Some(&b'\n') {
             if failed.is_none() {
                 part.end_line(body, cr);
@@ -83,6 +86,46 @@ pub(crate) fn decode(
             at = cr + 2;
         } else {
             at = cr + 1;
+        }
+    }
+}
+
+/// Finds where a part's body may end, the next separator `CRLF --B`: at first by looking at
+/// each CR (a body holds few, and setting up a substring search costs more than reading a small
+/// body), then, once [`BodySkipper::CR_LIMIT`] CRs have not begun a separator, by a substring
+/// search, which reads a body full of CRs as fast as any other.
+struct BodySkipper<'a> {
+    separator: &'a [u8],
+    missed: usize,
+    finder: Option<Finder<'a>>,
+}
+
+impl<'a> BodySkipper<'a> {
+    /// CRs in part bodies that may begin no separator before the substring search is set up.
+    const CR_LIMIT: usize = 16;
+
+    fn new(separator: &'a [u8]) -> Self {
+        BodySkipper {
+            separator,
+            missed: 0,
+            finder: None,
+        }
+    }
+
+    /// Where in `rest` the next separator may begin: a CR, or (with the substring search) the
+    /// separator itself.
+    fn next(&self, rest: &[u8]) -> Option<usize> {
+        match &self.finder {
+            Some(finder) => finder.find(rest),
+            None => memchr::memchr(b'\r', rest),
+        }
+    }
+
+    /// Records that the CR [`BodySkipper::next`] found begins no separator.
+    fn missed(&mut self) {
+        self.missed += 1;
+        if self.missed == Self::CR_LIMIT {
+            self.finder = Some(Finder::new(self.separator));
         }
     }
 }
@@ -448,6 +491,52 @@ mod tests {
         ] {
             assert_eq!(disposition_name(other), None, "{other:?}");
         }
+    }
+
+    /// Parts whose bodies hold many CRs, some beginning a near-separator, so that the reader
+    /// switches from looking at CRs to its substring search in the middle of a body: read as
+    /// the model reads them.
+    #[test]
+    fn bodies_full_of_crs_are_read_as_the_model_reads_them() {
+        const PIECES: [&str; 6] = ["\r", "\r\n", "\r\n--B", "\r\n--B2", "x", "\r\n\r\n"];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let mut many = 0;
+        for case in 0..2_000 {
+            let mut body = b"--B1\r\n".to_vec();
+            for part in ["p", "q"] {
+                body.extend_from_slice(
+                    format!("content-disposition: form-data;name=\"{part}\"\r\n\r\n").as_bytes(),
+                );
+                for _ in 0..next(3 * BodySkipper::CR_LIMIT as u64) {
+                    body.extend_from_slice(PIECES[next(6) as usize].as_bytes());
+                }
+                body.extend_from_slice(b"\r\n--B1\r\n");
+            }
+            body.truncate(body.len() - 2);
+            body.extend_from_slice(b"--");
+            if memchr::memchr_iter(b'\r', &body).count() > 2 * BodySkipper::CR_LIMIT {
+                many += 1;
+            }
+            let read = |r: Result<Vec<DecodedPart>, Error>| {
+                r.map(|parts| {
+                    parts
+                        .into_iter()
+                        .map(|p| (p.name, p.value))
+                        .collect::<Vec<_>>()
+                })
+            };
+            assert_eq!(
+                read(decode(&body, b"B1", "body")),
+                read(model::decode(&body, b"B1", "body")),
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        assert!(many > 500, "{many} bodies with many CRs");
     }
 
     /// Random bodies from the pieces multipart syntax is made of, read by both splitters.
