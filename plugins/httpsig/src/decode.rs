@@ -1,7 +1,7 @@
 //! HTTP message → TABM (`codecs.md` §5.5).
 
 use crate::commitment;
-use crate::multipart;
+use crate::multipart::{self, DecodedPart};
 use crate::Error;
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
@@ -125,6 +125,37 @@ fn with_parts(
     inline_key: &str,
 ) -> Result<Message, Error> {
     let parts = multipart::decode(body, boundary, inline_key)?;
+    let body_keys = body_keys(&parts);
+    // Nearly always every part is named by a plain key: the parts join the fields directly.
+    match parts.iter().map(|part| plain_key(&part.name)).collect() {
+        Some(keys) => Ok(join_plain(fields, keys, parts, body_keys)),
+        None => join_by_path(fields, parts, body_keys),
+    }
+}
+
+/// The fields and the parts, each part under its plain key (see [`plain_key`]), a later value
+/// of a key replacing an earlier one in its place, then `body-keys`: what [`join_by_path`]
+/// makes of the same parts, without a map of names or a search per path.
+fn join_plain(
+    mut fields: Message,
+    keys: Vec<Key>,
+    parts: Vec<DecodedPart>,
+    body_keys: Vec<u8>,
+) -> Message {
+    for (key, part) in keys.into_iter().zip(parts) {
+        fields.insert(key, part.value);
+    }
+    fields.insert("body-keys", Value::binary(body_keys));
+    fields
+}
+
+/// The fields and the parts, a later value of a name replacing an earlier one in its place,
+/// then `body-keys`, un-flattened by `/` paths (flat@1.0 `from`).
+fn join_by_path(
+    fields: Message,
+    parts: Vec<DecodedPart>,
+    body_keys: Vec<u8>,
+) -> Result<Message, Error> {
     // The names are kept apart from the values, so that the map below borrows them.
     let (keys, mut values): (Vec<Key>, Vec<Value>) = fields.into_iter().unzip();
     let mut names = Vec::with_capacity(parts.len());
@@ -142,16 +173,32 @@ fn with_parts(
     for (name, value) in all_names.zip(values) {
         all.insert(name, value);
     }
+    all.insert("body-keys", Value::binary(body_keys));
+    Ok(ferrobeam_flat::from_pairs(all)?)
+}
+
+/// The `body-keys` field of `parts`: the first segment of each name, as SF strings.
+fn body_keys(parts: &[DecodedPart]) -> Vec<u8> {
     let mut body_keys = Vec::new();
-    for (i, name) in names.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             body_keys.extend_from_slice(b", ");
         }
-        let first = name.split('/').next().unwrap_or_default();
+        let first = part.name.split('/').next().unwrap_or_default();
         sf::write_string(&mut body_keys, first.as_bytes());
     }
-    all.insert("body-keys", Value::binary(body_keys));
-    Ok(ferrobeam_flat::from_pairs(all)?)
+    body_keys
+}
+
+/// The key a part name is when it is a plain key: no `/` path, and normalised already, so that
+/// two names are the same key exactly when they are the same text (as [`with_parts`]'s map of
+/// names, then [`ferrobeam_flat::from_pairs`], would take them).
+fn plain_key(name: &str) -> Option<Key> {
+    if name.contains('/') {
+        return None;
+    }
+    let key = Key::new(name);
+    (key.as_str() == name).then_some(key)
 }
 
 /// Adds the ID-keyed fields `ao-ids` (taken out of `tabm`) carries (`§5.5` step 4), but for
@@ -189,4 +236,83 @@ fn expand_ao_ids(tabm: &mut Message, ids: Value) -> Result<bool, Error> {
         }
     }
     Ok(commitment_data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys of `m` in order, and its entries: what two joins must both agree on.
+    fn shape(m: &Message) -> (Vec<String>, Message) {
+        (m.keys().map(|k| k.as_str().to_owned()).collect(), m.clone())
+    }
+
+    /// Wherever every part name is a plain key, joining the parts directly gives what the
+    /// general join by paths gives: the same entries, in the same order.
+    #[test]
+    fn plain_part_names_join_as_paths_would() {
+        const FIELDS: [&str; 4] = ["host", "map", "body-keys", "a"];
+        const NAMES: [&str; 9] = [
+            "a",
+            "map",
+            "body",
+            "body-keys",
+            "host",
+            "Map",
+            "x/y",
+            "",
+            "b",
+        ];
+        let mut seed: u64 = 0x1234_5678_9abc_def1;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let mut plain = 0;
+        for case in 0..5_000 {
+            let mut fields = Message::new();
+            for _ in 0..next(4) {
+                fields.insert(FIELDS[next(4) as usize], format!("f{case}"));
+            }
+            let parts: Vec<DecodedPart> = (0..next(5))
+                .map(|i| DecodedPart {
+                    name: NAMES[next(9) as usize].to_owned(),
+                    value: if next(2) == 0 {
+                        Value::binary(format!("p{i}"))
+                    } else {
+                        Value::Message(Message::new().with("k", i as i64))
+                    },
+                })
+                .collect();
+            let by_path = |parts: &[DecodedPart]| {
+                let copy = parts
+                    .iter()
+                    .map(|p| DecodedPart {
+                        name: p.name.clone(),
+                        value: p.value.clone(),
+                    })
+                    .collect();
+                join_by_path(fields.clone(), copy, body_keys(parts))
+            };
+            let Some(keys) = parts.iter().map(|p| plain_key(&p.name)).collect() else {
+                continue;
+            };
+            plain += 1;
+            let expected = by_path(&parts).map(|m| shape(&m));
+            let body_keys = body_keys(&parts);
+            let joined = join_plain(fields.clone(), keys, parts, body_keys);
+            assert_eq!(Ok(shape(&joined)), expected, "case {case}");
+        }
+        assert!(plain > 1_000, "{plain} cases with plain names");
+    }
+
+    #[test]
+    fn a_part_name_is_a_plain_key_when_it_is_one_segment_and_normalised() {
+        assert_eq!(plain_key("map").map(Key::into_string), Some("map".into()));
+        assert!(plain_key("Map").is_none());
+        assert!(plain_key("a/b").is_none());
+        assert!(plain_key("/").is_none());
+        let id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+        assert_eq!(plain_key(id).map(Key::into_string), Some(id.into()));
+    }
 }

@@ -6,7 +6,7 @@
 
 mod decode;
 
-pub(crate) use decode::decode;
+pub(crate) use decode::{decode, DecodedPart};
 
 use crate::crypto::b64url;
 use ferrobeam_structured::{map_order, sf};
