@@ -13,6 +13,13 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         return Err(Error::TooDeep(MAX_DEPTH));
     }
     let types = match tabm.get("ao-types") {
+        // Binaries alone, none of them a legacy-TX default: nothing to decode or drop.
+        None if tabm
+            .iter()
+            .all(|(key, value)| is_plain_binary(key.as_str(), value)) =>
+        {
+            return Ok(tabm)
+        }
         None => Vec::new(),
         Some(Value::Binary(b)) if b.is_empty() => Vec::new(),
         Some(Value::Binary(b)) => parse_ao_types(b)?,
@@ -57,6 +64,13 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         defaults::filter_default_tx_keys(&mut tabm);
     }
     Ok(tabm)
+}
+
+/// Whether `value` is a binary that decoding keeps as it is, with no type: not the legacy-TX
+/// default of `key`.
+#[inline]
+fn is_plain_binary(key: &str, value: &Value) -> bool {
+    matches!(value, Value::Binary(_)) && !defaults::is_default_tx_value(key, value)
 }
 
 /// The value of a key typed `empty-binary`, `empty-list` or `empty-message`.

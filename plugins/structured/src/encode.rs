@@ -13,6 +13,13 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
         return Err(Error::TooDeep(MAX_DEPTH));
     }
     msg.sort_keys();
+    // Binaries alone (nearly every request's fields), none empty, all kept: nothing to encode.
+    if msg
+        .iter()
+        .all(|(key, value)| matches!(value, Value::Binary(b) if !b.is_empty()) && keeps(key))
+    {
+        return Ok(msg);
+    }
     let mut types: Vec<(Key, &'static str)> = Vec::new();
     // A scalar's text is written here, then copied into its value (inline when short).
     let mut text = Vec::with_capacity(32);
