@@ -263,11 +263,7 @@ mod tests {
             "",
             "b",
         ];
-        let mut seed: u64 = 0x1234_5678_9abc_def1;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut next = crate::testing::numbers(0x1234_5678_9abc_def1);
         let mut plain = 0;
         for case in 0..5_000 {
             let mut fields = Message::new();

@@ -385,11 +385,7 @@ mod tests {
     /// Inserts in order, out of order and repeated keep one sorted value per name, the last.
     #[test]
     fn headers_stay_sorted_with_the_last_value() {
-        let mut seed: u64 = 0x853c_49e6_748f_ea9b;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut next = crate::testing::numbers(0x853c_49e6_748f_ea9b);
         for round in 0..500 {
             let (mut headers, mut model) = (Headers::default(), BTreeMap::new());
             let mut names: Vec<String> = (0..next(30)).map(|_| format!("h{}", next(20))).collect();

@@ -36,6 +36,8 @@ mod request;
 pub mod rsa;
 pub mod sigbase;
 mod sign;
+#[cfg(test)]
+mod testing;
 mod verify;
 
 pub use commitment::{reset_hmac, Commitment, ReceivedSignature, SignatureInput};

@@ -493,17 +493,18 @@ mod tests {
         }
     }
 
+    /// What a reading of a body comes to, comparable: each part's name and value, or the error.
+    fn outcome(read: Result<Vec<DecodedPart>, Error>) -> Result<Vec<(String, Value)>, Error> {
+        read.map(|parts| parts.into_iter().map(|p| (p.name, p.value)).collect())
+    }
+
     /// Parts whose bodies hold many CRs, some beginning a near-separator, so that the reader
     /// switches from looking at CRs to its substring search in the middle of a body: read as
     /// the model reads them.
     #[test]
     fn bodies_full_of_crs_are_read_as_the_model_reads_them() {
         const PIECES: [&str; 6] = ["\r", "\r\n", "\r\n--B", "\r\n--B2", "x", "\r\n\r\n"];
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
+        let mut next = crate::testing::numbers(0x9e37_79b9_7f4a_7c15);
         let mut many = 0;
         for case in 0..2_000 {
             let mut body = b"--B1\r\n".to_vec();
@@ -521,17 +522,9 @@ mod tests {
             if memchr::memchr_iter(b'\r', &body).count() > 2 * BodySkipper::CR_LIMIT {
                 many += 1;
             }
-            let read = |r: Result<Vec<DecodedPart>, Error>| {
-                r.map(|parts| {
-                    parts
-                        .into_iter()
-                        .map(|p| (p.name, p.value))
-                        .collect::<Vec<_>>()
-                })
-            };
             assert_eq!(
-                read(decode(&body, b"B1", "body")),
-                read(model::decode(&body, b"B1", "body")),
+                outcome(decode(&body, b"B1", "body")),
+                outcome(model::decode(&body, b"B1", "body")),
                 "case {case}: {:?}",
                 String::from_utf8_lossy(&body)
             );
@@ -560,19 +553,7 @@ mod tests {
             "\u{ff}",
             "data",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
-        let show = |r: Result<Vec<DecodedPart>, Error>| {
-            r.map(|parts| {
-                parts
-                    .into_iter()
-                    .map(|p| (p.name, p.value))
-                    .collect::<Vec<_>>()
-            })
-        };
+        let mut next = crate::testing::numbers(0x2545_f491_4f6c_dd1d);
         let (mut ok, mut failed) = (0, 0);
         for case in 0..100_000 {
             let mut body = Vec::new();
@@ -595,8 +576,8 @@ mod tests {
                 failed += 1;
             }
             assert_eq!(
-                show(new),
-                show(old),
+                outcome(new),
+                outcome(old),
                 "case {case}: {:?}",
                 String::from_utf8_lossy(&body)
             );
