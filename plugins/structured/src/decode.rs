@@ -551,7 +551,10 @@ mod tests {
     proptest! {
         #[test]
         fn lists_are_decoded_as_the_parser_reads_them(
-            items in proptest::collection::vec(r#"(\(ao-type-(integer|atom|float)\) )?[-"\\a1 .e+()]{0,6}"#, 0..4),
+            items in proptest::collection::vec(
+                r#"(\(ao-type-(integer|atom|float)\) )?[-"\\a1 .e+()]{0,6}"#,
+                0..4,
+            ),
             seps in "[ \t,;]{1,3}",
         ) {
             let quoted: Vec<String> = items.iter().map(|i| {

@@ -24,10 +24,10 @@ pub(crate) struct DecodedPart {
 ///
 /// The body is read once. In a part's header block every CR is looked at, since each may end
 /// a line, the block, or the part; a part's body is skipped to the next separator
-/// ([`BodySkipper`]). Clients put large values in header lines (the guides' Lua sources are a `data`
-/// field), so a block is often most of the body. The boundary is a structured-field string or
-/// token, which hold no CR, so two occurrences of the separator never overlap, and the first
-/// one followed by `--` is the first `CRLF --B--`.
+/// ([`BodySkipper`]). Clients put large values in header lines (the guides' Lua sources are a
+/// `data` field), so a block is often most of the body. The boundary is a structured-field
+/// string or token, which hold no CR, so two occurrences of the separator never overlap, and
+/// the first one followed by `--` is the first `CRLF --B--`.
 pub(crate) fn decode(
     body: &[u8],
     boundary: &[u8],
