@@ -221,13 +221,12 @@ pub type TypeName = Cow<'static, str>;
 
 /// The names `ao-types` holds (`codecs.md` §2.2), which a parsed field refers to rather than
 /// copies.
-const TYPE_NAMES: [&str; 9] = [
+const TYPE_NAMES: [&str; 8] = [
     "integer",
     "float",
     "atom",
     "list",
     "map",
-    "binary",
     "empty-binary",
     "empty-list",
     "empty-message",

@@ -15,7 +15,7 @@ const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// At most this many integer digits (HyperBEAM: 15, like RFC 8941).
-pub(crate) const MAX_INTEGER_DIGITS: usize = 15;
+const MAX_INTEGER_DIGITS: usize = 15;
 /// Decimals: at most this many integer digits…
 const MAX_DECIMAL_INT_DIGITS: usize = 12;
 /// …and at most this many fraction digits.
@@ -348,14 +348,7 @@ impl<'a> Parser<'a> {
                 .map(BareItem::Decimal)
                 .ok_or_else(|| self.err("bad decimal"));
         }
-        if int_digits.is_empty() || int_digits.len() > MAX_INTEGER_DIGITS {
-            return Err(self.err("integer out of range"));
-        }
-        // At most 15 digits: always fits in an i64.
-        let mut value: i64 = 0;
-        for &d in int_digits {
-            value = value * 10 + i64::from(d - b'0');
-        }
+        let value = integer_value(int_digits).ok_or_else(|| self.err("integer out of range"))?;
         Ok(BareItem::Integer(if negative { -value } else { value }))
     }
 
@@ -430,6 +423,23 @@ impl<'a> Parser<'a> {
                 offset: start,
             })
     }
+}
+
+/// The value of an integer's digits: 1 to [`MAX_INTEGER_DIGITS`] of them, all `0`–`9`; `None`
+/// for anything else.
+pub(super) fn integer_value(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > MAX_INTEGER_DIGITS {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        // At most 15 digits: always fits in an i64.
+        value = value * 10 + i64::from(d - b'0');
+    }
+    Some(value)
 }
 
 /// RFC 9110 `tchar`.

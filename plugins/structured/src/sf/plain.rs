@@ -3,27 +3,15 @@
 //! ([`super::parse`]) then reads; where one answers, it reads what the parser reads (the tests
 //! compare them), without building the parser's items.
 
-use super::parse::MAX_INTEGER_DIGITS;
+use super::parse::integer_value;
 
 /// The value of `text` when it is an integer and nothing else: an optional `-`, then 1 to 15
 /// digits.
 pub(crate) fn integer(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || digits.len() > MAX_INTEGER_DIGITS {
-        return None;
+    match text {
+        [b'-', digits @ ..] => integer_value(digits).map(|value| -value),
+        digits => integer_value(digits),
     }
-    let mut value: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        // At most 15 digits: always fits in an i64.
-        value = value * 10 + i64::from(d - b'0');
-    }
-    Some(if negative { -value } else { value })
 }
 
 /// The contents of `text` when it is a string and nothing else, with no escapes: `"…"` of
