@@ -323,6 +323,11 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)
     }
 
+    fn key(&mut self) -> Result<Key, WireError> {
+        let n = self.len()?;
+        Key::from_utf8(self.take(n)?).ok_or(WireError::NotUtf8)
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
         if depth > MAX_DEPTH {
             return Err(WireError::TooDeep);
@@ -357,7 +362,7 @@ impl<'a> Reader<'a> {
                 // step result's hashpath in it, which would otherwise move every entry.
                 let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
-                    let k = Key::from(self.text()?);
+                    let k = self.key()?;
                     let v = self.value(depth + 1)?;
                     entries.push((k, v));
                 }
@@ -475,6 +480,43 @@ mod tests {
         let m = decode_message(&bytes).unwrap_or_default();
         assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(m, Message::new().with("a", 3).with("b", 2));
+    }
+
+    #[test]
+    fn keys_read_from_a_frame_are_checked_and_normalised_as_key_new_does() {
+        // A frame is a plugin's input: its keys may be of any bytes, not only those an encoder
+        // writes. Every one decodes to what `Key::new` makes of its text, or to `NotUtf8`.
+        let id = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+        let texts = [
+            "a",
+            "key-9",
+            "Content-Type",
+            "ÉTÉ",
+            "été",
+            "x\u{80}",
+            "\u{7f}",
+            "",
+            id,
+            "with space",
+            "UPPER-CASE-KEY-OF-MORE-THAN-16-BYTES",
+        ];
+        for text in texts {
+            let mut bytes = b"FBW\x01".to_vec();
+            bytes.extend([TAG_MESSAGE, 1]);
+            put_uvarint(&mut bytes, text.len() as u64);
+            bytes.extend(text.as_bytes());
+            bytes.extend([TAG_INTEGER, 2]);
+            let m = decode_message(&bytes).unwrap_or_default();
+            let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+            assert_eq!(keys, [Key::new(text).as_str()], "{text:?}");
+        }
+        for bad in [&b"\xff"[..], b"ab\xc3", b"\xc3\x28", b"key-\x80"] {
+            let mut bytes = b"FBW\x01".to_vec();
+            bytes.extend([TAG_MESSAGE, 1, bad.len() as u8]);
+            bytes.extend(bad);
+            bytes.extend([TAG_INTEGER, 2]);
+            assert_eq!(decode_message(&bytes), Err(WireError::NotUtf8), "{bad:?}");
+        }
     }
 
     #[test]
