@@ -207,7 +207,9 @@ fn value_len(v: &Value) -> usize {
         Value::Integer(i) => 1 + uvarint_len(zigzag(*i)),
         Value::Float(_) => 1 + 8,
         Value::Atom(a) => 1 + bytes_len(a.as_bytes()),
-        Value::List(l) => 1 + uvarint_len(l.len() as u64) + l.iter().map(value_len).sum::<usize>(),
+        Value::List(l) => {
+            1 + uvarint_len(l.len() as u64) + l.iter().map(entry_value_len).sum::<usize>()
+        }
         Value::Message(m) => 1 + message_len(m),
     }
 }
@@ -216,8 +218,17 @@ fn value_len(v: &Value) -> usize {
 fn message_len(m: &Message) -> usize {
     uvarint_len(m.len() as u64)
         + m.iter()
-            .map(|(k, v)| bytes_len(k.as_str().as_bytes()) + value_len(v))
+            .map(|(k, v)| bytes_len(k.as_str().as_bytes()) + entry_value_len(v))
             .sum::<usize>()
+}
+
+/// [`value_len`] of a message's or list's item, binaries (nearly every one) worked out in place.
+#[inline(always)]
+fn entry_value_len(v: &Value) -> usize {
+    match v {
+        Value::Binary(b) => 1 + bytes_len(b),
+        other => value_len(other),
+    }
 }
 
 /// An integer as the unsigned varint the frame holds (zig-zag: small magnitudes, few bytes).
@@ -235,7 +246,19 @@ fn put_message(out: &mut Vec<u8>, m: &Message) {
     put_uvarint(out, m.len() as u64);
     for (k, v) in m.iter() {
         put_bytes(out, k.as_str().as_bytes());
-        put_value(out, v);
+        put_entry_value(out, v);
+    }
+}
+
+/// [`put_value`] of a message's or list's item, binaries (nearly every one) written in place.
+#[inline(always)]
+fn put_entry_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Binary(b) => {
+            out.push(TAG_BINARY);
+            put_bytes(out, b);
+        }
+        other => put_value(out, other),
     }
 }
 
@@ -261,7 +284,7 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             out.push(TAG_LIST);
             put_uvarint(out, l.len() as u64);
             for item in l {
-                put_value(out, item);
+                put_entry_value(out, item);
             }
         }
         Value::Message(m) => put_message(out, m),
@@ -309,8 +332,16 @@ impl<'a> Reader<'a> {
     }
 
     /// A length or count, which can never exceed the bytes left (every item takes at least one).
+    #[inline]
     fn len(&mut self) -> Result<usize, WireError> {
-        let n = self.uvarint()?;
+        // One byte, below 128, for nearly every key and value.
+        let n = match self.bytes.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                u64::from(b)
+            }
+            _ => self.uvarint()?,
+        };
         let left = (self.bytes.len() - self.pos) as u64;
         if n > left {
             return Err(WireError::Truncated);
@@ -326,6 +357,18 @@ impl<'a> Reader<'a> {
     fn key(&mut self) -> Result<Key, WireError> {
         let n = self.len()?;
         Key::from_utf8(self.take(n)?).ok_or(WireError::NotUtf8)
+    }
+
+    /// A list's or message's item: [`Reader::value`], with binaries (nearly every item) read
+    /// here, without a call.
+    #[inline(always)]
+    fn item(&mut self, depth: usize) -> Result<Value, WireError> {
+        if depth <= MAX_DEPTH && self.bytes.get(self.pos) == Some(&TAG_BINARY) {
+            self.pos += 1;
+            let n = self.len()?;
+            return Ok(Value::Binary(self.take(n)?.into()));
+        }
+        self.value(depth)
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
@@ -352,7 +395,7 @@ impl<'a> Reader<'a> {
                 let n = self.len()?;
                 let mut l = Vec::with_capacity(n);
                 for _ in 0..n {
-                    l.push(self.value(depth + 1)?);
+                    l.push(self.item(depth + 1)?);
                 }
                 Ok(Value::List(l))
             }
@@ -363,7 +406,7 @@ impl<'a> Reader<'a> {
                 let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
                     let k = self.key()?;
-                    let v = self.value(depth + 1)?;
+                    let v = self.item(depth + 1)?;
                     entries.push((k, v));
                 }
                 // Keys repeated in a frame (which no encoder writes) are merged as by insert.
@@ -525,6 +568,31 @@ mod tests {
         bytes.extend(std::iter::repeat_n([TAG_LIST, 1], MAX_DEPTH + 2).flatten());
         bytes.extend([TAG_INTEGER, 0]);
         assert_eq!(decode_value(&bytes), Err(WireError::TooDeep));
+    }
+
+    #[test]
+    fn the_depth_limit_holds_for_every_kind_of_leaf() {
+        // `lists` lists, each holding the next, the last holding one leaf at depth `lists`:
+        // a leaf at `MAX_DEPTH` is read, one deeper is refused, whether binary (read without
+        // a call of `value`) or not.
+        let nested = |lists: usize, leaf: &[u8]| {
+            let mut bytes = b"FBW\x01".to_vec();
+            bytes.extend(std::iter::repeat_n([TAG_LIST, 1], lists).flatten());
+            bytes.extend(leaf);
+            decode_value(&bytes)
+        };
+        for leaf in [
+            &[TAG_BINARY, 1, b'x'][..],
+            &[TAG_INTEGER, 0],
+            &[TAG_ATOM, 1, b'a'],
+        ] {
+            assert!(nested(MAX_DEPTH, leaf).is_ok(), "{leaf:?}");
+            assert_eq!(
+                nested(MAX_DEPTH + 1, leaf),
+                Err(WireError::TooDeep),
+                "{leaf:?}"
+            );
+        }
     }
 
     #[test]
