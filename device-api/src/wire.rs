@@ -319,6 +319,7 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
+    #[inline(never)]
     fn uvarint(&mut self) -> Result<u64, WireError> {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -332,7 +333,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length or count, which can never exceed the bytes left (every item takes at least one).
-    #[inline]
+    #[inline(always)]
     fn len(&mut self) -> Result<usize, WireError> {
         // One byte, below 128, for nearly every key and value.
         let n = match self.bytes.get(self.pos) {
