@@ -60,19 +60,6 @@ impl Key {
         }
     }
 
-    /// The key of `bytes` read from outside (a wire frame), or `None` if they are not UTF-8:
-    /// [`Key::new`] of their text, checking bytes that are ASCII without capitals (nearly every
-    /// key) once for both.
-    pub(crate) fn from_utf8(bytes: &[u8]) -> Option<Self> {
-        if capital_or_non_ascii(bytes) {
-            return std::str::from_utf8(bytes).ok().map(Key::new);
-        }
-        // SAFETY: no byte is 0x80 or above, so the bytes are ASCII, which is valid UTF-8.
-        let text = unsafe { std::str::from_utf8_unchecked(bytes) };
-        // Without capitals, ASCII is its own lower case: normalised already.
-        Some(Key::from_normalised(CompactString::from(text)))
-    }
-
     /// A key of text that is normalised already.
     fn from_normalised(text: CompactString) -> Self {
         let tag = tag_of(text.as_bytes());
@@ -1014,12 +1001,6 @@ impl Message {
 
 /// Whether [`Key::new`] would change `key`: it has upper-case or non-ASCII letters and is not an ID.
 fn needs_normalising(key: &str) -> bool {
-    capital_or_non_ascii(key.as_bytes()) && !is_id_shaped(key.as_bytes())
-}
-
-/// Whether any of `bytes` is an ASCII capital or not ASCII at all. Bytes without either are
-/// ASCII (so UTF-8) and their own lower case.
-fn capital_or_non_ascii(bytes: &[u8]) -> bool {
     // Eight bytes at a time (keys are short, and nearly all of them are lower-case already).
     // Every read is a load from the key itself: a tail copied into a zeroed word first would be
     // stored in pieces and read back whole, a load the CPU cannot forward from those stores,
@@ -1035,6 +1016,7 @@ fn capital_or_non_ascii(bytes: &[u8]) -> bool {
         let upper = (low + 0x3f3f_3f3f_3f3f_3f3f) & !(low + 0x2525_2525_2525_2525);
         (word | upper) & HIGH
     };
+    let bytes = key.as_bytes();
     let n = bytes.len();
     let u64_at = |i: usize| {
         let mut word = [0u8; 8];
@@ -1068,7 +1050,7 @@ fn capital_or_non_ascii(bytes: &[u8]) -> bool {
             found
         }
     };
-    found != 0
+    found != 0 && !is_id_shaped(bytes)
 }
 
 impl PartialEq for Message {

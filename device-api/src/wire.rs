@@ -357,7 +357,8 @@ impl<'a> Reader<'a> {
 
     fn key(&mut self) -> Result<Key, WireError> {
         let n = self.len()?;
-        Key::from_utf8(self.take(n)?).ok_or(WireError::NotUtf8)
+        let text = std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)?;
+        Ok(Key::new(text))
     }
 
     /// A list's or message's item: [`Reader::value`], with binaries (nearly every item) read
