@@ -319,7 +319,6 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
-    #[inline(never)]
     fn uvarint(&mut self) -> Result<u64, WireError> {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -333,16 +332,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A length or count, which can never exceed the bytes left (every item takes at least one).
-    #[inline(always)]
     fn len(&mut self) -> Result<usize, WireError> {
-        // One byte, below 128, for nearly every key and value.
-        let n = match self.bytes.get(self.pos) {
-            Some(&b) if b < 0x80 => {
-                self.pos += 1;
-                u64::from(b)
-            }
-            _ => self.uvarint()?,
-        };
+        let n = self.uvarint()?;
         let left = (self.bytes.len() - self.pos) as u64;
         if n > left {
             return Err(WireError::Truncated);
@@ -353,24 +344,6 @@ impl<'a> Reader<'a> {
     fn text(&mut self) -> Result<&'a str, WireError> {
         let n = self.len()?;
         std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)
-    }
-
-    fn key(&mut self) -> Result<Key, WireError> {
-        let n = self.len()?;
-        let text = std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)?;
-        Ok(Key::new(text))
-    }
-
-    /// A list's or message's item: [`Reader::value`], with binaries (nearly every item) read
-    /// here, without a call.
-    #[inline(always)]
-    fn item(&mut self, depth: usize) -> Result<Value, WireError> {
-        if depth <= MAX_DEPTH && self.bytes.get(self.pos) == Some(&TAG_BINARY) {
-            self.pos += 1;
-            let n = self.len()?;
-            return Ok(Value::Binary(self.take(n)?.into()));
-        }
-        self.value(depth)
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
@@ -397,7 +370,7 @@ impl<'a> Reader<'a> {
                 let n = self.len()?;
                 let mut l = Vec::with_capacity(n);
                 for _ in 0..n {
-                    l.push(self.item(depth + 1)?);
+                    l.push(self.value(depth + 1)?);
                 }
                 Ok(Value::List(l))
             }
@@ -407,8 +380,8 @@ impl<'a> Reader<'a> {
                 // step result's hashpath in it, which would otherwise move every entry.
                 let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
-                    let k = self.key()?;
-                    let v = self.item(depth + 1)?;
+                    let k = Key::from(self.text()?);
+                    let v = self.value(depth + 1)?;
                     entries.push((k, v));
                 }
                 // Keys repeated in a frame (which no encoder writes) are merged as by insert.
