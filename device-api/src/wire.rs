@@ -548,8 +548,7 @@ mod tests {
     #[test]
     fn the_depth_limit_holds_for_every_kind_of_leaf() {
         // `lists` lists, each holding the next, the last holding one leaf at depth `lists`:
-        // a leaf at `MAX_DEPTH` is read, one deeper is refused, whether binary (read without
-        // a call of `value`) or not.
+        // a leaf at `MAX_DEPTH` is read, one deeper is refused, of whatever kind.
         let nested = |lists: usize, leaf: &[u8]| {
             let mut bytes = b"FBW\x01".to_vec();
             bytes.extend(std::iter::repeat_n([TAG_LIST, 1], lists).flatten());
