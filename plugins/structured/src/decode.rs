@@ -47,7 +47,7 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         if key.as_str() == "ao-types" {
             return false;
         }
-        if let Err(e) = decode_in_place(by_key.get(key.as_str()), value, depth) {
+        if let Err(e) = decode_in_place(by_key.get(key), value, depth) {
             failed = Some(e.at_key(key.as_str()));
             return true;
         }
@@ -128,16 +128,17 @@ impl<'a> TypeIndex<'a> {
         )
     }
 
-    /// The (last) type recorded for `key`.
+    /// The (last) type recorded for `key`. A scan compares keys as keys, which tells most
+    /// apart by their tags without reading their bytes.
     #[inline]
-    fn get(&self, key: &str) -> Option<&'a str> {
+    fn get(&self, key: &Key) -> Option<&'a str> {
         match self {
             TypeIndex::Scan(types) => types
                 .iter()
                 .rev()
-                .find(|(k, _)| k.as_str() == key)
+                .find(|(k, _)| k == key)
                 .map(|(_, t)| t.as_ref()),
-            TypeIndex::Map(map) => map.get(key).copied(),
+            TypeIndex::Map(map) => map.get(key.as_str()).copied(),
         }
     }
 }

@@ -20,7 +20,8 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
     {
         return Ok(msg);
     }
-    let mut types: Vec<(Key, &'static str)> = Vec::new();
+    // Room for a type per entry from the start: growing it as types are found reallocates.
+    let mut types: Vec<(Key, &'static str)> = Vec::with_capacity(msg.len());
     // A scalar's text is written here, then copied into its value (inline when short).
     let mut text = Vec::with_capacity(32);
     let mut failed = None;

@@ -55,6 +55,9 @@ pub(crate) fn strings(text: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) ->
                 b'\\' => {
                     let c = *text.get(at + 1).filter(|&&c| c == b'"' || c == b'\\')?;
                     if !escaped {
+                        // Room for the rest of the text, so that pushing byte by byte never
+                        // reallocates.
+                        unescaped.reserve(text.len() - start);
                         unescaped.extend_from_slice(&text[start..at]);
                         escaped = true;
                     }
