@@ -167,6 +167,57 @@ fn join_by_path(
     parts: Vec<DecodedPart>,
     body_keys: Vec<u8>,
 ) -> Result<Message, Error> {
+    // Nearly always (a signed message's commitments are parts named `body/commitments/<id>`)
+    // no name comes twice, and the fields are stored as they are.
+    if names_distinct(&fields, &parts) {
+        join_paths_directly(fields, parts, body_keys)
+    } else {
+        join_through_map(fields, parts, body_keys)
+    }
+}
+
+/// Whether [`join_paths_directly`] gives what [`join_through_map`] gives: no field named by a
+/// path, and no part named as a field, as another part or `body-keys` is. Then the map of
+/// names replaces nothing, and un-flattening it stores the fields as they are first.
+fn names_distinct(fields: &Message, parts: &[DecodedPart]) -> bool {
+    // Parts are compared with each other: past a few, the map is the cheaper way.
+    const MAX_PARTS: usize = 16;
+    parts.len() <= MAX_PARTS
+        && !fields.keys().any(|key| key.as_str().contains('/'))
+        && parts.iter().enumerate().all(|(i, part)| {
+            let name = part.name.as_str();
+            // A lookup that finds a field of another spelling ("A" for "a") only sends the
+            // parts the longer way, which is never wrong.
+            name != "body-keys"
+                && !fields.contains_key(name)
+                && !parts[..i].iter().any(|earlier| earlier.name == name)
+        })
+        && !fields.contains_key("body-keys")
+}
+
+/// [`join_through_map`] for names that are all distinct ([`names_distinct`]): the fields as
+/// they are, then each part stored at its path and `body-keys`, the steps `flat@1.0` takes
+/// over that map, without building it or storing the fields again one by one.
+fn join_paths_directly(
+    fields: Message,
+    parts: Vec<DecodedPart>,
+    body_keys: Vec<u8>,
+) -> Result<Message, Error> {
+    let mut tabm = fields;
+    for part in parts {
+        ferrobeam_flat::insert_path(&mut tabm, &part.name, part.value)?;
+    }
+    ferrobeam_flat::insert_path(&mut tabm, "body-keys", Value::binary(body_keys))?;
+    Ok(tabm)
+}
+
+/// The general join: every name in a map (a later value replacing an earlier one in its
+/// place), then the map un-flattened by `flat@1.0`.
+fn join_through_map(
+    fields: Message,
+    parts: Vec<DecodedPart>,
+    body_keys: Vec<u8>,
+) -> Result<Message, Error> {
     // The names are kept apart from the values, so that the map below borrows them.
     let (keys, mut values): (Vec<Key>, Vec<Value>) = fields.into_iter().unzip();
     let mut names = Vec::with_capacity(parts.len());
@@ -314,6 +365,94 @@ mod tests {
             assert_eq!(Ok(shape(&joined)), expected, "case {case}");
         }
         assert!(plain > 1_000, "{plain} cases with plain names");
+    }
+
+    /// Wherever no name comes twice, storing the parts at their paths in the fields gives what
+    /// the map of names un-flattened gives: the same entries in the same order, or the same
+    /// error (a path through a binary, a binary where a message is, an empty path).
+    #[test]
+    fn distinct_names_join_by_path_as_the_map_would() {
+        const FIELDS: [&str; 6] = ["host", "body", "a", "map", "body-keys", "x/z"];
+        const NAMES: [&str; 14] = [
+            "body",
+            "body/commitments/abc",
+            "body/commitments/def",
+            "a/b",
+            "a",
+            "A/b",
+            "map/k",
+            "map",
+            "x/y",
+            "x//y",
+            "/",
+            "",
+            "body-keys",
+            "host",
+        ];
+        let mut next = crate::testing::numbers(0x0fed_cba9_8765_4321);
+        let (mut direct, mut refused) = (0, 0);
+        for case in 0..5_000 {
+            let mut fields = Message::new();
+            for _ in 0..next(4) {
+                // `body-keys` and a field named by a path now and then.
+                let choices = if next(8) == 0 { 6 } else { 4 };
+                fields.insert(FIELDS[next(choices) as usize], format!("f{case}"));
+            }
+            let parts: Vec<DecodedPart> = (0..next(5))
+                .map(|i| DecodedPart {
+                    name: NAMES[next(14) as usize].to_owned(),
+                    value: if next(2) == 0 {
+                        Value::binary(format!("p{i}"))
+                    } else {
+                        Value::Message(Message::new().with(format!("k{}", next(2)), i as i64))
+                    },
+                })
+                .collect();
+            if !names_distinct(&fields, &parts) {
+                continue;
+            }
+            direct += 1;
+            let copy = parts
+                .iter()
+                .map(|p| DecodedPart {
+                    name: p.name.clone(),
+                    value: p.value.clone(),
+                })
+                .collect();
+            let body_keys = body_keys(&parts);
+            let expected = join_through_map(fields.clone(), copy, body_keys.clone());
+            refused += usize::from(expected.is_err());
+            let joined = join_paths_directly(fields, parts, body_keys);
+            assert_eq!(
+                joined.map(|m| shape(&m)),
+                expected.map(|m| shape(&m)),
+                "case {case}"
+            );
+        }
+        assert!(direct > 1_000, "{direct} cases with distinct names");
+        assert!(refused > 100, "{refused} of them refused");
+    }
+
+    /// A name that comes twice, a field named by a path, or too many parts to compare, and the
+    /// parts go through the map of names.
+    #[test]
+    fn repeated_names_go_through_the_map() {
+        let part = |name: &str| DecodedPart {
+            name: name.to_owned(),
+            value: Value::binary("v"),
+        };
+        let fields = Message::new().with("host", "h").with("a", "1");
+        assert!(names_distinct(&fields, &[part("body"), part("body/c/x")]));
+        assert!(!names_distinct(&fields, &[part("a")]));
+        assert!(!names_distinct(&fields, &[part("b/c"), part("b/c")]));
+        assert!(!names_distinct(&fields, &[part("body-keys")]));
+        assert!(!names_distinct(
+            &fields.clone().with("x/y", "2"),
+            &[part("b")]
+        ));
+        let many: Vec<DecodedPart> = (0..17).map(|i| part(&format!("p{i}"))).collect();
+        assert!(!names_distinct(&fields, &many));
+        assert!(names_distinct(&fields, &many[..16]));
     }
 
     #[test]
