@@ -346,14 +346,7 @@ mod tests {
                 })
                 .collect();
             let by_path = |parts: &[DecodedPart]| {
-                let copy = parts
-                    .iter()
-                    .map(|p| DecodedPart {
-                        name: p.name.clone(),
-                        value: p.value.clone(),
-                    })
-                    .collect();
-                join_by_path(fields.clone(), copy, body_keys(parts))
+                join_by_path(fields.clone(), parts.to_vec(), body_keys(parts))
             };
             let Some(keys) = plain_keys(&fields, &parts) else {
                 continue;
@@ -412,15 +405,8 @@ mod tests {
                 continue;
             }
             direct += 1;
-            let copy = parts
-                .iter()
-                .map(|p| DecodedPart {
-                    name: p.name.clone(),
-                    value: p.value.clone(),
-                })
-                .collect();
             let body_keys = body_keys(&parts);
-            let expected = join_through_map(fields.clone(), copy, body_keys.clone());
+            let expected = join_through_map(fields.clone(), parts.clone(), body_keys.clone());
             refused += usize::from(expected.is_err());
             let joined = join_paths_directly(fields, parts, body_keys);
             assert_eq!(

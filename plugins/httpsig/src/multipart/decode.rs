@@ -8,6 +8,7 @@ use ferrobeam_structured::sf;
 use memchr::memmem::Finder;
 
 /// A decoded part: its name (a `/`-path, case as sent) and value.
+#[derive(Clone)]
 pub(crate) struct DecodedPart {
     pub name: String,
     pub value: Value,
