@@ -137,10 +137,16 @@ fn with_parts(
 /// ([`plain_key`]), and no field named by a path (which no HTTP header can be, but a message
 /// handed to the codec might).
 fn plain_keys(fields: &Message, parts: &[DecodedPart]) -> Option<Vec<Key>> {
-    if fields.keys().any(|key| key.as_str().contains('/')) {
+    if a_field_is_a_path(fields) {
         return None;
     }
     parts.iter().map(|part| plain_key(&part.name)).collect()
+}
+
+/// Whether a field is named by a `/` path: no HTTP header can be, but a message handed to the
+/// codec might, and only the map of names un-flattens it.
+fn a_field_is_a_path(fields: &Message) -> bool {
+    fields.keys().any(|key| key.as_str().contains('/'))
 }
 
 /// The fields (no name a path) and the parts, each part under its plain key (see
@@ -183,7 +189,7 @@ fn names_distinct(fields: &Message, parts: &[DecodedPart]) -> bool {
     // Parts are compared with each other: past a few, the map is the cheaper way.
     const MAX_PARTS: usize = 16;
     parts.len() <= MAX_PARTS
-        && !fields.keys().any(|key| key.as_str().contains('/'))
+        && !a_field_is_a_path(fields)
         && parts.iter().enumerate().all(|(i, part)| {
             let name = part.name.as_str();
             // A lookup that finds a field of another spelling ("A" for "a") only sends the
@@ -309,8 +315,8 @@ mod tests {
         (m.keys().map(|k| k.as_str().to_owned()).collect(), m.clone())
     }
 
-    /// Wherever the parts can be joined directly, that gives what the general join by paths
-    /// gives: the same entries, in the same order.
+    /// Wherever the parts can be joined under plain keys, that gives what the map of names
+    /// un-flattened gives: the same entries, in the same order.
     #[test]
     fn plain_part_names_join_as_paths_would() {
         const FIELDS: [&str; 5] = ["host", "map", "body-keys", "a", "x/z"];
@@ -345,8 +351,9 @@ mod tests {
                     },
                 })
                 .collect();
+            // Against the map of names itself, the reference both direct joins are held to.
             let by_path = |parts: &[DecodedPart]| {
-                join_by_path(fields.clone(), parts.to_vec(), body_keys(parts))
+                join_through_map(fields.clone(), parts.to_vec(), body_keys(parts))
             };
             let Some(keys) = plain_keys(&fields, &parts) else {
                 continue;
