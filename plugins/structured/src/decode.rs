@@ -12,14 +12,10 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
-    let types = match tabm.get("ao-types") {
+    let (ao_types, plain) = look_over(&tabm);
+    let types = match ao_types {
         // Binaries alone, none of them a legacy-TX default: nothing to decode or drop.
-        None if tabm
-            .iter()
-            .all(|(key, value)| is_plain_binary(key.as_str(), value)) =>
-        {
-            return Ok(tabm)
-        }
+        None if plain => return Ok(tabm),
         None => Vec::new(),
         Some(Value::Binary(b)) if b.is_empty() => Vec::new(),
         Some(Value::Binary(b)) => parse_ao_types(b)?,
@@ -66,11 +62,34 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
     Ok(tabm)
 }
 
+/// A TABM's `ao-types` value, or else whether its values are all binaries that decoding keeps
+/// as they are ([`is_plain_binary`]): one pass over the message, where a search for `ao-types`
+/// and a pass over the values were two. Keys are normalised, so `ao-types` is found by its
+/// text.
+fn look_over(tabm: &Message) -> (Option<&Value>, bool) {
+    let mut plain = true;
+    for (key, value) in tabm.iter() {
+        if key.as_str() == "ao-types" {
+            // Whether the rest is plain no longer matters.
+            return (Some(value), false);
+        }
+        plain = plain && is_plain_binary(key.as_str(), value);
+    }
+    (None, plain)
+}
+
 /// Whether `value` is a binary that decoding keeps as it is, with no type: not the legacy-TX
 /// default of `key`.
 #[inline]
 fn is_plain_binary(key: &str, value: &Value) -> bool {
-    matches!(value, Value::Binary(_)) && !defaults::is_default_tx_value(key, value)
+    match value {
+        // Only binaries of these lengths are ever a default.
+        Value::Binary(b) if matches!(b.len(), 0 | 32 | 512) => {
+            !defaults::is_default_tx_value(key, value)
+        }
+        Value::Binary(_) => true,
+        _ => false,
+    }
 }
 
 /// The value of a key typed `empty-binary`, `empty-list` or `empty-message`.
@@ -436,6 +455,28 @@ fn numbered_to_list(msg: Message) -> Result<Vec<Value>, Error> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A plain binary is a binary that is not its key's legacy-TX default, whatever its length:
+    /// the lengths `is_plain_binary` reads first are the only ones a default has.
+    #[test]
+    fn plain_binaries_are_binaries_but_defaults() {
+        let mut keys = defaults::DEFAULT_TX_KEYS.to_vec();
+        keys.extend(["other", "signature_type"]);
+        for key in keys {
+            for n in 0..600 {
+                for byte in [0u8, 1] {
+                    let value = Value::binary(vec![byte; n]);
+                    assert_eq!(
+                        is_plain_binary(key, &value),
+                        !defaults::is_default_tx_value(key, &value),
+                        "{key:?}, {n} bytes of {byte}"
+                    );
+                }
+            }
+            assert!(!is_plain_binary(key, &Value::from(0)));
+            assert!(!is_plain_binary(key, &Value::List(Vec::new())));
+        }
+    }
 
     /// Keys typed empty come first, in `ao-types` order, then the TABM's in its order; without
     /// them the TABM's order is kept. Either way `ao-types` goes.
