@@ -43,6 +43,16 @@ impl Name<'_> {
         }
     }
 
+    /// The order of two names, as of their texts. Two keys are compared as keys, which most
+    /// tell apart by their first bytes without reading the texts.
+    #[inline]
+    fn cmp_name(&self, other: &Name<'_>) -> std::cmp::Ordering {
+        match (self, other) {
+            (Name::Key(a), Name::Key(b)) => a.cmp(b),
+            _ => self.as_str().cmp(other.as_str()),
+        }
+    }
+
     /// The name as a message key.
     pub fn into_key(self) -> Key {
         match self {
@@ -85,15 +95,12 @@ impl<'a> Headers<'a> {
         if self
             .0
             .last()
-            .is_none_or(|(last, _)| last.as_str() < name.as_str())
+            .is_none_or(|(last, _)| last.cmp_name(&name).is_lt())
         {
             self.0.push((name, value));
             return;
         }
-        match self
-            .0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name.as_str()))
-        {
+        match self.0.binary_search_by(|(n, _)| n.cmp_name(&name)) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (name, value)),
         }
