@@ -517,11 +517,11 @@ pub(crate) fn signing_fields(enc: crate::encode::Encoded<'_>) -> Message {
     fields
 }
 
-/// The `signature` and `signature-input` headers a TABM travels with: those of its HMAC
-/// commitment, which combines every RSA signature (`§5.1` step 8).
-pub(crate) fn signature_headers(tabm: &Message) -> Option<(&[u8], &[u8])> {
-    let commitments = tabm.get_message("commitments")?;
+/// The `signature` and `signature-input` headers a TABM with these `commitments` travels with:
+/// those of its HMAC commitment, which combines every RSA signature (`§5.1` step 8).
+pub(crate) fn signature_headers(commitments: &Value) -> Option<(&[u8], &[u8])> {
     commitments
+        .as_message()?
         .iter()
         .filter_map(|(_, c)| c.as_message())
         .filter(|c| c.get_str("alg") == Some(ALG_HMAC_SHA256))

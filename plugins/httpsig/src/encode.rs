@@ -21,6 +21,10 @@ const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
 pub(crate) struct Encoded<'a> {
     pub headers: Headers<'a>,
     pub body: Body<'a>,
+    /// The TABM's `commitments`, which is never sent but gives the signature headers
+    /// ([`crate::commitment::signature_headers`]): found in the encoder's pass over the keys
+    /// rather than searched for again.
+    pub commitments: Option<&'a Value>,
 }
 
 /// A header name: a key of the TABM, which is a normalised [`Key`] already, or a name the
@@ -184,6 +188,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         // Room for every key plus what the encoder adds, so the list never grows.
         headers: Headers(Vec::with_capacity(tabm.len() + 4)),
         body: Body::Empty,
+        commitments: None,
     };
     if inline_header {
         out.headers
@@ -194,6 +199,9 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     for (key, value) in tabm.iter() {
         let k = key.as_str();
         if key.is_private() || NOT_SENT.contains(&k) || skip.contains(&k) {
+            if k == "commitments" {
+                out.commitments = Some(value);
+            }
             continue;
         }
         // Header names are case-insensitive, so binary values under ID keys travel in

@@ -114,7 +114,7 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
 /// commitment, if it has one.
 fn encode_with_signatures(tabm: &Message) -> Result<encode::Encoded<'_>, Error> {
     let mut enc = encode::encode(tabm)?;
-    if let Some((signature, input)) = commitment::signature_headers(tabm) {
+    if let Some((signature, input)) = enc.commitments.and_then(commitment::signature_headers) {
         enc.headers.insert("signature", signature.into());
         enc.headers.insert("signature-input", input.into());
     }
