@@ -55,9 +55,16 @@ pub const MAX_DEPTH: usize = 64;
 /// (HyperBEAM cannot encode that either), and nesting deeper than [`MAX_DEPTH`].
 pub fn from(msg: &Message) -> Result<Message, Error> {
     // A copy encoded where it is: one implementation for both forms, and copying the message
-    // costs no more than building a new one entry by entry did. Private keys, which the
-    // encoder drops, are left out of the copy.
-    encode::encode_message(msg.without_private(), 0)
+    // costs no more than building a new one entry by entry did. The top level's private keys,
+    // which the encoder drops, are left out of the copy. A nested message is copied whole:
+    // whether it is empty (`§1.3`) is asked of it as it is, private keys included, so
+    // `{"a": {"priv_x": ""}}` encodes `a` as a message (`{}`), not as `empty-message`.
+    let entries = msg
+        .iter()
+        .filter(|(key, _)| !key.is_private())
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    encode::encode_message(Message::from_entries(entries), 0)
 }
 
 /// [`from`] for a message the caller no longer needs: it is encoded where it is, so its

@@ -162,6 +162,23 @@ fn errors_carry_the_key_path() {
     assert!(err.to_string().starts_with("outer: x: "), "{err}");
 }
 
+/// Whether a nested message is empty (`§1.3`: no keys, or `priv` alone) is asked of it as
+/// given: one whose keys are all private but are not `priv` alone is a message, encoded with
+/// its keys dropped, in both forms (fuzzing found `from` typing it `empty-message`).
+#[test]
+fn a_message_of_private_keys_is_not_empty() {
+    let rich = Message::new()
+        .with("a", Message::new().with("priv_x", ""))
+        .with("b", Message::new().with("priv", 1))
+        .with("c", Message::new().with("priv", 1).with("private", 2));
+    let expected = Message::new()
+        .with("a", Message::new())
+        .with("c", Message::new())
+        .with("ao-types", r#"b="empty-message""#);
+    assert_eq!(from(&rich).unwrap(), expected);
+    assert_eq!(ferrobeam_structured::from_owned(rich).unwrap(), expected);
+}
+
 // ---- property tests ----------------------------------------------------------------------
 
 /// Keys the codecs keep as given: lower-case, not private, not regenerable, not an ID length.
@@ -275,6 +292,9 @@ proptest! {
                     1 => Just(Value::Float(f64::NAN)),
                     1 => Just(Value::List(vec![1.into(), Message::new().with("a", 1).into()])),
                     1 => Just(Value::Message(Message::new().with("priv", 1).with("b", 2))),
+                    // Empty (`§1.3`), and not empty though every key is private.
+                    1 => Just(Value::Message(Message::new().with("priv", 1))),
+                    1 => Just(Value::Message(Message::new().with("priv_x", ""))),
                 ],
             ),
             0..6,
