@@ -358,6 +358,10 @@ fn group_nested<'a>(
     }
     let mut fields: Vec<(&'a str, &'a [u8])> = Vec::new();
     for (key, value) in msg.iter() {
+        // Private keys are never sent, at any depth (`codecs.md` §1.3).
+        if key.is_private() {
+            continue;
+        }
         match value {
             Value::Message(child) => {
                 group_nested(child, join(&path, key.as_str()), parts, depth + 1)?;
@@ -403,16 +407,27 @@ mod tests {
         let mut next = crate::testing::numbers(0x853c_49e6_748f_ea9b);
         for round in 0..500 {
             let (mut headers, mut model) = (Headers::default(), BTreeMap::new());
-            let mut names: Vec<String> = (0..next(30)).map(|_| format!("h{}", next(20))).collect();
+            // Names the encoder adds among keys of the message, some of the same texts.
+            const ADDED: [&str; 4] = ["ao-ids", "body-keys", "content-digest", "h1"];
+            let mut names: Vec<String> = (0..next(30))
+                .map(|_| match next(4) {
+                    0 => ADDED[next(4) as usize].to_owned(),
+                    _ => format!("h{}", next(20)),
+                })
+                .collect();
             if round % 2 == 0 {
                 names.sort(); // the usual case: ascending, with repeats
             }
-            // Header names are the message's keys, as the encoder inserts them.
+            // Header names are the message's keys, as the encoder inserts them, or added ones.
             let keys: Vec<Key> = names.iter().map(Key::new).collect();
             for (i, (name, key)) in names.into_iter().zip(&keys).enumerate() {
                 let value = i.to_string().into_bytes();
+                let added = ADDED.iter().find(|a| **a == name && next(2) == 0);
                 model.insert(name, value.clone());
-                headers.insert(Name::Key(key), Cow::Owned(value));
+                match added {
+                    Some(text) => headers.insert(*text, Cow::Owned(value)),
+                    None => headers.insert(Name::Key(key), Cow::Owned(value)),
+                }
             }
             assert_eq!(headers.len(), model.len());
             for (name, value) in &model {
@@ -424,5 +439,22 @@ mod tests {
                 .collect();
             assert_eq!(got, model.into_iter().collect::<Vec<_>>(), "round {round}");
         }
+    }
+
+    /// Private keys are never sent, at the top level or in a nested message's part.
+    #[test]
+    fn private_keys_stay_home_at_every_depth() {
+        let nested = Message::new().with("a", "1").with("priv_x", "secret").with(
+            "deeper",
+            Message::new().with("private", "secret").with("b", "2"),
+        );
+        let tabm = Message::new()
+            .with("priv", Message::new().with("k", "secret"))
+            .with("m", nested);
+        let enc = encode(&tabm).unwrap();
+        let body = enc.body.into_vec();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("a: 1") && text.contains("b: 2"), "{text}");
+        assert!(!text.contains("secret") && !text.contains("priv"), "{text}");
     }
 }
