@@ -104,7 +104,8 @@ FUZZ_SECS ?= 60
 ## address (AddressSanitizer, cargo-fuzz's default) or none (about 5x faster; safe Rust's bugs are
 ## panics, which libFuzzer catches either way).
 FUZZ_SANITIZER ?= address
-FUZZ_TARGETS := path_parse flat_deserialize structured_decode ans104_decode json_decode httpsig_decode httpsig_verify
+FUZZ_TARGETS := path_parse flat_deserialize structured_decode ans104_decode json_decode httpsig_decode httpsig_verify \
+	structured_paths httpsig_forms httpsig_roundtrip httpsig_joins
 CARGO_FUZZ := target/tools/bin/cargo-fuzz
 fuzz:
 	@[ -x $(CARGO_FUZZ) ] || $(CARGO) install cargo-fuzz --locked --root target/tools

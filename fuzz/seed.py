@@ -33,9 +33,11 @@ for name in sorted(os.listdir(reqdir)):
     else:
         put("httpsig_decode", http_input(headers, body))
         put("httpsig_verify", http_input(headers, body))
+        put("httpsig_forms", http_input(req["headers"], body))
         for k, val in headers:
             if k == "ao-types":
                 put("structured_decode", val.encode())
+                put("structured_paths", val.encode())
         if body[:1] in (b"{", b"["):
             put("json_decode", body)
 
@@ -53,8 +55,14 @@ for c in json.load(open(os.path.join(vectors, "structured.json")))["cases"]:
             t = side["ao-types"]
             if isinstance(t, dict) and "bin" in t:
                 put("structured_decode", t["bin"].encode())
+                put("structured_paths", t["bin"].encode())
 
 for text in [b"a: 1\nb/c: 2\n", b"key: value\nnested/deep/x: y\n", b""]:
     put("flat_deserialize", text)
+
+# The round-trip targets read their input as a stream of choices: any bytes will do to start.
+for target in ["httpsig_roundtrip", "httpsig_joins"]:
+    for seed in [b"", bytes(range(64)), hashlib.sha256(target.encode()).digest() * 4]:
+        put(target, seed)
 
 print("seeded", {t: len(os.listdir(os.path.join(corpus, t))) for t in sorted(os.listdir(corpus))})

@@ -8,6 +8,8 @@
 
 use ferrobeam_device_api::{Message, Value};
 
+pub mod roundtrip;
+
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
 
@@ -20,6 +22,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("path_parse", path_parse),
     ("ans104_decode", ans104_decode),
     ("json_decode", json_decode),
+    ("structured_paths", roundtrip::structured_paths),
+    ("httpsig_forms", roundtrip::httpsig_forms),
+    ("httpsig_roundtrip", roundtrip::httpsig_roundtrip),
+    ("httpsig_joins", roundtrip::httpsig_joins),
 ];
 
 /// An HTTP message from fuzz bytes: `name: value` lines up to an empty line, then the body.

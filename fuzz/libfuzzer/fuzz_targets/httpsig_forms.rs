@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ferrobeam_fuzz_targets::roundtrip::httpsig_forms(data));

@@ -1,0 +1,4 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| ferrobeam_fuzz_targets::roundtrip::httpsig_roundtrip(data)
+);
