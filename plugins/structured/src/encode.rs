@@ -51,6 +51,7 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
 
 /// Encodes the value of `key` where it is, recording its type in `types` unless it is a
 /// binary or a message; `false` when only its type is kept (an empty value).
+#[inline]
 fn encode_in_place(
     key: &Key,
     value: &mut Value,
