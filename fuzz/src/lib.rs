@@ -28,13 +28,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("httpsig_joins", roundtrip::httpsig_joins),
 ];
 
-/// An HTTP message from fuzz bytes: `name: value` lines up to an empty line, then the body.
-pub fn http_message(data: &[u8]) -> Message {
+/// The `name: value` lines of fuzz bytes up to an empty line (names as written; lines without
+/// a colon or with a name that is not UTF-8 are skipped), and the body after that line.
+pub fn header_lines(data: &[u8]) -> (Vec<(&str, &[u8])>, &[u8]) {
     let (head, body) = match find(data, b"\n\n") {
         Some(i) => (&data[..i], &data[i + 2..]),
         None => (data, &[][..]),
     };
-    let mut msg = Message::new();
+    let mut lines = Vec::new();
     for line in head.split(|&b| b == b'\n') {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             continue;
@@ -42,14 +43,24 @@ pub fn http_message(data: &[u8]) -> Message {
         let Ok(name) = std::str::from_utf8(&line[..colon]) else {
             continue;
         };
-        let name = name.trim();
-        if name.is_empty() {
-            continue;
-        }
         let value = line[colon + 1..]
             .strip_prefix(b" ")
             .unwrap_or(&line[colon + 1..]);
-        msg.insert(name.to_ascii_lowercase(), value.to_vec());
+        lines.push((name, value));
+    }
+    (lines, body)
+}
+
+/// An HTTP message from fuzz bytes ([`header_lines`]): names trimmed and lower-cased, the
+/// body under `body`.
+pub fn http_message(data: &[u8]) -> Message {
+    let (lines, body) = header_lines(data);
+    let mut msg = Message::new();
+    for (name, value) in lines {
+        let name = name.trim();
+        if !name.is_empty() {
+            msg.insert(name.to_ascii_lowercase(), value.to_vec());
+        }
     }
     if !body.is_empty() {
         msg.insert("body", body.to_vec());

@@ -643,25 +643,13 @@ pub fn structured_paths(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // httpsig@1.0: the two forms
 
-/// The HTTP message of `lib::http_message`, names as written (any case, repeats kept).
+/// The HTTP message of [`crate::header_lines`], names as written (any case, repeats kept).
 fn http_pair(data: &[u8]) -> HttpMessage {
-    let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
-        Some(i) => (&data[..i], &data[i + 2..]),
-        None => (data, &[][..]),
-    };
-    let mut headers = Vec::new();
-    for line in head.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let Ok(name) = std::str::from_utf8(&line[..colon]) else {
-            continue;
-        };
-        let value = line[colon + 1..]
-            .strip_prefix(b" ")
-            .unwrap_or(&line[colon + 1..]);
-        headers.push((name.to_owned(), value.to_vec()));
-    }
+    let (lines, body) = crate::header_lines(data);
+    let headers = lines
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_vec()))
+        .collect();
     HttpMessage::new(headers, body.to_vec())
 }
 
