@@ -315,6 +315,34 @@ mod tests {
         (m.keys().map(|k| k.as_str().to_owned()).collect(), m.clone())
     }
 
+    /// A generated case for the join tests: up to three fields (from the first four of
+    /// `fields`, and now and then one of the rest: `body-keys`, a field named by a path) and up
+    /// to four parts named from `names`, each a binary or a message of one of `keys` keys.
+    fn fields_and_parts(
+        next: &mut impl FnMut(u64) -> u64,
+        case: usize,
+        fields: &[&str],
+        names: &[&str],
+        keys: u64,
+    ) -> (Message, Vec<DecodedPart>) {
+        let mut message = Message::new();
+        for _ in 0..next(4) {
+            let choices = if next(8) == 0 { fields.len() } else { 4 };
+            message.insert(fields[next(choices as u64) as usize], format!("f{case}"));
+        }
+        let parts = (0..next(5))
+            .map(|i| DecodedPart {
+                name: names[next(names.len() as u64) as usize].to_owned(),
+                value: if next(2) == 0 {
+                    Value::binary(format!("p{i}"))
+                } else {
+                    Value::Message(Message::new().with(format!("k{}", next(keys)), i as i64))
+                },
+            })
+            .collect();
+        (message, parts)
+    }
+
     /// Wherever the parts can be joined under plain keys, that gives what the map of names
     /// un-flattened gives: the same entries, in the same order.
     #[test]
@@ -334,23 +362,8 @@ mod tests {
         let mut next = crate::testing::numbers(0x1234_5678_9abc_def1);
         let mut plain = 0;
         for case in 0..5_000 {
-            let mut fields = Message::new();
-            for _ in 0..next(4) {
-                // A field named by a path (which no HTTP header can be) now and then.
-                let choices = if next(8) == 0 { 5 } else { 4 };
-                let name = FIELDS[next(choices) as usize];
-                fields.insert(name, format!("f{case}"));
-            }
-            let parts: Vec<DecodedPart> = (0..next(5))
-                .map(|i| DecodedPart {
-                    name: NAMES[next(9) as usize].to_owned(),
-                    value: if next(2) == 0 {
-                        Value::binary(format!("p{i}"))
-                    } else {
-                        Value::Message(Message::new().with("k", i as i64))
-                    },
-                })
-                .collect();
+            // Now and then a field named by a path, which no HTTP header can be.
+            let (fields, parts) = fields_and_parts(&mut next, case, &FIELDS, &NAMES, 1);
             // Against the map of names itself, the reference both direct joins are held to.
             let by_path = |parts: &[DecodedPart]| {
                 join_through_map(fields.clone(), parts.to_vec(), body_keys(parts))
@@ -392,22 +405,8 @@ mod tests {
         let mut next = crate::testing::numbers(0x0fed_cba9_8765_4321);
         let (mut direct, mut refused) = (0, 0);
         for case in 0..5_000 {
-            let mut fields = Message::new();
-            for _ in 0..next(4) {
-                // `body-keys` and a field named by a path now and then.
-                let choices = if next(8) == 0 { 6 } else { 4 };
-                fields.insert(FIELDS[next(choices) as usize], format!("f{case}"));
-            }
-            let parts: Vec<DecodedPart> = (0..next(5))
-                .map(|i| DecodedPart {
-                    name: NAMES[next(14) as usize].to_owned(),
-                    value: if next(2) == 0 {
-                        Value::binary(format!("p{i}"))
-                    } else {
-                        Value::Message(Message::new().with(format!("k{}", next(2)), i as i64))
-                    },
-                })
-                .collect();
+            // Now and then `body-keys` or a field named by a path.
+            let (fields, parts) = fields_and_parts(&mut next, case, &FIELDS, &NAMES, 2);
             if !names_distinct(&fields, &parts) {
                 continue;
             }
