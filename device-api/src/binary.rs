@@ -104,12 +104,29 @@ impl Binary {
 
     /// A copy of `bytes` held inline, if they fit.
     fn inline(bytes: &[u8]) -> Option<Self> {
-        let len = u8::try_from(bytes.len())
-            .ok()
-            .filter(|_| bytes.len() <= Binary::INLINE)?;
+        let n = bytes.len();
+        if n > Binary::INLINE {
+            return None;
+        }
         let mut inline = [0; Binary::INLINE];
-        inline[..bytes.len()].copy_from_slice(bytes);
-        Some(Binary(Repr::Inline { len, bytes: inline }))
+        fill_inline(&mut inline, bytes);
+        Some(Binary(Repr::Inline {
+            len: n as u8,
+            bytes: inline,
+        }))
+    }
+
+    /// Makes this binary a copy of `bytes`, written where it is: a binary just placed in a
+    /// vector (an entry of a message being decoded) is filled there rather than made elsewhere
+    /// and moved in, which would read back at once what was just stored ([`fill_inline`]).
+    pub(crate) fn assign(&mut self, bytes: &[u8]) {
+        match &mut self.0 {
+            Repr::Inline { len, bytes: inline } if bytes.len() <= Binary::INLINE => {
+                fill_inline(inline, bytes);
+                *len = bytes.len() as u8;
+            }
+            _ => *self = Binary::copy_from_slice(bytes),
+        }
     }
 
     /// The bytes.
@@ -216,6 +233,53 @@ impl Binary {
             Repr::Heap(v) => v.clear(),
         }
     }
+}
+
+/// Copies `bytes` (at most `N`, with `16 <= N <= 31`) into `inline`, zeros after them, in two
+/// 16-byte stores: bytes `0..16` and `N - 16..N`.
+///
+/// An array filled by `memcpy`, which stores a short slice piecemeal, and then moved into its
+/// value is read back whole right away, a load the CPU cannot forward from those stores (for
+/// a short binary or key, that stall was the largest cost of making one). Here the two words
+/// are gathered by loads from `bytes` alone (they may overlap; a byte read twice is shifted to
+/// the same place both times), and the array's two stores are the two loads its move makes.
+#[inline]
+pub(crate) fn fill_inline<const N: usize>(inline: &mut [u8; N], bytes: &[u8]) {
+    let n = bytes.len();
+    debug_assert!(n <= N && (16..32).contains(&N));
+    let u128_at = |i: usize| {
+        let mut w = [0u8; 16];
+        w.copy_from_slice(&bytes[i..i + 16]);
+        u128::from_le_bytes(w)
+    };
+    let u64_at = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        u128::from(u64::from_le_bytes(w))
+    };
+    let u32_at = |i: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[i..i + 4]);
+        u128::from(u32::from_le_bytes(w))
+    };
+    let head = match n {
+        0 => 0,
+        1..=3 => bytes
+            .iter()
+            .enumerate()
+            .fold(0, |w, (j, &b)| w | u128::from(b) << (8 * j)),
+        4..=7 => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
+        8..=15 => u64_at(0) | u64_at(n - 8) << (8 * (n - 8)),
+        _ => u128_at(0),
+    };
+    // Byte `N - 16 + k` is byte `k + N - n` of the last sixteen.
+    let tail = if n >= 16 {
+        u128_at(n - 16) >> (8 * (N - n))
+    } else {
+        head >> (8 * (N - 16))
+    };
+    inline[N - 16..].copy_from_slice(&tail.to_le_bytes());
+    inline[..16].copy_from_slice(&head.to_le_bytes());
 }
 
 impl Default for Binary {
@@ -466,6 +530,30 @@ impl std::io::Write for Binary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_length_is_copied_byte_for_byte() {
+        // Distinct bytes, read from the middle of a larger buffer, so that a word read from the
+        // wrong place, or shifted to the wrong place, shows.
+        let buffer: Vec<u8> = (1..=100).collect();
+        for n in 0..=Binary::INLINE + 4 {
+            for start in [0, 7, 50] {
+                let bytes = &buffer[start..start + n];
+                assert_eq!(
+                    Binary::copy_from_slice(bytes).as_slice(),
+                    bytes,
+                    "{n} from {start}"
+                );
+            }
+            if n <= Binary::INLINE {
+                let mut inline = [0xffu8; Binary::INLINE];
+                fill_inline(&mut inline, &buffer[..n]);
+                let mut padded = [0u8; Binary::INLINE];
+                padded[..n].copy_from_slice(&buffer[..n]);
+                assert_eq!(inline, padded, "{n}");
+            }
+        }
+    }
 
     #[test]
     fn short_binaries_are_inline_and_long_ones_on_the_heap() {

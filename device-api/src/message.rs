@@ -66,6 +66,26 @@ impl Key {
         Key { text, tag }
     }
 
+    /// The empty key, a place for [`Key::assign`] to fill.
+    pub(crate) const EMPTY: Key = Key {
+        text: CompactString::const_new(""),
+        tag: 0,
+    };
+
+    /// Makes this key `Key::new(text)`, written where it is: a key just placed in a vector (an
+    /// entry of a message being decoded) is filled there rather than made elsewhere and moved
+    /// in, which would read back at once what was just stored, a load the CPU cannot forward
+    /// from those stores.
+    pub(crate) fn assign(&mut self, text: &str) {
+        if needs_normalising(text) {
+            *self = Key::new(text);
+        } else {
+            self.text.clear();
+            self.text.push_str(text);
+            self.tag = tag_of(text.as_bytes());
+        }
+    }
+
     /// Whether the key's text is exactly `text`, whose [`tag_of`] is `tag`.
     #[inline]
     fn is(&self, text: &[u8], tag: u32) -> bool {

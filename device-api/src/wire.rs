@@ -26,6 +26,7 @@
 //! ```
 
 use crate::message::{Key, Message, Value};
+use crate::Binary;
 use std::fmt;
 
 /// Version of this encoding. A change here is an ABI change.
@@ -346,6 +347,24 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(n)?).map_err(|_| WireError::NotUtf8)
     }
 
+    /// [`Reader::value`] into `slot`, which holds a binary: a binary is copied into it in place.
+    #[inline]
+    fn value_into(&mut self, depth: usize, slot: &mut Value) -> Result<(), WireError> {
+        if self.bytes.get(self.pos) == Some(&TAG_BINARY) && depth <= MAX_DEPTH {
+            self.pos += 1;
+            let n = self.len()?;
+            let bytes = self.take(n)?;
+            match slot {
+                Value::Binary(binary) => binary.assign(bytes),
+                other => *other = Value::Binary(bytes.into()),
+            }
+            Ok(())
+        } else {
+            *slot = self.value(depth)?;
+            Ok(())
+        }
+    }
+
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
         if depth > MAX_DEPTH {
             return Err(WireError::TooDeep);
@@ -369,8 +388,10 @@ impl<'a> Reader<'a> {
             TAG_LIST => {
                 let n = self.len()?;
                 let mut l = Vec::with_capacity(n);
-                for _ in 0..n {
-                    l.push(self.value(depth + 1)?);
+                for at in 0..n {
+                    // Filled where it lies, as a message's entries are (below).
+                    l.push(Value::Binary(Binary::new()));
+                    self.value_into(depth + 1, &mut l[at])?;
                 }
                 Ok(Value::List(l))
             }
@@ -380,9 +401,14 @@ impl<'a> Reader<'a> {
                 // step result's hashpath in it, which would otherwise move every entry.
                 let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
-                    let k = Key::from(self.text()?);
-                    let v = self.value(depth + 1)?;
-                    entries.push((k, v));
+                    // Each entry is filled where it lies in the vector (nearly every value is
+                    // a short binary): made elsewhere and moved in, its bytes would be read
+                    // back right after they were stored, a stall per entry.
+                    let at = entries.len();
+                    entries.push((Key::EMPTY, Value::Binary(Binary::new())));
+                    let (key, value) = &mut entries[at];
+                    key.assign(self.text()?);
+                    self.value_into(depth + 1, value)?;
                 }
                 // Keys repeated in a frame (which no encoder writes) are merged as by insert.
                 Ok(Value::Message(Message::from_entries(entries)))
@@ -460,6 +486,28 @@ mod tests {
                 vec![Value::from(1), Value::List(vec![]), Value::from("x")],
             )
             .with("nested", Message::new().with("deep", Message::new()))
+    }
+
+    #[test]
+    fn binaries_and_keys_of_every_length_decode_in_place() {
+        // Values filled where they lie: binaries on both sides of the inline limit, in
+        // messages and in lists, after and before values of other kinds; keys on both sides of
+        // the inline key limit, some with capitals (normalised on the way in).
+        let bytes: Vec<u8> = (0..=255).cycle().skip(3).take(80).collect();
+        let mut m = Message::new();
+        let mut list = Vec::new();
+        for n in 0..=40 {
+            let key = format!("{}{n}", "K".repeat(n % 3) + &"k".repeat(n));
+            m.insert(key.as_str(), &bytes[n..2 * n]);
+            m.insert(format!("int-{n}"), n as i64);
+            list.push(Value::from(&bytes[..n]));
+            list.push(Value::from(n as f64));
+        }
+        m.insert("list", list);
+        let decoded = decode_message(&encode_message(&m)).unwrap();
+        assert_eq!(decoded, m);
+        let keys = |m: &Message| m.keys().map(Key::as_str).collect::<Vec<_>>().join(",");
+        assert_eq!(keys(&decoded), keys(&m), "order kept");
     }
 
     #[test]
