@@ -192,7 +192,6 @@ fn header_key(name: &str) -> Key {
 /// [`from`] for the message form the node passes in: lower-case header names as keys plus
 /// `body`. Values must be binaries.
 pub fn from_message(http: &Message) -> Result<Message, Error> {
-    let mut fields = Vec::with_capacity(http.len());
     let mut body: &[u8] = &[];
     for (key, value) in http.iter() {
         let Value::Binary(bytes) = value else {
@@ -203,12 +202,14 @@ pub fn from_message(http: &Message) -> Result<Message, Error> {
         };
         if key.as_str() == "body" {
             body = bytes;
-        } else {
-            fields.push((key.clone(), value.clone()));
         }
     }
-    // The keys of a message are unique already: no search per key to build the fields.
-    decode::decode(Message::from_entries(fields), body)
+    // A clone of the whole message writes each entry where it stays (an entry cloned and then
+    // pushed would be read back right after it was stored, a stall per entry), and needs no
+    // search per key.
+    let mut fields = http.clone();
+    fields.remove("body");
+    decode::decode(fields, body)
 }
 
 #[cfg(test)]
