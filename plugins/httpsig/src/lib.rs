@@ -64,7 +64,8 @@ pub use verify::{
 };
 
 use ferrobeam_device_api::message::is_id_shaped;
-use ferrobeam_device_api::{Entry, Key, Message, Value};
+use ferrobeam_device_api::{Binary, Entry, Key, Message, Value};
+use std::borrow::Cow;
 
 /// Encodes a TABM as an HTTP message (`codecs.md` §5.1): headers sorted by name, plus the
 /// body. A message with an HMAC commitment carrying signatures travels with its `signature`
@@ -100,7 +101,16 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     // and since the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        entries.push((k.into_key(), Value::binary(v)));
+        // The value is written where the entry stays: made first and pushed, its bytes would
+        // be read back right after they were stored, a stall per header.
+        let at = entries.len();
+        entries.push((k.into_key(), Value::Binary(Binary::new())));
+        if let (_, Value::Binary(bytes)) = &mut entries[at] {
+            match v {
+                Cow::Owned(v) if v.len() > Binary::INLINE => *bytes = Binary::from(v),
+                v => bytes.extend_from_slice(&v),
+            }
+        }
     }
     let mut out = Message::from_sorted(entries);
     let body = enc.body.into_vec();
