@@ -235,6 +235,14 @@ impl Binary {
     }
 }
 
+/// The `W` bytes of `bytes` from `at`, for reading as one word.
+#[inline]
+pub(crate) fn bytes_at<const W: usize>(bytes: &[u8], at: usize) -> [u8; W] {
+    let mut word = [0u8; W];
+    word.copy_from_slice(&bytes[at..at + W]);
+    word
+}
+
 /// Copies `bytes` (at most `N`, with `16 <= N <= 31`) into `inline`, zeros after them, in two
 /// 16-byte stores: bytes `0..16` and `N - 16..N`.
 ///
@@ -247,21 +255,9 @@ impl Binary {
 pub(crate) fn fill_inline<const N: usize>(inline: &mut [u8; N], bytes: &[u8]) {
     let n = bytes.len();
     debug_assert!(n <= N && (16..32).contains(&N));
-    let u128_at = |i: usize| {
-        let mut w = [0u8; 16];
-        w.copy_from_slice(&bytes[i..i + 16]);
-        u128::from_le_bytes(w)
-    };
-    let u64_at = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&bytes[i..i + 8]);
-        u128::from(u64::from_le_bytes(w))
-    };
-    let u32_at = |i: usize| {
-        let mut w = [0u8; 4];
-        w.copy_from_slice(&bytes[i..i + 4]);
-        u128::from(u32::from_le_bytes(w))
-    };
+    let u128_at = |i: usize| u128::from_le_bytes(bytes_at(bytes, i));
+    let u64_at = |i: usize| u128::from(u64::from_le_bytes(bytes_at(bytes, i)));
+    let u32_at = |i: usize| u128::from(u32::from_le_bytes(bytes_at(bytes, i)));
     let head = match n {
         0 => 0,
         1..=3 => bytes

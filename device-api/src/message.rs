@@ -8,6 +8,7 @@
 //! Entries keep the order they were inserted in; codecs that need HyperBEAM's map order sort
 //! for themselves.
 
+use crate::binary::bytes_at;
 use crate::Binary;
 use compact_str::CompactString;
 use std::borrow::Borrow;
@@ -1038,16 +1039,8 @@ fn needs_normalising(key: &str) -> bool {
     };
     let bytes = key.as_bytes();
     let n = bytes.len();
-    let u64_at = |i: usize| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        u64::from_le_bytes(word)
-    };
-    let u32_at = |i: usize| {
-        let mut word = [0u8; 4];
-        word.copy_from_slice(&bytes[i..i + 4]);
-        u64::from(u32::from_le_bytes(word))
-    };
+    let u64_at = |i: usize| u64::from_le_bytes(bytes_at(bytes, i));
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes(bytes_at(bytes, i)));
     let found = match n {
         0 => 0,
         // The first, middle and last bytes are all of them.
