@@ -248,9 +248,10 @@ pub(crate) fn bytes_at<const W: usize>(bytes: &[u8], at: usize) -> [u8; W] {
 ///
 /// An array filled by `memcpy`, which stores a short slice piecemeal, and then moved into its
 /// value is read back whole right away, a load the CPU cannot forward from those stores (for
-/// a short binary or key, that stall was the largest cost of making one). Here the two words
-/// are gathered by loads from `bytes` alone (they may overlap; a byte read twice is shifted to
-/// the same place both times), and the array's two stores are the two loads its move makes.
+/// a short binary, that stall was the largest cost of making one). Here the two words are
+/// gathered by loads from `bytes` alone (they may overlap; a byte read twice is shifted to the
+/// same place both times) and written whole. Where the array then goes is the compiler's
+/// choice: filling a binary where it stays ([`Binary::assign`]) is what avoids a move.
 #[inline]
 pub(crate) fn fill_inline<const N: usize>(inline: &mut [u8; N], bytes: &[u8]) {
     let n = bytes.len();
