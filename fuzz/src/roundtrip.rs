@@ -755,24 +755,13 @@ fn httpsig_limit(tabm: &Message) -> Option<&'static str> {
         if key.starts_with("hashpath") {
             return Some("legacy hashpath* header (commitment data)");
         }
-        if key.contains('/') {
-            return Some("a key holding '/' (a path once in a part name)");
+        if let Some(why) = part_limit(key, v) {
+            return Some(why);
         }
         if let Value::Message(m) = v {
             if let Some(why) = nested_limit(m) {
                 return Some(why);
             }
-        }
-        let part_named = match v {
-            Value::Message(_) => true,
-            Value::Binary(b) => b.len() > ferrobeam_httpsig::MAX_HEADER_LENGTH,
-            _ => false,
-        };
-        if part_named && !part_name_ok(key) {
-            return Some("a part name that is not a plain SF string");
-        }
-        if part_named && key.is_empty() {
-            return Some("a part under an empty key (an empty path segment, dropped by flat@1.0)");
         }
         if ["body", "data"].contains(&key) && matches!(v, Value::Binary(b) if b.is_empty()) {
             return Some("an empty raw body (no body is sent)");
@@ -785,6 +774,27 @@ fn httpsig_limit(tabm: &Message) -> Option<&'static str> {
                 return Some("ao-ids value not printable ASCII (an SF string)");
             }
         }
+    }
+    None
+}
+
+/// Limits of a key at any depth that may name a part: no `/` (a path once in a part name), and
+/// a value sent as a part (a message, or a binary too long for a header) needs a name the
+/// decoder reads back.
+fn part_limit(key: &str, v: &Value) -> Option<&'static str> {
+    if key.contains('/') {
+        return Some("a key holding '/' (a path once in a part name)");
+    }
+    let part_named = match v {
+        Value::Message(_) => true,
+        Value::Binary(b) => b.len() > ferrobeam_httpsig::MAX_HEADER_LENGTH,
+        _ => false,
+    };
+    if part_named && !part_name_ok(key) {
+        return Some("a part name that is not a plain SF string");
+    }
+    if part_named && key.is_empty() {
+        return Some("a part under an empty key (an empty path segment, dropped by flat@1.0)");
     }
     None
 }
@@ -807,19 +817,8 @@ fn nested_limit(m: &Message) -> Option<&'static str> {
             // Never sent, at any depth (`§1.3`): the expected TABM drops them too.
             continue;
         }
-        if key.contains('/') {
-            return Some("a key holding '/' (a path once in a part name)");
-        }
-        let part_named = match v {
-            Value::Message(_) => true,
-            Value::Binary(b) => b.len() > ferrobeam_httpsig::MAX_HEADER_LENGTH,
-            _ => false,
-        };
-        if part_named && !part_name_ok(key) {
-            return Some("a part name that is not a plain SF string");
-        }
-        if part_named && key.is_empty() {
-            return Some("a part under an empty key (an empty path segment, dropped by flat@1.0)");
+        if let Some(why) = part_limit(key, v) {
+            return Some(why);
         }
         if key == "content-disposition" {
             return Some("a nested content-disposition field (the part's own header)");
