@@ -58,6 +58,34 @@ fn stages(http: &HttpMessage) -> String {
     )
 }
 
+/// The message-form round trip (`support::round_trip`'s stages, what the bench and the node
+/// run): its
+/// answer, and the TABM of its first stage with its entries sorted, so that a change of the
+/// order in which a stage lists its keys (which no encoding shows) is not taken for a change of
+/// bytes.
+fn message_stages(http: &HttpMessage) -> String {
+    let form = http.to_message();
+    let tabm = match ferrobeam_httpsig::from_message(&form) {
+        Ok(t) => t,
+        Err(e) => return format!("from_message error: {e}"),
+    };
+    let mut entries: Vec<String> = tabm.iter().map(|e| format!("{e:?}")).collect();
+    entries.sort();
+    let out = ferrobeam_structured::to_owned(tabm)
+        .map_err(|e| e.to_string())
+        .and_then(|rich| ferrobeam_structured::from_owned(rich).map_err(|e| e.to_string()))
+        .and_then(|tabm| ferrobeam_httpsig::to_message(&tabm).map_err(|e| e.to_string()));
+    let out = match out {
+        Ok(out) => format!("{:?}", out.iter().collect::<Vec<_>>()),
+        Err(e) => format!("error: {e}"),
+    };
+    format!(
+        "form-tabm {} form-http {}",
+        &hex(entries.concat().as_bytes())[..16],
+        &hex(out.as_bytes())[..16],
+    )
+}
+
 fn main() {
     let dir = vectors::dir().join("client-requests");
     let mut files: Vec<String> = std::fs::read_dir(dir)
@@ -71,7 +99,9 @@ fn main() {
             continue;
         };
         println!("{file} signed: {}", stages(&http));
+        println!("{file} signed, message form: {}", message_stages(&http));
         let plain = http.without_signatures();
         println!("{file} unsigned: {}", stages(&plain));
+        println!("{file} unsigned, message form: {}", message_stages(&plain));
     }
 }
