@@ -977,6 +977,47 @@ impl Message {
         Ok(Message::from_unique(entries))
     }
 
+    /// A copy without `key` (normalised first), the other entries in their order: cheaper than
+    /// copying the whole message and removing `key`, which copies its value for nothing.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let m = Message::new().with("a", 1).with("body", "bytes").with("b", 2);
+    /// let fields = m.without("body");
+    /// assert_eq!(fields.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    /// assert_eq!(m.len(), 3);
+    /// ```
+    pub fn without(&self, key: &str) -> Message {
+        let Some(i) = self.position_normalised(key) else {
+            return self.clone();
+        };
+        // Room for as many entries as there were: a copy without a key is usually added to.
+        let mut entries = Vec::with_capacity(self.entries.len());
+        entries.extend_from_slice(&self.entries[..i]);
+        entries.extend_from_slice(&self.entries[i + 1..]);
+        Message::from_unique(entries)
+    }
+
+    /// Removes every private key (§1.3), at every depth, where the message is: what
+    /// [`Message::without_private`] returns, for a message the caller owns, with nothing copied.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Message;
+    /// let mut m = Message::new().with("a", 1).with("priv_wallet", "secret")
+    ///     .with("inner", Message::new().with("private", 1).with("b", 2));
+    /// m.remove_private();
+    /// assert!(m.get("priv_wallet").is_none());
+    /// assert_eq!(m.get_message("inner").map(|i| i.len()), Some(1));
+    /// ```
+    pub fn remove_private(&mut self) {
+        self.retain(|key, value| {
+            if let Value::Message(inner) = value {
+                inner.remove_private();
+            }
+            !key.is_private()
+        });
+    }
+
     /// A copy without private keys (§1.3), at every depth.
     ///
     /// ```
@@ -1548,5 +1589,39 @@ mod tests {
         assert!(m.get_mut("Test-header").is_some());
         assert!(m.remove("TEST-header").is_some());
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn without_a_key_and_private_keys_removed_in_place() {
+        for n in [3, Message::SCAN_LIMIT + 2, 80] {
+            let mut m = numbered(n);
+            m.insert("body", "bytes");
+            m.insert("k_last", 1);
+            let fields = m.without("Body");
+            assert_eq!(fields.len(), m.len() - 1);
+            assert!(fields.get("body").is_none());
+            let mut model = m.clone();
+            model.remove("body");
+            assert_eq!(
+                fields.keys().collect::<Vec<_>>(),
+                model.keys().collect::<Vec<_>>()
+            );
+            // A large copy is found by its index, as any large message is.
+            assert_eq!(fields.get("k_last"), Some(&Value::Integer(1)));
+            assert_eq!(m.without("absent"), m);
+
+            let nested = Message::new()
+                .with("priv_x", 1)
+                .with("y", numbered(n).with("private", 2));
+            m.insert("inner", nested);
+            m.insert("priv_top", "secret");
+            let public = m.without_private();
+            m.remove_private();
+            assert_eq!(m, public);
+            assert!(m.get("priv_top").is_none());
+            let inner = m.get_message("inner").unwrap();
+            assert!(inner.get("priv_x").is_none());
+            assert_eq!(inner.get_message("y").map(Message::len), Some(n));
+        }
     }
 }
