@@ -94,7 +94,8 @@ pub fn unverified_reasons(msg: &Message) -> Vec<String> {
 /// recomputed), only the committed keys when a signature verified, and the verdict in `priv`.
 pub fn from_request(http: &Message, derived: &Message) -> Result<Message, Error> {
     // Private keys are the node's: none sent by a client survives, at any depth.
-    let mut tabm = from_message(http)?.without_private();
+    let mut tabm = from_message(http)?;
+    tabm.remove_private();
     let signed: Vec<String> = crate::signed_commitment_ids(&tabm)
         .into_iter()
         .map(str::to_owned)
