@@ -37,8 +37,33 @@ use std::ops::{Deref, DerefMut};
 /// let v: Vec<u8> = b.into_vec();
 /// assert_eq!(v, b"content-type");
 /// ```
-#[derive(Clone)]
 pub struct Binary(Repr);
+
+impl Clone for Binary {
+    #[inline]
+    fn clone(&self) -> Self {
+        Binary(self.0.clone())
+    }
+
+    /// Where the binary is: an inline binary over an inline one is a copy of its 32 bytes (a
+    /// binary made and then moved would be read back right after it was stored, a stall).
+    #[inline]
+    fn clone_from(&mut self, source: &Self) {
+        match (&mut self.0, &source.0) {
+            (
+                Repr::Inline { len, bytes },
+                Repr::Inline {
+                    len: from_len,
+                    bytes: from,
+                },
+            ) => {
+                *len = *from_len;
+                *bytes = *from;
+            }
+            (into, from) => *into = from.clone(),
+        }
+    }
+}
 
 #[derive(Clone)]
 enum Repr {

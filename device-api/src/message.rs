@@ -27,11 +27,29 @@ use std::fmt;
 /// assert_eq!(Key::new(id).as_str(), id);
 /// assert!(Key::new("priv_wallet").is_private());
 /// ```
-#[derive(Clone)]
 pub struct Key {
     text: CompactString,
     /// [`tag_of`] the text: lets a message search its keys without reading their bytes.
     tag: u32,
+}
+
+impl Clone for Key {
+    #[inline]
+    fn clone(&self) -> Self {
+        Key {
+            text: self.text.clone(),
+            tag: self.tag,
+        }
+    }
+
+    /// Field by field, where the key is: a key copied into an entry already in place (as a
+    /// codec fills the entries of a message it builds) is written there, not made elsewhere
+    /// and moved in.
+    #[inline]
+    fn clone_from(&mut self, source: &Self) {
+        self.text.clone_from(&source.text);
+        self.tag = source.tag;
+    }
 }
 
 /// A summary of a key's bytes (length, first, middle and last byte): two keys with different
@@ -67,8 +85,17 @@ impl Key {
         Key { text, tag }
     }
 
-    /// The empty key, a place for [`Key::assign`] to fill.
-    pub(crate) const EMPTY: Key = Key {
+    /// The empty key: a place to fill, e.g. with [`Clone::clone_from`], in an entry pushed
+    /// first. A constant, so that an entry of it is copied into place rather than built.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// let mut key = Key::EMPTY;
+    /// assert_eq!(key.as_str(), "");
+    /// key.clone_from(&Key::new("Name"));
+    /// assert_eq!(key, Key::new("name"));
+    /// ```
+    pub const EMPTY: Key = Key {
         text: CompactString::const_new(""),
         tag: 0,
     };
@@ -244,7 +271,7 @@ impl From<&Key> for Key {
 /// let nested = Value::from(Message::new().with("a", 1));
 /// assert!(nested.as_message().is_some());
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 pub enum Value {
     /// Bytes: text or binary data. Most values on the wire are binaries, and most are short
     /// enough to be held without an allocation ([`Binary`]).
@@ -259,6 +286,29 @@ pub enum Value {
     List(Vec<Value>),
     /// A nested message.
     Message(Message),
+}
+
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        match self {
+            Value::Binary(b) => Value::Binary(b.clone()),
+            Value::Integer(n) => Value::Integer(*n),
+            Value::Float(f) => Value::Float(*f),
+            Value::Atom(a) => Value::Atom(a.clone()),
+            Value::List(l) => Value::List(l.clone()),
+            Value::Message(m) => Value::Message(m.clone()),
+        }
+    }
+
+    /// A binary over a binary is copied where it is ([`Binary`]'s `clone_from`); any other
+    /// value is cloned and moved in.
+    #[inline]
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (Value::Binary(into), Value::Binary(from)) => into.clone_from(from),
+            (into, from) => *into = from.clone(),
+        }
+    }
 }
 
 impl Value {
@@ -517,7 +567,7 @@ impl From<Vec<Value>> for Value {
 /// ```
 ///
 /// Two messages are equal when they hold the same entries, in any order.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Message {
     /// The entries in insertion order; keys are unique.
     entries: Vec<(Key, Value)>,
@@ -525,6 +575,33 @@ pub struct Message {
     /// [`Message::SCAN_LIMIT`] entries: a message of a handful of keys (nearly all of them) is
     /// searched by comparing keys, which costs less than hashing one, and needs no table.
     index: Option<Box<Index>>,
+}
+
+impl Clone for Message {
+    fn clone(&self) -> Self {
+        let mut entries = Vec::with_capacity(self.entries.len());
+        copy_entries(&mut entries, &self.entries);
+        Message {
+            entries,
+            index: self.index.clone(),
+        }
+    }
+}
+
+/// Appends a copy of `from` to `into`, each entry written where it stays: an empty entry is
+/// copied in (a constant), then its key and value are filled there. A whole entry cloned and
+/// then moved into the vector would be stored in pieces and read back whole at once, a load
+/// the CPU cannot forward from those stores.
+fn copy_entries(into: &mut Vec<(Key, Value)>, from: &[(Key, Value)]) {
+    const PLACE: (Key, Value) = (Key::EMPTY, Value::Binary(Binary::new()));
+    into.reserve(from.len());
+    for (key, value) in from {
+        into.push(PLACE);
+        if let Some((k, v)) = into.last_mut() {
+            k.clone_from(key);
+            v.clone_from(value);
+        }
+    }
 }
 
 /// Whether no two of (at most [`Message::TAG_CHECK_LIMIT`]) entries have the same key tag,
@@ -993,8 +1070,8 @@ impl Message {
         };
         // Room for as many entries as there were: a copy without a key is usually added to.
         let mut entries = Vec::with_capacity(self.entries.len());
-        entries.extend_from_slice(&self.entries[..i]);
-        entries.extend_from_slice(&self.entries[i + 1..]);
+        copy_entries(&mut entries, &self.entries[..i]);
+        copy_entries(&mut entries, &self.entries[i + 1..]);
         Message::from_unique(entries)
     }
 

@@ -96,6 +96,9 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 /// assert!(http.get("content-digest").is_some());
 /// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
+    /// An entry to fill where it is: a constant, copied into the vector as it stands (an
+    /// entry built first would be stored in pieces and read back whole to be moved, a stall).
+    const PLACE: (Key, Value) = (Key::EMPTY, Value::Binary(Binary::new()));
     let enc = encode_with_signatures(tabm)?;
     // Straight into the message: the TABM's keys are taken as they are (normalised already),
     // and since the headers are sorted by name, without searching for duplicates.
@@ -104,8 +107,10 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
         // The value is written where the entry stays: made first and pushed, its bytes would
         // be read back right after they were stored, a stall per header.
         let at = entries.len();
-        entries.push((k.into_key(), Value::Binary(Binary::new())));
-        if let (_, Value::Binary(bytes)) = &mut entries[at] {
+        entries.push(PLACE);
+        let (key, value) = &mut entries[at];
+        k.write_into(key);
+        if let Value::Binary(bytes) = value {
             match v {
                 Cow::Owned(v) if v.len() > Binary::INLINE => *bytes = Binary::from(v),
                 v => bytes.extend_from_slice(&v),
