@@ -1701,4 +1701,58 @@ mod tests {
             assert_eq!(inner.get_message("y").map(Message::len), Some(n));
         }
     }
+
+    /// Every kind of value, binaries and keys on both sides of their inline limits.
+    fn assorted_values() -> Vec<Value> {
+        let mut values: Vec<Value> = [0, 1, Binary::INLINE, Binary::INLINE + 1, 100]
+            .map(|n| Value::binary(vec![b'x'; n]))
+            .to_vec();
+        values.extend([
+            Value::Integer(-7),
+            Value::Float(1.5),
+            Value::atom("true"),
+            Value::List(vec![Value::from(1), Value::from("two")]),
+            Value::Message(numbered(3)),
+            Value::Message(numbered(Message::SCAN_LIMIT + 5)),
+        ]);
+        values
+    }
+
+    #[test]
+    fn clones_made_in_place_equal_their_sources() {
+        let keys: Vec<Key> = [0, 1, 23, 24, 25, 43, 60]
+            .map(|n| Key::new("k".repeat(n)))
+            .to_vec();
+        for into in &keys {
+            for from in &keys {
+                let mut copy = into.clone();
+                copy.clone_from(from);
+                assert_eq!(&copy, from);
+                assert_eq!(copy.cmp(from), std::cmp::Ordering::Equal);
+            }
+        }
+        let values = assorted_values();
+        for into in &values {
+            for from in &values {
+                let mut copy = into.clone();
+                copy.clone_from(from);
+                assert!(&copy == from, "{into:?} <- {from:?}");
+            }
+        }
+        // A message's clone keeps its entries, their order, and a large one's index.
+        for n in [0, 5, Message::SCAN_LIMIT + 5] {
+            let mut m = numbered(n);
+            for (i, value) in values.iter().enumerate() {
+                m.insert(format!("v{i}-{}", "long".repeat(i)), value.clone());
+            }
+            let copy = m.clone();
+            assert_eq!(
+                copy.iter().collect::<Vec<_>>(),
+                m.iter().collect::<Vec<_>>()
+            );
+            for (key, value) in m.iter() {
+                assert_eq!(copy.get(key.as_str()), Some(value));
+            }
+        }
+    }
 }

@@ -59,10 +59,9 @@ fn stages(http: &HttpMessage) -> String {
 }
 
 /// The message-form round trip (`support::round_trip`'s stages, what the bench and the node
-/// run): its
-/// answer, and the TABM of its first stage with its entries sorted, so that a change of the
-/// order in which a stage lists its keys (which no encoding shows) is not taken for a change of
-/// bytes.
+/// run): its answer, and the TABM of its first stage with its entries sorted, so that a change
+/// of the order in which a stage lists its keys (which no encoding shows) is not taken for a
+/// change of bytes.
 fn message_stages(http: &HttpMessage) -> String {
     let form = http.to_message();
     let tabm = match ferrobeam_httpsig::from_message(&form) {
