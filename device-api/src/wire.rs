@@ -366,6 +366,10 @@ impl<'a> Reader<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
+        // Places to fill, pushed as constants: a constant is copied into the vector as it
+        // stands, where an empty binary built first is stored in pieces and read back whole.
+        const EMPTY_VALUE: Value = Value::Binary(Binary::new());
+        const EMPTY_ENTRY: (Key, Value) = (Key::EMPTY, EMPTY_VALUE);
         if depth > MAX_DEPTH {
             return Err(WireError::TooDeep);
         }
@@ -390,7 +394,7 @@ impl<'a> Reader<'a> {
                 let mut l = Vec::with_capacity(n);
                 for at in 0..n {
                     // Filled where it lies, as a message's entries are (below).
-                    l.push(Value::Binary(Binary::new()));
+                    l.push(EMPTY_VALUE);
                     self.value_into(depth + 1, &mut l[at])?;
                 }
                 Ok(Value::List(l))
@@ -405,7 +409,7 @@ impl<'a> Reader<'a> {
                     // a short binary): made elsewhere and moved in, its bytes would be read
                     // back right after they were stored, a stall per entry.
                     let at = entries.len();
-                    entries.push((Key::EMPTY, Value::Binary(Binary::new())));
+                    entries.push(EMPTY_ENTRY);
                     let (key, value) = &mut entries[at];
                     key.assign(self.text()?);
                     self.value_into(depth + 1, value)?;
