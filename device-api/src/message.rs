@@ -588,19 +588,37 @@ impl Clone for Message {
     }
 }
 
-/// Appends a copy of `from` to `into`, each entry written where it stays: an empty entry is
-/// copied in (a constant), then its key and value are filled there. A whole entry cloned and
-/// then moved into the vector would be stored in pieces and read back whole at once, a load
-/// the CPU cannot forward from those stores.
+/// Pushes an empty entry (the empty key and an empty binary) onto `entries` and returns it, to
+/// be filled where it stays: with [`Clone::clone_from`], or [`Binary::extend_from_slice`] on
+/// the value. The empty entry is a constant, copied into the vector as it stands. An entry
+/// made first and then pushed would be stored in pieces and read back whole at once to be
+/// moved, a load the CPU cannot forward from those stores: in a codec building a message of a
+/// handful of short keys and values, that wait cost more than the copying.
+///
+/// ```
+/// use ferrobeam_device_api::message::push_empty;
+/// use ferrobeam_device_api::{Key, Message, Value};
+/// let mut entries = Vec::new();
+/// let (key, value) = push_empty(&mut entries);
+/// key.clone_from(&Key::new("a"));
+/// value.clone_from(&Value::from("1"));
+/// assert_eq!(Message::from_entries(entries), Message::new().with("a", "1"));
+/// ```
+#[inline]
+pub fn push_empty(entries: &mut Vec<(Key, Value)>) -> &mut (Key, Value) {
+    const EMPTY: (Key, Value) = (Key::EMPTY, Value::Binary(Binary::new()));
+    entries.push(EMPTY);
+    let at = entries.len() - 1;
+    &mut entries[at]
+}
+
+/// Appends a copy of `from` to `into`, each entry filled where it stays ([`push_empty`]).
 fn copy_entries(into: &mut Vec<(Key, Value)>, from: &[(Key, Value)]) {
-    const PLACE: (Key, Value) = (Key::EMPTY, Value::Binary(Binary::new()));
     into.reserve(from.len());
     for (key, value) in from {
-        into.push(PLACE);
-        if let Some((k, v)) = into.last_mut() {
-            k.clone_from(key);
-            v.clone_from(value);
-        }
+        let (k, v) = push_empty(into);
+        k.clone_from(key);
+        v.clone_from(value);
     }
 }
 

@@ -25,7 +25,7 @@
 //! assert_eq!(wire::decode_message(&bytes).unwrap(), m);
 //! ```
 
-use crate::message::{Key, Message, Value};
+use crate::message::{push_empty, Message, Value};
 use crate::Binary;
 use std::fmt;
 
@@ -366,10 +366,8 @@ impl<'a> Reader<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, WireError> {
-        // Places to fill, pushed as constants: a constant is copied into the vector as it
-        // stands, where an empty binary built first is stored in pieces and read back whole.
+        // A list item's place to fill, pushed as a constant (see `push_empty`).
         const EMPTY_VALUE: Value = Value::Binary(Binary::new());
-        const EMPTY_ENTRY: (Key, Value) = (Key::EMPTY, EMPTY_VALUE);
         if depth > MAX_DEPTH {
             return Err(WireError::TooDeep);
         }
@@ -408,9 +406,7 @@ impl<'a> Reader<'a> {
                     // Each entry is filled where it lies in the vector (nearly every value is
                     // a short binary): made elsewhere and moved in, its bytes would be read
                     // back right after they were stored, a stall per entry.
-                    let at = entries.len();
-                    entries.push(EMPTY_ENTRY);
-                    let (key, value) = &mut entries[at];
+                    let (key, value) = push_empty(&mut entries);
                     key.assign(self.text()?);
                     self.value_into(depth + 1, value)?;
                 }
@@ -425,6 +421,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Key;
 
     #[test]
     fn a_large_body_is_written_without_regrowing_the_frame() {

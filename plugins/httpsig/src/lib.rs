@@ -63,7 +63,7 @@ pub use verify::{
     ReceivedCheck,
 };
 
-use ferrobeam_device_api::message::is_id_shaped;
+use ferrobeam_device_api::message::{is_id_shaped, push_empty};
 use ferrobeam_device_api::{Binary, Entry, Key, Message, Value};
 use std::borrow::Cow;
 
@@ -96,19 +96,13 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 /// assert!(http.get("content-digest").is_some());
 /// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
-    /// An entry to fill where it is: a constant, copied into the vector as it stands (an
-    /// entry built first would be stored in pieces and read back whole to be moved, a stall).
-    const PLACE: (Key, Value) = (Key::EMPTY, Value::Binary(Binary::new()));
     let enc = encode_with_signatures(tabm)?;
     // Straight into the message: the TABM's keys are taken as they are (normalised already),
     // and since the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        // The value is written where the entry stays: made first and pushed, its bytes would
-        // be read back right after they were stored, a stall per header.
-        let at = entries.len();
-        entries.push(PLACE);
-        let (key, value) = &mut entries[at];
+        // Written where the entry stays (`push_empty`).
+        let (key, value) = push_empty(&mut entries);
         k.write_into(key);
         if let Value::Binary(bytes) = value {
             match v {
