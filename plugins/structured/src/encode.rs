@@ -20,8 +20,9 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
     {
         return Ok(msg);
     }
-    // Room for a type per entry from the start: growing it as types are found reallocates.
-    let mut types: Vec<(Key, &'static str)> = Vec::with_capacity(msg.len());
+    // The `ao-types` field, written as the types are found (the entries are in order by now),
+    // with room for a short member per entry: growing it as types are found reallocates.
+    let mut types = Vec::with_capacity(msg.len() * 24);
     // A scalar's text is written here, then copied into its value (inline when short).
     let mut text = Vec::with_capacity(32);
     let mut failed = None;
@@ -44,25 +45,25 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
         return Err(e);
     }
     if !types.is_empty() {
-        msg.insert("ao-types", Value::binary(ao_types_field(&types)));
+        msg.insert("ao-types", Value::binary(types));
     }
     Ok(msg)
 }
 
-/// Encodes the value of `key` where it is, recording its type in `types` unless it is a
-/// binary or a message; `false` when only its type is kept (an empty value).
+/// Encodes the value of `key` where it is, adding its type to the `ao-types` field `types`
+/// unless it is a binary or a message; `false` when only its type is kept (an empty value).
 #[inline]
 fn encode_in_place(
     key: &Key,
     value: &mut Value,
     depth: usize,
-    types: &mut Vec<(Key, &'static str)>,
+    types: &mut Vec<u8>,
     text: &mut Vec<u8>,
 ) -> Result<bool, Error> {
     match value {
-        Value::Binary(b) if b.is_empty() => types.push((key.clone(), "empty-binary")),
-        Value::List(l) if l.is_empty() => types.push((key.clone(), "empty-list")),
-        Value::Message(m) if is_empty_message(m) => types.push((key.clone(), "empty-message")),
+        Value::Binary(b) if b.is_empty() => add_type(types, key, "empty-binary"),
+        Value::List(l) if l.is_empty() => add_type(types, key, "empty-list"),
+        Value::Message(m) if is_empty_message(m) => add_type(types, key, "empty-message"),
         Value::Binary(_) => return Ok(true),
         Value::Message(m) => {
             *m = encode_message(std::mem::take(m), depth + 1)?;
@@ -70,14 +71,14 @@ fn encode_in_place(
         }
         Value::List(l) if matches!(l[0], Value::Message(_) | Value::List(_)) => {
             *value = Value::Message(encode_numbered(std::mem::take(l), depth + 1)?);
-            types.push((key.clone(), "list"));
+            add_type(types, key, "list");
             return Ok(true);
         }
         _ => {
             text.clear();
             let ty = encode_value(text, value, depth)?;
             *value = Value::binary(text.as_slice());
-            types.push((key.clone(), ty));
+            add_type(types, key, ty);
             return Ok(true);
         }
     }
@@ -99,18 +100,18 @@ fn encode_numbered(list: Vec<Value>, depth: usize) -> Result<Message, Error> {
     encode_message(Message::from_entries(numbered), depth)
 }
 
-/// `escape(key)="type"` members in the (already ascending) order given, joined by `", "`.
-fn ao_types_field(types: &[(Key, &str)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(types.len() * 24);
-    for (i, (key, ty)) in types.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        escape::write(&mut out, key.as_str().as_bytes());
-        out.push(b'=');
-        sf::write_string(&mut out, ty.as_bytes());
+/// Adds the member `escape(key)="type"` to the `ao-types` field `field`, after a `", "` unless
+/// it is the first; members are added in the message's (ascending) key order. Type names are
+/// the codec's own, lower-case letters and `-`, so they are quoted without escaping.
+fn add_type(field: &mut Vec<u8>, key: &Key, ty: &'static str) {
+    debug_assert!(ty.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+    if !field.is_empty() {
+        field.extend_from_slice(b", ");
     }
-    out
+    escape::write(field, key.as_str().as_bytes());
+    field.extend_from_slice(b"=\"");
+    field.extend_from_slice(ty.as_bytes());
+    field.push(b'"');
 }
 
 /// A message that encodes as `empty-message`: no keys, or only `priv` (`§1.3`).
