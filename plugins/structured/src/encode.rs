@@ -23,8 +23,9 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
     // The `ao-types` field, written as the types are found (the entries are in order by now),
     // with room for a short member per entry: growing it as types are found reallocates.
     let mut types = Vec::with_capacity(msg.len() * 24);
-    // A scalar's text is written here, then copied into its value (inline when short).
-    let mut text = Vec::with_capacity(32);
+    // A scalar's text is written here, then copied into its value (inline when short). Room
+    // for a short list's text: growing it as a list is written reallocates.
+    let mut text = Vec::with_capacity(128);
     let mut failed = None;
     msg.retain(|key, value| {
         if failed.is_some() {
@@ -143,6 +144,9 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
             if depth >= MAX_DEPTH {
                 return Err(Error::TooDeep(MAX_DEPTH));
             }
+            // Room for each item with its annotation, quotes and separator, so that a longer list
+            // grows its text once, not at each doubling.
+            out.reserve(items.len() * 24);
             let mut item_text = Vec::with_capacity(32);
             let mut inner = Vec::with_capacity(16);
             for (i, item) in items.iter().enumerate() {

@@ -184,7 +184,8 @@ impl<'a> Multipart<'a> {
     /// Prepares `parts` (in name order); `inline_key` names the part written as
     /// `content-disposition: inline`. Hashes the parts for the boundary.
     pub fn new(parts: BTreeMap<String, PartValue<'a>>, inline_key: &str) -> Self {
-        let mut body_keys = Vec::new();
+        // Room for every name quoted and joined: growing it name by name reallocates.
+        let mut body_keys = Vec::with_capacity(parts.keys().map(|name| name.len() + 4).sum());
         let mut prepared = Vec::with_capacity(parts.len());
         for (i, (name, value)) in parts.into_iter().enumerate() {
             if i > 0 {
