@@ -101,6 +101,13 @@ impl Binary {
         })
     }
 
+    /// Whether the bytes are held inline: such a binary owns no memory, so a copy of its bytes
+    /// is a clone of it (what [`Message`](crate::Message)'s clone relies on).
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     /// An empty binary with room for `capacity` bytes.
     ///
     /// ```

@@ -612,14 +612,35 @@ pub fn push_empty(entries: &mut Vec<(Key, Value)>) -> &mut (Key, Value) {
     &mut entries[at]
 }
 
-/// Appends a copy of `from` to `into`, each entry filled where it stays ([`push_empty`]).
+/// Appends a copy of `from` to `into`. An entry that owns no memory ([`owns_nothing`]) is
+/// copied as it stands, in one move of its bytes; any other is filled where it stays
+/// ([`push_empty`]).
 fn copy_entries(into: &mut Vec<(Key, Value)>, from: &[(Key, Value)]) {
     into.reserve(from.len());
-    for (key, value) in from {
-        let (k, v) = push_empty(into);
-        k.clone_from(key);
-        v.clone_from(value);
+    for entry in from {
+        if owns_nothing(entry) {
+            // SAFETY: `entry` holds no pointer to memory it owns (`owns_nothing`): a copy of its
+            // bytes is a value equal to its clone (compact_str clones an inline or static string
+            // the same way), and dropping both the copy and the original frees nothing twice.
+            into.push(unsafe { std::ptr::read(entry) });
+        } else {
+            let (k, v) = push_empty(into);
+            k.clone_from(&entry.0);
+            v.clone_from(&entry.1);
+        }
     }
+}
+
+/// Whether an entry owns no memory: its key is held inline (or is static text) and its value
+/// is an inline binary or a number. Nearly every entry of a request's headers is such an entry.
+#[inline]
+fn owns_nothing((key, value): &(Key, Value)) -> bool {
+    !key.text.is_heap_allocated()
+        && match value {
+            Value::Binary(b) => b.is_inline(),
+            Value::Integer(_) | Value::Float(_) => true,
+            Value::Atom(_) | Value::List(_) | Value::Message(_) => false,
+        }
 }
 
 /// Whether no two of (at most [`Message::TAG_CHECK_LIMIT`]) entries have the same key tag,
@@ -1734,6 +1755,46 @@ mod tests {
             Value::Message(numbered(Message::SCAN_LIMIT + 5)),
         ]);
         values
+    }
+
+    /// Only entries whose key and value hold no allocation are copied as bytes by a clone:
+    /// keys up to compact_str's 24 inline bytes, binaries up to `Binary::INLINE`, numbers.
+    #[test]
+    fn only_entries_owning_no_memory_are_copied_as_bytes() {
+        for n in 0..=60 {
+            let key = Key::new("k".repeat(n));
+            assert_eq!(
+                owns_nothing(&(key, Value::Integer(1))),
+                n <= 24,
+                "key of {n} bytes"
+            );
+        }
+        assert!(owns_nothing(&(Key::EMPTY, Value::Float(0.5))));
+        for n in 0..=100 {
+            let entry = (Key::new("k"), Value::binary(vec![b'x'; n]));
+            assert_eq!(
+                owns_nothing(&entry),
+                n <= Binary::INLINE,
+                "binary of {n} bytes"
+            );
+        }
+        for value in [
+            Value::atom("ok"),
+            Value::List(Vec::new()),
+            Value::Message(Message::new()),
+        ] {
+            assert!(!owns_nothing(&(Key::new("k"), value)));
+        }
+        // A clone outlives its source, and each is dropped once.
+        let source = Message::new()
+            .with("a", "short")
+            .with("k".repeat(40), "x".repeat(40))
+            .with("n", 7)
+            .with("list", Value::List(vec![Value::from("item")]));
+        let copy = source.clone();
+        let expected = format!("{source:?}");
+        drop(source);
+        assert_eq!(format!("{copy:?}"), expected);
     }
 
     #[test]
