@@ -612,22 +612,38 @@ pub fn push_empty(entries: &mut Vec<(Key, Value)>) -> &mut (Key, Value) {
     &mut entries[at]
 }
 
-/// Appends a copy of `from` to `into`. An entry that owns no memory ([`owns_nothing`]) is
-/// copied as it stands, in one move of its bytes; any other is filled where it stays
-/// ([`push_empty`]).
+/// Pushes a clone of `entry` onto `entries`: the way to copy an entry of one message into
+/// another being built. An entry that owns no memory (a key of up to 24 bytes, and a binary
+/// of up to [`Binary::INLINE`] bytes or a number: nearly every header of a request) is copied
+/// as its bytes, in one move; any other is filled where it stays ([`push_empty`]).
+///
+/// ```
+/// use ferrobeam_device_api::message::push_clone;
+/// use ferrobeam_device_api::Message;
+/// let m = Message::new().with("a", "1").with("b", 2);
+/// let mut entries = Vec::new();
+/// push_clone(&mut entries, &m.entries()[1]);
+/// assert_eq!(Message::from_entries(entries), Message::new().with("b", 2));
+/// ```
+#[inline(always)]
+pub fn push_clone(entries: &mut Vec<(Key, Value)>, entry: &(Key, Value)) {
+    if owns_nothing(entry) {
+        // SAFETY: `entry` holds no pointer to memory it owns (`owns_nothing`): a copy of its
+        // bytes is a value equal to its clone (compact_str clones an inline or static string
+        // the same way), and dropping both the copy and the original frees nothing twice.
+        entries.push(unsafe { std::ptr::read(entry) });
+    } else {
+        let (k, v) = push_empty(entries);
+        k.clone_from(&entry.0);
+        v.clone_from(&entry.1);
+    }
+}
+
+/// Appends a copy of `from` to `into`, entry by entry ([`push_clone`]).
 fn copy_entries(into: &mut Vec<(Key, Value)>, from: &[(Key, Value)]) {
     into.reserve(from.len());
     for entry in from {
-        if owns_nothing(entry) {
-            // SAFETY: `entry` holds no pointer to memory it owns (`owns_nothing`): a copy of its
-            // bytes is a value equal to its clone (compact_str clones an inline or static string
-            // the same way), and dropping both the copy and the original frees nothing twice.
-            into.push(unsafe { std::ptr::read(entry) });
-        } else {
-            let (k, v) = push_empty(into);
-            k.clone_from(&entry.0);
-            v.clone_from(&entry.1);
-        }
+        push_clone(into, entry);
     }
 }
 
@@ -1033,6 +1049,19 @@ impl Message {
     /// ```
     pub fn iter(&self) -> Iter<'_> {
         Iter(self.entries.iter())
+    }
+
+    /// The entries as a slice of `(key, value)` pairs, in order: what [`push_clone`] copies
+    /// from, for a codec building a message of some of another's entries.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let m = Message::new().with("a", 1).with("b", "x");
+    /// let (key, value) = &m.entries()[1];
+    /// assert_eq!((key.as_str(), value), ("b", &Value::from("x")));
+    /// ```
+    pub fn entries(&self) -> &[(Key, Value)] {
+        &self.entries
     }
 
     /// The entries, in order, with mutable values.

@@ -31,8 +31,10 @@ pub(crate) struct Encoded<'a> {
 /// encoder adds (`content-digest`, `body-keys`, …). Keeping the key lets the message form
 /// ([`crate::to_message`]) take it as it is instead of normalising its text again.
 pub(crate) enum Name<'a> {
-    /// A key of the encoded message.
-    Key(&'a Key),
+    /// A key of the encoded message whose header value is that entry's binary, as it is: the
+    /// message form ([`crate::to_message`]) copies the entry whole. [`Headers::insert`] keeps
+    /// this true, since a value replaced comes with its own name.
+    Entry(&'a (Key, Value)),
     /// A name the encoder adds, lower-case.
     Added(&'static str),
 }
@@ -41,9 +43,18 @@ impl Name<'_> {
     /// The name's text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        match self {
-            Name::Key(key) => key.as_str(),
+        match *self {
+            Name::Entry((key, _)) => key.as_str(),
             Name::Added(text) => text,
+        }
+    }
+
+    /// The key this name is, unless the encoder added it.
+    #[inline]
+    fn key(&self) -> Option<&Key> {
+        match *self {
+            Name::Entry((key, _)) => Some(key),
+            Name::Added(_) => None,
         }
     }
 
@@ -51,8 +62,8 @@ impl Name<'_> {
     /// tell apart by their first bytes without reading the texts.
     #[inline]
     fn cmp_name(&self, other: &Name<'_>) -> std::cmp::Ordering {
-        match (self, other) {
-            (Name::Key(a), Name::Key(b)) => a.cmp(b),
+        match (self.key(), other.key()) {
+            (Some(a), Some(b)) => a.cmp(b),
             _ => self.as_str().cmp(other.as_str()),
         }
     }
@@ -60,7 +71,7 @@ impl Name<'_> {
     /// The name as a message key.
     pub fn into_key(self) -> Key {
         match self {
-            Name::Key(key) => key.clone(),
+            Name::Entry((key, _)) => key.clone(),
             Name::Added(text) => Key::new(text),
         }
     }
@@ -69,7 +80,7 @@ impl Name<'_> {
     #[inline]
     pub fn write_into(self, key: &mut Key) {
         match self {
-            Name::Key(name) => key.clone_from(name),
+            Name::Entry((name, _)) => key.clone_from(name),
             Name::Added(text) => *key = Key::new(text),
         }
     }
@@ -77,7 +88,7 @@ impl Name<'_> {
     /// The name as an owned string.
     pub fn into_string(self) -> String {
         match self {
-            Name::Key(key) => key.as_str().to_owned(),
+            Name::Entry((key, _)) => key.as_str().to_owned(),
             Name::Added(text) => text.to_owned(),
         }
     }
@@ -114,7 +125,8 @@ impl<'a> Headers<'a> {
             return;
         }
         match self.0.binary_search_by(|(n, _)| n.cmp_name(&name)) {
-            Ok(i) => self.0[i].1 = value,
+            // The name too: a `Name::Entry` stands for its entry's value, which this replaces.
+            Ok(i) => self.0[i] = (name, value),
             Err(i) => self.0.insert(i, (name, value)),
         }
     }
@@ -205,7 +217,8 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
-    for (key, value) in tabm.iter() {
+    for entry in tabm.entries() {
+        let (key, value) = entry;
         let k = key.as_str();
         if key.is_private() || NOT_SENT.contains(&k) || skip.contains(&k) {
             if k == "commitments" {
@@ -227,7 +240,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
                 if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
                     body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
                 } else {
-                    out.headers.insert(Name::Key(key), Cow::Borrowed(b));
+                    out.headers.insert(Name::Entry(entry), Cow::Borrowed(b));
                 }
             }
             other => {
@@ -427,20 +440,34 @@ mod tests {
             if round % 2 == 0 {
                 names.sort(); // the usual case: ascending, with repeats
             }
-            // Header names are the message's keys, as the encoder inserts them, or added ones.
-            let keys: Vec<Key> = names.iter().map(Key::new).collect();
-            for (i, (name, key)) in names.into_iter().zip(&keys).enumerate() {
-                let value = i.to_string().into_bytes();
+            // Header names are the message's entries, as the encoder inserts them (with their
+            // values), or added ones.
+            let entries: Vec<(Key, Value)> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (Key::new(name), Value::from(i.to_string())))
+                .collect();
+            for (name, entry) in names.into_iter().zip(&entries) {
+                let Value::Binary(value) = &entry.1 else {
+                    unreachable!("a string is a binary")
+                };
                 let added = ADDED.iter().find(|a| **a == name && next(2) == 0);
-                model.insert(name, value.clone());
+                model.insert(name, value.to_vec());
                 match added {
-                    Some(text) => headers.insert(*text, Cow::Owned(value)),
-                    None => headers.insert(Name::Key(key), Cow::Owned(value)),
+                    Some(text) => headers.insert(*text, Cow::Owned(value.to_vec())),
+                    None => headers.insert(Name::Entry(entry), Cow::Borrowed(value)),
                 }
             }
             assert_eq!(headers.len(), model.len());
             for (name, value) in &model {
                 assert_eq!(headers.get(name).map(|v| v.as_ref()), Some(&value[..]));
+            }
+            // A header named by an entry has that entry's value, which the message form
+            // copies with the key: a value replaced took its own name along.
+            for (name, value) in &headers.0 {
+                if let Name::Entry((_, entry_value)) = name {
+                    assert_eq!(entry_value.as_bytes(), Some(value.as_ref()));
+                }
             }
             let got: Vec<(String, Vec<u8>)> = headers
                 .into_iter()

@@ -43,6 +43,7 @@ mod verify;
 pub use commitment::{reset_hmac, Commitment, ReceivedSignature, SignatureInput};
 pub use committed::{committed_keys, with_only_committed};
 pub use crypto::{address, b64url_decode, content_digest, keyid, signature_name};
+use encode::Name;
 pub use encode::MAX_HEADER_LENGTH;
 pub use error::Error;
 pub use http::HttpMessage;
@@ -63,7 +64,7 @@ pub use verify::{
     ReceivedCheck,
 };
 
-use ferrobeam_device_api::message::{is_id_shaped, push_empty};
+use ferrobeam_device_api::message::{is_id_shaped, push_clone, push_empty};
 use ferrobeam_device_api::{Binary, Entry, Key, Message, Value};
 use std::borrow::Cow;
 
@@ -101,7 +102,12 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     // and since the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        // Written where the entry stays (`push_empty`).
+        // A header that is an entry of the TABM, key and value, is that entry copied (most of
+        // them: as its bytes). Any other is written where its entry stays (`push_empty`).
+        if let Name::Entry(entry) = k {
+            push_clone(&mut entries, entry);
+            continue;
+        }
         let (key, value) = push_empty(&mut entries);
         k.write_into(key);
         if let Value::Binary(bytes) = value {
