@@ -12,37 +12,78 @@ use indexmap::IndexMap;
 /// reads them. A part or an `ao-ids` member of one of these names is dropped.
 const SIGNATURE_KEYS: [&str; 3] = ["signature", "signature-input", "commitments"];
 
+/// What the first pass over the header fields takes out of them: the signature headers, and
+/// without a body `ao-ids`; a received `commitments` and `body-keys` (not trusted: it is
+/// rebuilt from the parts) are dropped.
+struct Taken {
+    has_body: bool,
+    signature: Option<Value>,
+    signature_input: Option<Value>,
+    ao_ids: Option<Value>,
+    /// Whether any commitment data is left to drop: `content-digest` and the legacy
+    /// `hashpath*` headers, dropped once a signature has been checked over them. Without it
+    /// (nearly every unsigned request) no further pass is needed.
+    commitment_data: bool,
+}
+
+impl Taken {
+    fn new(has_body: bool) -> Self {
+        Taken {
+            has_body,
+            signature: None,
+            signature_input: None,
+            ao_ids: None,
+            commitment_data: false,
+        }
+    }
+
+    /// Sorts the field `key`, taking its value (from `value`) if this pass takes it out;
+    /// whether the field stays.
+    #[inline]
+    fn sort(&mut self, key: &str, value: impl FnOnce() -> Value) -> bool {
+        match key {
+            "signature" => self.signature = Some(value()),
+            "signature-input" => self.signature_input = Some(value()),
+            "commitments" | "body-keys" => {}
+            "ao-ids" if !self.has_body => self.ao_ids = Some(value()),
+            key => {
+                self.commitment_data |= is_commitment_data(key);
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// Decodes header fields (lower-case names, without `body`) and a body into a TABM.
 pub(crate) fn decode(mut fields: Message, body: &[u8]) -> Result<Message, Error> {
-    let has_body = !body.is_empty();
-    let (mut signature, mut signature_input, mut ao_ids) = (None, None, None);
-    let take = |v: &mut Value| Some(std::mem::replace(v, Value::Binary(Binary::new())));
-    // Whether any commitment data is left to drop: `content-digest` and the legacy `hashpath*`
-    // headers, dropped once a signature has been checked over them. Without it (nearly every
-    // unsigned request) no further pass is needed.
-    let mut commitment_data = false;
-    // One pass over the header fields takes out the signature headers, `commitments` and a
-    // received `body-keys` (not trusted: it is rebuilt from the parts). Without a body it is
-    // the only pass, and takes out `ao-ids` as well.
-    fields.retain(|k, v| match k.as_str() {
-        "signature" => {
-            signature = take(v);
-            false
-        }
-        "signature-input" => {
-            signature_input = take(v);
-            false
-        }
-        "commitments" | "body-keys" => false,
-        "ao-ids" if !has_body => {
-            ao_ids = take(v);
-            false
-        }
-        key => {
-            commitment_data |= is_commitment_data(key);
-            true
-        }
+    let mut taken = Taken::new(!body.is_empty());
+    fields.retain(|k, v| {
+        taken.sort(k.as_str(), || {
+            std::mem::replace(v, Value::Binary(Binary::new()))
+        })
     });
+    decode_taken(fields, taken, body)
+}
+
+/// [`decode`] of `http`'s fields but `body`, borrowed: only the fields that stay are copied,
+/// in the same pass that takes the others out.
+pub(crate) fn decode_copy(http: &Message, body: &[u8]) -> Result<Message, Error> {
+    let mut taken = Taken::new(!body.is_empty());
+    let fields = http.filtered(|k, v| k.as_str() != "body" && taken.sort(k.as_str(), || v.clone()));
+    decode_taken(fields, taken, body)
+}
+
+/// The rest of [`decode`], once the first pass has `taken` its fields out of `fields`.
+fn decode_taken(mut fields: Message, taken: Taken, body: &[u8]) -> Result<Message, Error> {
+    let take = |v: &mut Value| Some(std::mem::replace(v, Value::Binary(Binary::new())));
+    let Taken {
+        has_body,
+        signature,
+        signature_input,
+        mut ao_ids,
+        mut commitment_data,
+    } = taken;
     let mut tabm = if has_body {
         let inline_key = match fields.get("inline-body-key") {
             Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),

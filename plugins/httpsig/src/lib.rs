@@ -219,10 +219,9 @@ pub fn from_message(http: &Message) -> Result<Message, Error> {
             body = bytes;
         }
     }
-    // A clone of the message writes each entry where it stays (an entry cloned and then pushed
-    // would be read back right after it was stored, a stall per entry), and needs no search per
-    // key. The body is left out of it, not copied and then removed.
-    decode::decode(http.without("body"), body)
+    // The fields are copied in the pass that takes out those that do not stay (the signature
+    // headers, …): the body and those are left out, not copied and then removed.
+    decode::decode_copy(http, body)
 }
 
 #[cfg(test)]
