@@ -31,6 +31,9 @@ pub struct Key {
     text: CompactString,
     /// [`tag_of`] the text: lets a message search its keys without reading their bytes.
     tag: u32,
+    /// [`prefix_of`] the text: orders most pairs of keys without reading their bytes. It
+    /// takes the room the struct leaves after `tag`, so a key is no larger for it.
+    prefix: u32,
 }
 
 impl Clone for Key {
@@ -39,6 +42,7 @@ impl Clone for Key {
         Key {
             text: self.text.clone(),
             tag: self.tag,
+            prefix: self.prefix,
         }
     }
 
@@ -49,6 +53,7 @@ impl Clone for Key {
     fn clone_from(&mut self, source: &Self) {
         self.text.clone_from(&source.text);
         self.tag = source.tag;
+        self.prefix = source.prefix;
     }
 }
 
@@ -68,6 +73,20 @@ fn tag_of(bytes: &[u8]) -> u32 {
     }
 }
 
+/// The first four bytes of a key, big-endian and zero-padded: two keys with different
+/// prefixes are ordered as their prefixes are (a key's first differing byte, or its end, lies
+/// within them), so a comparison reads their bytes only when the prefixes are equal.
+#[inline]
+fn prefix_of(bytes: &[u8]) -> u32 {
+    match bytes {
+        [a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
+        // Shifted in rather than copied into a zeroed word: see `needs_normalising`.
+        short => short.iter().enumerate().fold(0, |prefix, (i, &byte)| {
+            prefix | u32::from(byte) << (24 - 8 * i)
+        }),
+    }
+}
+
 impl Key {
     /// Normalises `text` into a key.
     pub fn new(text: impl AsRef<str>) -> Self {
@@ -82,7 +101,8 @@ impl Key {
     /// A key of text that is normalised already.
     fn from_normalised(text: CompactString) -> Self {
         let tag = tag_of(text.as_bytes());
-        Key { text, tag }
+        let prefix = prefix_of(text.as_bytes());
+        Key { text, tag, prefix }
     }
 
     /// The empty key: a place to fill, e.g. with [`Clone::clone_from`], in an entry pushed
@@ -98,6 +118,7 @@ impl Key {
     pub const EMPTY: Key = Key {
         text: CompactString::const_new(""),
         tag: 0,
+        prefix: 0,
     };
 
     /// Makes this key `Key::new(text)`, written where it is: a key just placed in a vector (an
@@ -111,6 +132,7 @@ impl Key {
             self.text.clear();
             self.text.push_str(text);
             self.tag = tag_of(text.as_bytes());
+            self.prefix = prefix_of(text.as_bytes());
         }
     }
 
@@ -193,11 +215,10 @@ impl PartialOrd for Key {
 
 impl Ord for Key {
     fn cmp(&self, other: &Key) -> std::cmp::Ordering {
-        // The tags hold the first bytes (0 for an empty key, which sorts first anyway): when
-        // they differ they decide, as they would in comparing the texts.
-        let first = |tag: u32| (tag >> 16) & 0xff;
-        first(self.tag)
-            .cmp(&first(other.tag))
+        // The prefixes hold the first four bytes: when they differ they decide, as they would
+        // in comparing the texts.
+        self.prefix
+            .cmp(&other.prefix)
             .then_with(|| self.as_str().cmp(other.as_str()))
     }
 }
@@ -1447,18 +1468,43 @@ mod tests {
 
     #[test]
     fn keys_are_ordered_as_their_texts() {
-        let texts = [
+        let mut texts: Vec<String> = [
             "", "a", "A0", "ab", "b", "\u{0}", "\u{0}a", "é", "z", "-", "0x", "aa", "ä",
-        ];
-        for a in texts {
-            for b in texts {
-                assert_eq!(
-                    Key::new(a).cmp(&Key::new(b)),
-                    Key::new(a).as_str().cmp(Key::new(b).as_str()),
-                    "{a:?} {b:?}"
-                );
+        ]
+        .map(String::from)
+        .to_vec();
+        // Around the four bytes a prefix holds: equal prefixes with different ends, a key and
+        // its extensions (by a zero byte too, which a zero-padded prefix cannot tell apart),
+        // and keys filled in place over longer ones (`Key::assign`, as the wire decoder does).
+        for stem in ["acc", "acce", "accep", "con", "conn", "cont"] {
+            for end in [
+                "",
+                "\u{0}",
+                "\u{0}\u{0}",
+                "a",
+                "ept",
+                "ept-encoding",
+                "ept-language",
+            ] {
+                texts.push(format!("{stem}{end}"));
             }
         }
+        let keys: Vec<Key> = texts.iter().map(Key::new).collect();
+        let mut assigned = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let mut k = keys[(i * 7 + 3) % keys.len()].clone();
+            k.assign(key.as_str());
+            assigned.push(k);
+        }
+        for (a, a2) in keys.iter().zip(&assigned) {
+            for b in &keys {
+                let want = a.as_str().cmp(b.as_str());
+                assert_eq!(a.cmp(b), want, "{a:?} {b:?}");
+                assert_eq!(a2.cmp(b), want, "{a:?} (assigned) {b:?}");
+            }
+        }
+        // The prefix takes the room after the tag: a key is no larger for it.
+        assert_eq!(std::mem::size_of::<Key>(), 32);
     }
 
     #[test]
