@@ -161,7 +161,8 @@ impl Key {
     /// assert!(!Key::new("prize").is_private());
     /// ```
     pub fn is_private(&self) -> bool {
-        self.text.starts_with("priv")
+        // Its first four bytes, which the prefix holds (a shorter key's is zero-padded).
+        self.prefix == u32::from_be_bytes(*b"priv")
     }
 
     /// Whether the key is ID-shaped (32, 42 or 43 bytes).
@@ -201,6 +202,36 @@ pub fn is_id_shaped(bytes: &[u8]) -> bool {
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         self.is(other.text.as_bytes(), other.tag)
+    }
+}
+
+/// A key equals the text it holds. Against a literal the text's tag is worked out when the
+/// program is compiled, so most keys are told apart from it by one comparison of tags, where
+/// comparing texts reads both whenever their lengths are equal.
+///
+/// ```
+/// # use ferrobeam_device_api::Key;
+/// assert!(Key::new("Body") == "body");
+/// assert!(Key::new("host") != "path");
+/// ```
+impl PartialEq<str> for Key {
+    #[inline]
+    fn eq(&self, other: &str) -> bool {
+        self.is(other.as_bytes(), tag_of(other.as_bytes()))
+    }
+}
+
+/// As `Key == str`.
+///
+/// ```
+/// # use ferrobeam_device_api::Key;
+/// let name: &str = "body";
+/// assert!(Key::new("body") == name);
+/// ```
+impl PartialEq<&str> for Key {
+    #[inline]
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
     }
 }
 
@@ -1464,6 +1495,37 @@ mod tests {
         assert_eq!(Key::new(id42).as_str(), id42);
         assert_eq!(Key::new("ÄB").as_str(), "äb");
         assert_eq!(Key::from(String::from("MiXed")).as_str(), "mixed");
+    }
+
+    /// `is_private` reads the prefix: it agrees with the text's `starts_with("priv")`.
+    #[test]
+    fn private_keys_are_those_starting_with_priv() {
+        for text in [
+            "",
+            "p",
+            "pr",
+            "pri",
+            "pri\u{0}",
+            "priv",
+            "private",
+            "priv_wallet",
+            "privé",
+            "prize",
+            "apriv",
+            "PRIV",
+            "Priv-X",
+            "pri\u{0}v",
+        ] {
+            let key = Key::new(text);
+            assert_eq!(
+                key.is_private(),
+                key.as_str().starts_with("priv"),
+                "{text:?}"
+            );
+            let mut assigned = Key::new("longer than any of them");
+            assigned.assign(text);
+            assert_eq!(assigned.is_private(), key.is_private(), "{text:?} assigned");
+        }
     }
 
     #[test]

@@ -217,11 +217,14 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
+    // The raw body's key is nearly always `body`, which each key is compared with anyway.
+    let inline_is_body = inline_key == "body";
     for entry in tabm.entries() {
         let (key, value) = entry;
         let k = key.as_str();
-        if key.is_private() || NOT_SENT.contains(&k) || skip.contains(&k) {
-            if k == "commitments" {
+        // Keys compared as keys: their tags tell nearly all of them apart from these names.
+        if key.is_private() || NOT_SENT.iter().any(|name| key == name) || skip.contains(&k) {
+            if *key == "commitments" {
                 out.commitments = Some(value);
             }
             continue;
@@ -237,7 +240,8 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         match value {
             Value::Message(m) => body.push((k, BodyEntry::Message(m))),
             Value::Binary(b) => {
-                if k == "body" || k == inline_key || b.len() > MAX_HEADER_LENGTH {
+                let inline = *key == "body" || (!inline_is_body && k == inline_key);
+                if inline || b.len() > MAX_HEADER_LENGTH {
                     body.push((k, BodyEntry::Binary(Cow::Borrowed(b))));
                 } else {
                     out.headers.insert(Name::Entry(entry), Cow::Borrowed(b));
