@@ -228,6 +228,33 @@ pub fn from_message(http: &Message) -> Result<Message, Error> {
 mod tests {
     use super::*;
 
+    /// The message form's values must be binaries: the first that is not, the body included,
+    /// is named in the error, and a message of binaries decodes.
+    #[test]
+    fn the_message_form_takes_binaries_only() {
+        let http = Message::new()
+            .with("a", "1")
+            .with("n", 2)
+            .with("body", Value::List(Vec::new()));
+        let err = from_message(&http).unwrap_err();
+        assert!(
+            matches!(&err, Error::NotTabm { key, found } if key == "n" && *found == "integer"),
+            "{err:?}"
+        );
+        let http = Message::new()
+            .with("a", "1")
+            .with("body", Value::List(Vec::new()));
+        let err = from_message(&http).unwrap_err();
+        assert!(
+            matches!(&err, Error::NotTabm { key, .. } if key == "body"),
+            "{err:?}"
+        );
+        let http = Message::new().with("a", "1").with("body", "text");
+        let tabm = from_message(&http).unwrap();
+        assert_eq!(tabm.get_str("a"), Some("1"));
+        assert_eq!(tabm.get_str("body"), Some("text"));
+    }
+
     /// A header name becomes the key of its ASCII-lower-cased text, normalised: ID-shaped
     /// names included, which [`Key::new`] alone would leave in their case.
     #[test]
