@@ -56,8 +56,9 @@ test: build-deps
 	$(CARGO) build --workspace
 	FERROBEAM_REQUIRE_PG=1 $(CARGO) test --workspace
 	@# device-api's unit tests again under AddressSanitizer (through RUSTC_BOOTSTRAP, as `make
-	@# fuzz` does): a message's clone copies entries that own no memory as bytes, an unsafe
-	@# block whose mistake would be a double free, which this run reports as a failure.
+	@# fuzz` does): a message's clone copies, and its drop forgets, entries that own no memory,
+	@# unsafe blocks whose mistake would be a double free or a leak, which this run (with its
+	@# leak checker) reports as a failure.
 	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" $(CARGO) test -p ferrobeam-device-api --lib \
 		--target $(shell rustc -vV | sed -n 's/^host: //p')
 	@$(MAKE) --no-print-directory npm-packages

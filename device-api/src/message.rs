@@ -640,6 +640,29 @@ impl Clone for Message {
     }
 }
 
+/// Only the entries that own memory are dropped: the others ([`owns_nothing`], nearly every
+/// entry of a request) are forgotten, where dropping each would look into its key and its
+/// value only to find nothing to free.
+impl Drop for Message {
+    fn drop(&mut self) {
+        let len = self.entries.len();
+        let entries = self.entries.as_mut_ptr();
+        // SAFETY: the vector is emptied first, so it drops none of its entries and no entry
+        // is dropped twice (should a drop below panic, the rest leak). Each of its `len`
+        // entries is initialised, and is either dropped here, once, or forgotten, which is
+        // sound for an entry that owns nothing. The vector still frees its buffer.
+        unsafe {
+            self.entries.set_len(0);
+            for i in 0..len {
+                let entry = entries.add(i);
+                if !owns_nothing(&*entry) {
+                    std::ptr::drop_in_place(entry);
+                }
+            }
+        }
+    }
+}
+
 /// Pushes an empty entry (the empty key and an empty binary) onto `entries` and returns it, to
 /// be filled where it stays: with [`Clone::clone_from`], or [`Binary::extend_from_slice`] on
 /// the value. The empty entry is a constant, copied into the vector as it stands. An entry
@@ -1356,8 +1379,8 @@ impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Message {
 impl IntoIterator for Message {
     type Item = (Key, Value);
     type IntoIter = std::vec::IntoIter<(Key, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.entries).into_iter()
     }
 }
 
