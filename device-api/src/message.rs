@@ -632,7 +632,9 @@ pub struct Message {
 impl Clone for Message {
     fn clone(&self) -> Self {
         let mut entries = Vec::with_capacity(self.entries.len());
-        copy_entries(&mut entries, &self.entries);
+        for entry in &self.entries {
+            push_clone(&mut entries, entry);
+        }
         Message {
             entries,
             index: self.index.clone(),
@@ -711,14 +713,6 @@ pub fn push_clone(entries: &mut Vec<(Key, Value)>, entry: &(Key, Value)) {
         let (k, v) = push_empty(entries);
         k.clone_from(&entry.0);
         v.clone_from(&entry.1);
-    }
-}
-
-/// Appends a copy of `from` to `into`, entry by entry ([`push_clone`]).
-fn copy_entries(into: &mut Vec<(Key, Value)>, from: &[(Key, Value)]) {
-    into.reserve(from.len());
-    for entry in from {
-        push_clone(into, entry);
     }
 }
 
@@ -1208,14 +1202,8 @@ impl Message {
     /// assert_eq!(m.len(), 3);
     /// ```
     pub fn without(&self, key: &str) -> Message {
-        let Some(i) = self.position_normalised(key) else {
-            return self.clone();
-        };
-        // Room for as many entries as there were: a copy without a key is usually added to.
-        let mut entries = Vec::with_capacity(self.entries.len());
-        copy_entries(&mut entries, &self.entries[..i]);
-        copy_entries(&mut entries, &self.entries[i + 1..]);
-        Message::from_unique(entries)
+        let key = Key::new(key);
+        self.filtered(|k, _| *k != key)
     }
 
     /// A copy of the entries `keep` accepts, in their order ([`push_clone`]): cheaper than a

@@ -76,15 +76,6 @@ impl Name<'_> {
         }
     }
 
-    /// Makes `key` this name, written where it is (see [`Key::clone_from`]).
-    #[inline]
-    pub fn write_into(self, key: &mut Key) {
-        match self {
-            Name::Entry((name, _)) => key.clone_from(name),
-            Name::Added(text) => *key = Key::new(text),
-        }
-    }
-
     /// The name as an owned string.
     pub fn into_string(self) -> String {
         match self {

@@ -102,18 +102,20 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     // and since the headers are sorted by name, without searching for duplicates.
     let mut entries = Vec::with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
-        // A header that is an entry of the TABM, key and value, is that entry copied (most of
-        // them: as its bytes). Any other is written where its entry stays (`push_empty`).
-        if let Name::Entry(entry) = k {
-            push_clone(&mut entries, entry);
-            continue;
-        }
-        let (key, value) = push_empty(&mut entries);
-        k.write_into(key);
-        if let Value::Binary(bytes) = value {
-            match v {
-                Cow::Owned(v) if v.len() > Binary::INLINE => *bytes = Binary::from(v),
-                v => bytes.extend_from_slice(&v),
+        match k {
+            // A header that is an entry of the TABM, key and value, is that entry copied (most
+            // of them: as its bytes).
+            Name::Entry(entry) => push_clone(&mut entries, entry),
+            // A header the encoder added is written where its entry stays (`push_empty`).
+            Name::Added(name) => {
+                let (key, value) = push_empty(&mut entries);
+                *key = Key::new(name);
+                if let Value::Binary(bytes) = value {
+                    match v {
+                        Cow::Owned(v) if v.len() > Binary::INLINE => *bytes = Binary::from(v),
+                        v => bytes.extend_from_slice(&v),
+                    }
+                }
             }
         }
     }
