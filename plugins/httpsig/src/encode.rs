@@ -193,6 +193,35 @@ pub(crate) fn encode(tabm: &Message) -> Result<Encoded<'_>, Error> {
     encode_skipping(tabm, &[])
 }
 
+/// The HTTP message (in the message form: header names plus `body`) of a TABM whose every
+/// entry is a header as it is, which [`encode`] would copy and nothing more: binaries of a
+/// header's length, under keys that are not private, not an ID's shape, not left unsent and not
+/// a body's (`body`, `data`, `inline-body-key`). Nearly every message a codec stage hands on is
+/// one (`structured@1.0` leaves only binaries), and for it the headers are the entries, copied
+/// and sorted. `None` for any other TABM, which [`encode`] encodes.
+pub(crate) fn headers_only(tabm: &Message) -> Option<Message> {
+    // Compared with literals, whose tags are worked out when compiled (see `NOT_SENT`).
+    let plain = tabm.entries().iter().all(|(key, value)| {
+        matches!(value, Value::Binary(b) if b.len() <= MAX_HEADER_LENGTH)
+            && !key.is_private()
+            && !key.is_id_shaped()
+            && !(*key == "commitments"
+                || *key == "signature"
+                || *key == "signature-input"
+                || *key == "body"
+                || *key == "data"
+                || *key == "inline-body-key")
+    });
+    if !plain {
+        return None;
+    }
+    // The TABM is nearly always sorted already (the structured codec sorts it), which the
+    // sort finds in one comparison per entry.
+    let mut out = tabm.filtered(|_, _| true);
+    out.sort_keys();
+    Some(out)
+}
+
 /// [`encode`] as if the top-level keys in `skip` were absent.
 pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<Encoded<'a>, Error> {
     let (inline_key, inline_header) = inline_key(tabm, skip)?;

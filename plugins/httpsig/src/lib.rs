@@ -97,6 +97,14 @@ pub fn to(tabm: &Message) -> Result<HttpMessage, Error> {
 /// assert!(http.get("content-digest").is_some());
 /// ```
 pub fn to_message(tabm: &Message) -> Result<Message, Error> {
+    match encode::headers_only(tabm) {
+        Some(out) => Ok(out),
+        None => encoded_message(tabm),
+    }
+}
+
+/// [`to_message`] through the encoder, which takes any TABM.
+fn encoded_message(tabm: &Message) -> Result<Message, Error> {
     let enc = encode_with_signatures(tabm)?;
     // Straight into the message: the TABM's keys are taken as they are (normalised already),
     // and since the headers are sorted by name, without searching for duplicates.
@@ -255,6 +263,69 @@ mod tests {
         let tabm = from_message(&http).unwrap();
         assert_eq!(tabm.get_str("a"), Some("1"));
         assert_eq!(tabm.get_str("body"), Some("text"));
+    }
+
+    /// Where `to_message` takes its shortcut (every entry a header as it is), its answer is
+    /// the encoder's, entries in the same order; every kind of entry the encoder treats
+    /// otherwise leaves the shortcut to it.
+    #[test]
+    fn headers_only_answers_as_the_encoder_does() {
+        let id = "XgN1kN-ZyAWtYvdUlPEM3EIIi-budUx81mjcHQ1mSNU";
+        let plain = [
+            ("path", Value::from("/~message@1.0/set")),
+            ("accept-encoding", Value::from("gzip")),
+            ("accept", Value::from("*/*")),
+            ("accept-language", Value::from("*")),
+            ("empty", Value::from("")),
+            ("ao-types", Value::from("n=\"integer\"")),
+            ("ao-ids", Value::from("not expanded")),
+            ("content-digest", Value::from("sha-256=:x:")),
+            ("long", Value::binary(vec![b'x'; encode::MAX_HEADER_LENGTH])),
+        ];
+        let mut shortcut = 0;
+        // Every subset of the plain entries, inserted in reverse order as well as in order.
+        for subset in 0u32..1 << plain.len() {
+            for reverse in [false, true] {
+                let mut entries: Vec<_> = (0..plain.len())
+                    .filter(|i| subset & 1 << i != 0)
+                    .map(|i| plain[i].clone())
+                    .collect();
+                if reverse {
+                    entries.reverse();
+                }
+                let mut tabm = Message::new();
+                for (k, v) in entries {
+                    tabm.insert(k, v);
+                }
+                let fast = encode::headers_only(&tabm).expect("plain entries take the shortcut");
+                let slow = encoded_message(&tabm).unwrap();
+                assert_eq!(fast, slow);
+                assert!(fast.keys().eq(slow.keys()), "{fast:?} / {slow:?}");
+                shortcut += 1;
+            }
+        }
+        assert_eq!(shortcut, 2 << plain.len());
+        let others = [
+            ("body", Value::from("text")),
+            ("body", Value::from("")),
+            ("data", Value::from("text")),
+            ("inline-body-key", Value::from("x")),
+            ("priv_x", Value::from("secret")),
+            (id, Value::from("an id's value")),
+            ("commitments", Value::Message(Message::new())),
+            ("signature", Value::from("sig")),
+            ("signature-input", Value::from("input")),
+            (
+                "long",
+                Value::binary(vec![b'x'; encode::MAX_HEADER_LENGTH + 1]),
+            ),
+            ("nested", Value::Message(Message::new().with("a", "1"))),
+            ("n", Value::from(1)),
+        ];
+        for (k, v) in others {
+            let tabm = Message::new().with("a", "1").with(k, v).with("z", "2");
+            assert!(encode::headers_only(&tabm).is_none(), "{k}");
+        }
     }
 
     /// A header name becomes the key of its ASCII-lower-cased text, normalised: ID-shaped
