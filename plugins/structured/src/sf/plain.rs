@@ -50,12 +50,18 @@ pub(crate) fn strings(text: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) ->
         let mut escaped = false;
         unescaped.clear();
         loop {
+            // The run of plain bytes up to the next `"` or `\\`, read as a whole.
+            let run = text[at..].iter().take_while(|&&c| is_plain(c)).count();
+            if escaped {
+                unescaped.extend_from_slice(&text[at..at + run]);
+            }
+            at += run;
             match *text.get(at)? {
                 b'"' => break,
                 b'\\' => {
                     let c = *text.get(at + 1).filter(|&&c| c == b'"' || c == b'\\')?;
                     if !escaped {
-                        // Room for the rest of the text, so that pushing byte by byte never
+                        // Room for the rest of the text, so that adding to it never
                         // reallocates.
                         unescaped.reserve(text.len() - start);
                         unescaped.extend_from_slice(&text[start..at]);
@@ -63,12 +69,6 @@ pub(crate) fn strings(text: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) ->
                     }
                     unescaped.push(c);
                     at += 2;
-                }
-                c if is_plain(c) => {
-                    if escaped {
-                        unescaped.push(c);
-                    }
-                    at += 1;
                 }
                 _ => return None,
             }
@@ -89,9 +89,21 @@ pub(crate) fn strings(text: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) ->
 }
 
 /// A byte a string holds as it is: printable ASCII but `"` and `\`.
+#[inline]
 fn is_plain(c: u8) -> bool {
-    (0x20..=0x7e).contains(&c) && c != b'"' && c != b'\\'
+    PLAIN[usize::from(c)]
 }
+
+/// [`is_plain`] of every byte, worked out when compiled: one load per byte read.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0x20;
+    while c <= 0x7e {
+        table[c] = c != b'"' as usize && c != b'\\' as usize;
+        c += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
