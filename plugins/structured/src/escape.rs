@@ -28,11 +28,7 @@ pub fn encode(key: &[u8]) -> String {
 /// ```
 pub fn write(out: &mut Vec<u8>, key: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let plain = |b: u8| {
-        b.is_ascii_lowercase()
-            || b.is_ascii_digit()
-            || matches!(b, b'.' | b'-' | b'_' | b'/' | b'?' | b'&' | b'+')
-    };
+    let plain = |b: u8| PLAIN[usize::from(b)];
     if key.iter().all(|&b| plain(b)) {
         out.extend_from_slice(key);
         return;
@@ -45,6 +41,21 @@ pub fn write(out: &mut Vec<u8>, key: &[u8]) {
         }
     }
 }
+
+/// The bytes a key holds unescaped (`a-z 0-9 . - _ / ? & +`), worked out when compiled: one
+/// load per byte checked.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || matches!(c, b'.' | b'-' | b'_' | b'/' | b'?' | b'&' | b'+');
+        b += 1;
+    }
+    table
+};
 
 /// Reverses [`encode`]; hex digits of either case are accepted. A `%` without two following
 /// bytes is kept literally (as HyperBEAM does); a `%` followed by non-hex is an error.
@@ -101,6 +112,20 @@ mod tests {
         assert_eq!(decode(b"50%").ok(), Some(b"50%".to_vec()));
         assert_eq!(decode(b"5%0").ok(), Some(b"5%0".to_vec()));
         assert!(decode(b"%zz").is_err());
+    }
+
+    /// Each byte is kept when it is one of `a-z 0-9 . - _ / ? & +`, and is `%xx` otherwise.
+    #[test]
+    fn every_byte_is_kept_or_escaped_as_documented() {
+        let kept = b"abcdefghijklmnopqrstuvwxyz0123456789.-_/?&+";
+        for b in 0..=255u8 {
+            let expected = if kept.contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02x}")
+            };
+            assert_eq!(encode(&[b]), expected, "{b:#04x}");
+        }
     }
 
     #[test]

@@ -189,6 +189,21 @@ mod tests {
         }
     }
 
+    /// Every byte, alone in a string and within a list's string: read in one pass exactly
+    /// when it is printable ASCII but `"` and `\`, and then as the parser reads it.
+    #[test]
+    fn every_byte_in_a_string_is_read_as_the_parser_reads_it() {
+        for b in 0..=255u8 {
+            let plain = (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\';
+            let alone = [b'"', b, b'"'];
+            assert_eq!(string(&alone).is_some(), plain, "{b:#04x}");
+            agree(&alone);
+            let listed = [b'"', b'a', b'"', b',', b'"', b, b'x', b'"'];
+            assert_eq!(strings(&listed, |_| Some(())).is_some(), plain, "{b:#04x}");
+            agree(&listed);
+        }
+    }
+
     proptest! {
         #[test]
         fn any_text_is_read_as_the_parser_reads_it(text in r#"[-"\\0-9a;. ,\t\x01]{0,17}"#) {
