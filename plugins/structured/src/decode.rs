@@ -186,7 +186,8 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
     // Checked once as a whole, so that each key and type is a slice of it: a field that is not
     // UTF-8 is not in the usual form.
     let text = std::str::from_utf8(field).ok()?;
-    let key_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b);
+    let key_byte = |b: u8| AO_TYPES_BYTES[usize::from(b)] & KEY_BYTE != 0;
+    let type_byte = |b: u8| AO_TYPES_BYTES[usize::from(b)] & TYPE_BYTE != 0;
     let ows = |at: &mut usize| {
         while matches!(field.get(*at), Some(b' ' | b'\t')) {
             *at += 1;
@@ -208,10 +209,7 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
         }
         at += 2;
         let start = at;
-        while field
-            .get(at)
-            .is_some_and(|&b| b.is_ascii_lowercase() || b == b'-')
-        {
+        while field.get(at).is_some_and(|&b| type_byte(b)) {
             at += 1;
         }
         let ty = text.get(start..at)?;
@@ -235,6 +233,29 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
         ows(&mut at);
     }
 }
+
+/// [`AO_TYPES_BYTES`]: a byte of a key in the usual form of `ao-types`: lower-case letters,
+/// digits and `_-.*`.
+const KEY_BYTE: u8 = 1;
+/// [`AO_TYPES_BYTES`]: a byte of a type name: lower-case letters and `-`.
+const TYPE_BYTE: u8 = 2;
+/// What each byte may be in the usual form of `ao-types`, worked out when compiled: one load
+/// per byte read.
+const AO_TYPES_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_lowercase() || c == b'-' {
+            table[b] |= TYPE_BYTE;
+        }
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.' | b'*') {
+            table[b] |= KEY_BYTE;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// A type named in `ao-types`, lower-case: one of the names the encoder writes is not copied.
 pub type TypeName = Cow<'static, str>;
@@ -546,6 +567,26 @@ mod tests {
         ] {
             assert!(plain_ao_types(other.as_bytes()).is_none(), "{other:?}");
             agree(other);
+        }
+    }
+
+    /// Every byte in a key and in a type name: read in one pass exactly when the usual form
+    /// allows it there (keys: lower-case letters, digits, `_-.*`, not first `.`; types:
+    /// lower-case letters and `-`), and then as the parser reads it.
+    #[test]
+    fn every_byte_of_a_key_or_type_is_read_as_the_parser_reads_it() {
+        for b in 0..=255u8 {
+            let key_byte = b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b);
+            let type_byte = b.is_ascii_lowercase() || b == b'-';
+            let key = [b"a".as_slice(), &[b], br#"="integer""#].concat();
+            assert_eq!(plain_ao_types(&key).is_some(), key_byte, "{b:#04x}");
+            let ty = [br#"a="in"#.as_slice(), &[b], br#"teger""#].concat();
+            assert_eq!(plain_ao_types(&ty).is_some(), type_byte, "{b:#04x}");
+            for field in [key, ty] {
+                if let Ok(field) = std::str::from_utf8(&field) {
+                    agree(field);
+                }
+            }
         }
     }
 
