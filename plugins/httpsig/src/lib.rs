@@ -282,7 +282,6 @@ mod tests {
             ("content-digest", Value::from("sha-256=:x:")),
             ("long", Value::binary(vec![b'x'; encode::MAX_HEADER_LENGTH])),
         ];
-        let mut shortcut = 0;
         // Every subset of the plain entries, inserted in reverse order as well as in order.
         for subset in 0u32..1 << plain.len() {
             for reverse in [false, true] {
@@ -301,10 +300,8 @@ mod tests {
                 let slow = encoded_message(&tabm).unwrap();
                 assert_eq!(fast, slow);
                 assert!(fast.keys().eq(slow.keys()), "{fast:?} / {slow:?}");
-                shortcut += 1;
             }
         }
-        assert_eq!(shortcut, 2 << plain.len());
         let others = [
             ("body", Value::from("text")),
             ("body", Value::from("")),
