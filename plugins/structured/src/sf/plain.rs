@@ -50,7 +50,7 @@ pub(crate) fn strings(text: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) ->
         let mut escaped = false;
         unescaped.clear();
         loop {
-            // The run of plain bytes up to the next `"` or `\\`, read as a whole.
+            // The run of plain bytes up to the next `"` or `\`, read as a whole.
             let run = text[at..].iter().take_while(|&&c| is_plain(c)).count();
             if escaped {
                 unescaped.extend_from_slice(&text[at..at + run]);
