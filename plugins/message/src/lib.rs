@@ -24,6 +24,7 @@ mod set;
 use ferrobeam_device_api::{
     device_methods, export_devices, Device, DeviceError, InitContext, Message, Opts, Value,
 };
+use ferrobeam_structured::map_order;
 
 /// The `message@1.0` device.
 #[derive(Debug)]
@@ -75,14 +76,16 @@ impl MessageDevice {
         get_key(base, key)
     }
 
-    /// `keys`: the non-private keys of the base, in order.
+    /// `keys`: the non-private keys of the base, in Erlang map order (`codecs.md` §1.5: sorted
+    /// up to 32 keys), as HyperBEAM lists a map's keys; not in the order the message was built.
     pub fn keys(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Value, DeviceError> {
-        Ok(Value::List(
-            base.keys()
-                .filter(|k| !k.is_private())
-                .map(|k| Value::from(k.as_str()))
-                .collect(),
-        ))
+        let mut keys: Vec<&str> = base
+            .keys()
+            .filter(|k| !k.is_private())
+            .map(|k| k.as_str())
+            .collect();
+        map_order::sort_in_map_order(&mut keys, |k| k.as_bytes());
+        Ok(Value::List(keys.into_iter().map(Value::from).collect()))
     }
 
     /// `set`: deep-merges the request's keys into the base (`unset` deletes a key).
@@ -251,6 +254,31 @@ mod tests {
             dev().call("Dash-Key", &base, &Message::new()).unwrap(),
             Value::from("dash")
         );
+    }
+
+    /// `keys` lists a message's keys in Erlang map order, whatever order it was built in:
+    /// sorted up to 32 keys, in hash order beyond (as HyperBEAM's `maps:keys`).
+    #[test]
+    fn keys_are_listed_in_map_order() {
+        let base = Message::new()
+            .with("zeta", 1)
+            .with("Mid", 2)
+            .with("alpha", 3)
+            .with("priv_x", 4);
+        let keys = dev().call("keys", &base, &Message::new()).unwrap();
+        let listed = |names: &[&str]| Value::List(names.iter().map(|&n| Value::from(n)).collect());
+        assert_eq!(keys, listed(&["alpha", "mid", "zeta"]));
+        let names: Vec<String> = (0..33).map(|i| format!("k{i}")).collect();
+        let mut large = Message::new();
+        for name in &names {
+            large.insert(name.as_str(), 1);
+        }
+        let in_map_order: Vec<&str> = map_order::map_order(names.iter().map(String::as_str));
+        let mut sorted = in_map_order.clone();
+        sorted.sort_unstable();
+        assert_ne!(in_map_order, sorted, "33 keys are in hash order");
+        let keys = dev().call("keys", &large, &Message::new()).unwrap();
+        assert_eq!(keys, listed(&in_map_order));
     }
 
     #[test]
