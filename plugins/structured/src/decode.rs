@@ -27,14 +27,9 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         }
     };
     let by_key = TypeIndex::new(&types);
-    // Keys typed empty come first, and a TABM key of the same name takes their place.
-    let mut empties = types
-        .iter()
-        .filter_map(|(key, ty)| Some((key.clone(), empty_value(ty)?)))
-        .peekable();
-    // Without them (nearly always) legacy-TX defaults are dropped in the same pass as the
-    // values are decoded; with them, once the message is whole.
-    let drop_defaults_now = empties.peek().is_none();
+    // Without keys typed empty (nearly always) legacy-TX defaults are dropped in the same pass
+    // as the values are decoded; with them, once the message is whole.
+    let drop_defaults_now = !types.iter().any(|(_, ty)| empty_value(ty).is_some());
     let mut failed = None;
     tabm.retain(|key, value| {
         if failed.is_some() {
@@ -53,10 +48,15 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         return Err(e);
     }
     if !drop_defaults_now {
-        let mut entries: Vec<(Key, Value)> = Vec::with_capacity(types.len() + tabm.len());
-        entries.extend(empties);
-        entries.extend(tabm);
-        tabm = Message::from_entries(entries);
+        // Each key typed empty that the TABM has not (a TABM key of the same name takes its
+        // place) is added where the message has room. A key typed twice gets its last type, as
+        // its TABM value would: the last is added first. Where they go in the message is not
+        // seen: every codec writes a message's keys in order.
+        for (key, ty) in types.iter().rev() {
+            if let Some(value) = empty_value(ty) {
+                tabm.entry(key.clone()).or_insert(value);
+            }
+        }
         defaults::filter_default_tx_keys(&mut tabm);
     }
     Ok(tabm)
@@ -499,8 +499,9 @@ mod tests {
         }
     }
 
-    /// Keys typed empty come first, in `ao-types` order, then the TABM's in its order; without
-    /// them the TABM's order is kept. Either way `ao-types` goes.
+    /// The TABM's keys keep their order, and keys typed empty follow, the last typed first
+    /// (where they go is not seen outside: codecs and `message@1.0`'s `keys` use map order).
+    /// Either way `ao-types` goes.
     #[test]
     fn keys_keep_their_order_with_and_without_empty_types() {
         let keys = |tabm: &Message| match decode_message(tabm.clone(), 0) {
@@ -517,7 +518,10 @@ mod tests {
                 r#"z="integer", a="empty-list", m="empty-binary""#,
             )
             .with("b", "t");
-        assert_eq!(keys(&typed), ["a", "m", "z", "b"]);
+        assert_eq!(keys(&typed), ["z", "b", "m", "a"]);
+        let rich = decode_message(typed, 0).unwrap_or_default();
+        assert_eq!(rich.get("a"), Some(&Value::List(Vec::new())));
+        assert_eq!(rich.get("m"), Some(&Value::binary("")));
         let plain = Message::new()
             .with("z", "1")
             .with("ao-types", r#"z="integer""#)
