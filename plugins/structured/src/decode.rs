@@ -51,7 +51,7 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         // Each key typed empty that the TABM has not (a TABM key of the same name takes its
         // place) is added where the message has room. A key typed twice gets its last type, as
         // its TABM value would: the last is added first. Where they go in the message is not
-        // seen: every codec writes a message's keys in order.
+        // seen: every codec writes a message's keys in map order, as `message@1.0` lists them.
         for (key, ty) in types.iter().rev() {
             if let Some(value) = empty_value(ty) {
                 tabm.entry(key.clone()).or_insert(value);
