@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub const MAX_HEADER_LENGTH: usize = 4096;
 
 /// TABM keys never sent (`§5.1` step 2); private keys are dropped as well.
-const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
+pub(crate) const NOT_SENT: [&str; 3] = ["commitments", "signature", "signature-input"];
 
 /// The encoder's output: header fields (sorted by name) and the body. Names and values are
 /// borrowed from the TABM where they can be, so a signature base over them copies nothing; the
@@ -200,7 +200,10 @@ pub(crate) fn encode(tabm: &Message) -> Result<Encoded<'_>, Error> {
 /// one (`structured@1.0` leaves only binaries), and for it the headers are the entries, copied
 /// and sorted. `None` for any other TABM, which [`encode`] encodes.
 pub(crate) fn headers_only(tabm: &Message) -> Option<Message> {
-    // Compared with literals, whose tags are worked out when compiled (see `NOT_SENT`).
+    // Compared with literals, whose tags are worked out when compiled: searched through the
+    // arrays, the check cost more than the encoder it skips (`26`: 4.2k instructions a round
+    // trip become 4.6k). The test `headers_only_answers_as_the_encoder_does` checks that
+    // these are `NOT_SENT`'s names and the body's.
     let plain = tabm.entries().iter().all(|(key, value)| {
         matches!(value, Value::Binary(b) if b.len() <= MAX_HEADER_LENGTH)
             && !key.is_private()
@@ -217,7 +220,7 @@ pub(crate) fn headers_only(tabm: &Message) -> Option<Message> {
     }
     // The TABM is nearly always sorted already (the structured codec sorts it), which the
     // sort finds in one comparison per entry.
-    let mut out = tabm.filtered(|_, _| true);
+    let mut out = tabm.clone();
     out.sort_keys();
     Some(out)
 }
