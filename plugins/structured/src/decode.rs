@@ -38,9 +38,13 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         if key.as_str() == "ao-types" {
             return false;
         }
-        if let Err(e) = decode_in_place(by_key.get(key), value, depth) {
-            failed = Some(e.at_key(key.as_str()));
-            return true;
+        let ty = by_key.get(key);
+        // An untyped binary (most of a request's fields) stays as it is, without a call.
+        if ty.is_some() || !matches!(value, Value::Binary(_)) {
+            if let Err(e) = decode_in_place(ty, value, depth) {
+                failed = Some(e.at_key(key.as_str()));
+                return true;
+            }
         }
         !(drop_defaults_now && defaults::is_default_tx_value(key.as_str(), value))
     });

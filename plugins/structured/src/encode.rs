@@ -147,8 +147,9 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
             // Room for each item with its annotation, quotes and separator, so that a longer list
             // grows its text once, not at each doubling.
             out.reserve(items.len() * 24);
-            let mut item_text = Vec::with_capacity(32);
-            let mut inner = Vec::with_capacity(16);
+            // An item's own text, before it is escaped into the list's string (allocated by
+            // the first item that is not a binary).
+            let mut inner = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
@@ -159,12 +160,14 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                     other => {
                         inner.clear();
                         let ty = encode_value(&mut inner, other, depth + 1)?;
-                        item_text.clear();
-                        item_text.extend_from_slice(b"(ao-type-");
-                        item_text.extend_from_slice(ty.as_bytes());
-                        item_text.extend_from_slice(b") ");
-                        item_text.extend_from_slice(&inner);
-                        sf::write_string(out, &item_text);
+                        // The string `(ao-type-<ty>) <inner>`, written in pieces: the
+                        // annotation needs no escaping (type names are lower-case letters
+                        // and `-`), the item's text does.
+                        out.extend_from_slice(b"\"(ao-type-");
+                        out.extend_from_slice(ty.as_bytes());
+                        out.extend_from_slice(b") ");
+                        sf::write_escaped(out, &inner);
+                        out.push(b'"');
                     }
                 }
             }

@@ -18,6 +18,7 @@ pub(crate) mod plain;
 mod serialize;
 
 pub use parse::{parse_dictionary, parse_item, parse_list};
+pub(crate) use serialize::write_escaped;
 pub use serialize::{
     serialize_bare_item, serialize_dictionary, serialize_item, serialize_list, write_bare_item,
     write_dictionary, write_inner_list, write_item, write_list, write_member, write_params,

@@ -15,6 +15,13 @@ use base64::Engine as _;
 pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    write_escaped(out, bytes);
+    out.push(b'"');
+}
+
+/// Appends `bytes` as the inside of an SF string: `"` and `\` escaped, no quotes around. A
+/// string written in pieces ([`write_string`] is one piece) opens and closes its quotes itself.
+pub(crate) fn write_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut rest = bytes;
     while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
         out.extend_from_slice(&rest[..at]);
@@ -23,7 +30,6 @@ pub fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
         rest = &rest[at + 1..];
     }
     out.extend_from_slice(rest);
-    out.push(b'"');
 }
 
 /// Appends a bare item.
