@@ -322,6 +322,16 @@ pub(crate) fn decode_value(ty: &str, text: &[u8], depth: usize) -> Result<Value,
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
+    // Types are nearly always written lower-case, as the encoder writes them: matched as
+    // they are first, and only then without regard to case.
+    match ty {
+        "integer" => return decode_integer(text),
+        "float" => return float::parse_float(text).map(Value::Float),
+        "atom" => return decode_atom(text),
+        "list" => return decode_list(text, depth),
+        "map" => return decode_map(text),
+        _ => {}
+    }
     let is = |name: &str| ty.eq_ignore_ascii_case(name);
     if is("integer") {
         decode_integer(text)
@@ -432,8 +442,17 @@ fn annotated(s: &[u8], depth: usize) -> Option<Result<Value, Error>> {
     let Some(split) = rest.windows(2).position(|w| w == b") ") else {
         return Some(Err(Error::BadListAnnotation(snippet(s))));
     };
-    let Ok(ty) = std::str::from_utf8(&rest[..split]) else {
-        return Some(Err(Error::BadListAnnotation(snippet(s))));
+    // One of the codec's own type names (nearly always) is taken as it is, without checking
+    // that it is UTF-8.
+    let ty = match TYPE_NAMES
+        .iter()
+        .find(|name| name.as_bytes() == &rest[..split])
+    {
+        Some(name) => name,
+        None => match std::str::from_utf8(&rest[..split]) {
+            Ok(ty) => ty,
+            Err(_) => return Some(Err(Error::BadListAnnotation(snippet(s)))),
+        },
     };
     Some(decode_value(ty, &rest[split + 2..], depth + 1))
 }
@@ -480,6 +499,39 @@ fn numbered_to_list(msg: Message) -> Result<Vec<Value>, Error> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Type names are matched as written first; in any other case they still decode the same,
+    /// in `ao-types` and in a list's annotations alike.
+    #[test]
+    fn type_names_decode_alike_in_any_case() {
+        let cases: [(&str, &[u8]); 5] = [
+            ("integer", b"-12"),
+            ("float", b"1.5e+00"),
+            ("atom", b"\"ok\""),
+            ("list", br#""a", "(ao-type-integer) 2""#),
+            ("map", b"a=1, b=\"x\""),
+        ];
+        for (ty, text) in cases {
+            let lower = decode_value(ty, text, 0).unwrap();
+            for other in [
+                ty.to_ascii_uppercase(),
+                ty[..1].to_ascii_uppercase() + &ty[1..],
+            ] {
+                assert_eq!(decode_value(&other, text, 0).unwrap(), lower, "{other}");
+                let escaped = String::from_utf8(text.to_vec())
+                    .unwrap()
+                    .replace('"', "\\\"");
+                let list = format!(r#""(ao-type-{other}) {escaped}""#);
+                let as_item = format!(r#""(ao-type-{ty}) {escaped}""#);
+                assert_eq!(
+                    decode_value("list", list.as_bytes(), 0).unwrap(),
+                    decode_value("list", as_item.as_bytes(), 0).unwrap(),
+                    "{list}"
+                );
+            }
+        }
+        assert!(decode_value("List", b"\"(ao-type-intger) 1\"", 0).is_err());
+    }
 
     /// A plain binary is a binary that is not its key's legacy-TX default, whatever its length:
     /// the lengths `is_plain_binary` reads first are the only ones a default has.
