@@ -159,11 +159,8 @@ fn multipart_boundary(fields: &Message) -> Result<Option<Vec<u8>>, Error> {
 /// read in one pass; `None` for any other form. The SF parser ([`boundary_by_parser`]) reads
 /// that form the same (the tests compare them), at some ten times the cost.
 fn plain_boundary(content_type: &[u8]) -> Option<&[u8]> {
-    let boundary = content_type
-        .strip_prefix(b"multipart/form-data; boundary=\"")?
-        .strip_suffix(b"\"")?;
-    let plain = |c: u8| matches!(c, b' '..=b'~') && c != b'"' && c != b'\\';
-    boundary.iter().all(|&c| plain(c)).then_some(boundary)
+    let quoted = content_type.strip_prefix(b"multipart/form-data; boundary=")?;
+    sf::plain_string(quoted).map(str::as_bytes)
 }
 
 /// The `boundary` parameter of a content type parsed as an SF item, as HyperBEAM parses it.

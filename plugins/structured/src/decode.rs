@@ -322,29 +322,18 @@ pub(crate) fn decode_value(ty: &str, text: &[u8], depth: usize) -> Result<Value,
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
-    // Types are nearly always written lower-case, as the encoder writes them: matched as
-    // they are first, and only then without regard to case.
+    // Types are nearly always written lower-case, as the encoder writes them; a name in
+    // another case is matched once lower-cased.
     match ty {
-        "integer" => return decode_integer(text),
-        "float" => return float::parse_float(text).map(Value::Float),
-        "atom" => return decode_atom(text),
-        "list" => return decode_list(text, depth),
-        "map" => return decode_map(text),
-        _ => {}
-    }
-    let is = |name: &str| ty.eq_ignore_ascii_case(name);
-    if is("integer") {
-        decode_integer(text)
-    } else if is("float") {
-        float::parse_float(text).map(Value::Float)
-    } else if is("atom") {
-        decode_atom(text)
-    } else if is("list") {
-        decode_list(text, depth)
-    } else if is("map") {
-        decode_map(text)
-    } else {
-        Err(Error::UnknownType(ty.to_ascii_lowercase()))
+        "integer" => decode_integer(text),
+        "float" => float::parse_float(text).map(Value::Float),
+        "atom" => decode_atom(text),
+        "list" => decode_list(text, depth),
+        "map" => decode_map(text),
+        _ if ty.bytes().any(|b| b.is_ascii_uppercase()) => {
+            decode_value(&ty.to_ascii_lowercase(), text, depth)
+        }
+        other => Err(Error::UnknownType(other.to_owned())),
     }
 }
 
@@ -500,8 +489,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Type names are matched as written first; in any other case they still decode the same,
-    /// in `ao-types` and in a list's annotations alike.
+    /// A type name decodes the same in any case (a name not in lower case is matched once
+    /// lower-cased), in `ao-types` and in a list's annotations alike.
     #[test]
     fn type_names_decode_alike_in_any_case() {
         let cases: [(&str, &[u8]); 5] = [

@@ -18,6 +18,21 @@ pub(crate) mod plain;
 mod serialize;
 
 pub use parse::{parse_dictionary, parse_item, parse_list};
+
+/// The contents of `text` when it is an SF string and nothing else, with no escapes: `"…"` of
+/// printable ASCII but `"` and `\`. `None` for anything else, which [`parse_item`] reads (and
+/// where this answers, reads the same). For a field in the form encoders write, read in one
+/// pass without building the parser's item.
+///
+/// ```
+/// use ferrobeam_structured::sf::plain_string;
+/// assert_eq!(plain_string(b"\"a b\""), Some("a b"));
+/// assert_eq!(plain_string(b"\"a\\\"b\""), None); // an escape: the parser's to read
+/// assert_eq!(plain_string(b"token"), None);
+/// ```
+pub fn plain_string(text: &[u8]) -> Option<&str> {
+    plain::string(text)
+}
 pub(crate) use serialize::write_escaped;
 pub use serialize::{
     serialize_bare_item, serialize_dictionary, serialize_item, serialize_list, write_bare_item,
