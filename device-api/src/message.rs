@@ -14,6 +14,8 @@ use compact_str::CompactString;
 use std::borrow::Borrow;
 use std::fmt;
 
+mod pool;
+
 /// A normalised message key (`spec/codecs.md` §1.2).
 ///
 /// Construction lower-cases the text unless it is ID-shaped (32, 42 or 43 bytes long), so two
@@ -631,7 +633,7 @@ pub struct Message {
 
 impl Clone for Message {
     fn clone(&self) -> Self {
-        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut entries = pool::take(self.entries.len());
         for entry in &self.entries {
             push_clone(&mut entries, entry);
         }
@@ -662,7 +664,32 @@ impl Drop for Message {
                 }
             }
         }
+        // The buffer, empty now, may serve the next message of its size on this thread.
+        if pool::in_range(self.entries.capacity()) {
+            pool::keep(std::mem::take(&mut self.entries));
+        }
     }
+}
+
+/// An empty vector with room for at least `capacity` entries, to build a message from
+/// ([`Message::from_entries`], [`Message::from_sorted`]): where a message of that size dropped
+/// on this thread left its buffer, that buffer. A vector of 15 entries or more is larger than
+/// the blocks glibc reuses cheaply, and a request often has that many headers.
+///
+/// ```
+/// use ferrobeam_device_api::message::{entries_with_capacity, push_clone};
+/// use ferrobeam_device_api::Message;
+/// let m = Message::new().with("a", "1").with("b", 2);
+/// let mut entries = entries_with_capacity(m.len());
+/// assert!(entries.capacity() >= 2);
+/// for entry in m.entries() {
+///     push_clone(&mut entries, entry);
+/// }
+/// assert_eq!(Message::from_entries(entries), m);
+/// ```
+#[inline]
+pub fn entries_with_capacity(capacity: usize) -> Vec<(Key, Value)> {
+    pool::take(capacity)
 }
 
 /// Pushes an empty entry (the empty key and an empty binary) onto `entries` and returns it, to
@@ -825,7 +852,7 @@ impl Message {
     /// ```
     pub fn with_capacity(n: usize) -> Self {
         Message {
-            entries: Vec::with_capacity(n),
+            entries: pool::take(n),
             index: None,
         }
     }
@@ -1182,7 +1209,7 @@ impl Message {
         &self,
         mut map: impl FnMut(&Key, &Value) -> Result<Option<Value>, E>,
     ) -> Result<Message, E> {
-        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut entries = pool::take(self.entries.len());
         for (key, value) in &self.entries {
             if let Some(mapped) = map(key, value)? {
                 entries.push((key.clone(), mapped));
@@ -1218,7 +1245,7 @@ impl Message {
     /// ```
     pub fn filtered(&self, mut keep: impl FnMut(&Key, &Value) -> bool) -> Message {
         // Room for as many entries as there were: a copy is usually added to.
-        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut entries = pool::take(self.entries.len());
         for entry in &self.entries {
             if keep(&entry.0, &entry.1) {
                 push_clone(&mut entries, entry);

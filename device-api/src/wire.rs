@@ -401,7 +401,8 @@ impl<'a> Reader<'a> {
                 let n = self.len()?;
                 // A frame's top message gets room for one more key: the node records each
                 // step result's hashpath in it, which would otherwise move every entry.
-                let mut entries = Vec::with_capacity(n + usize::from(depth == 0));
+                let mut entries =
+                    crate::message::entries_with_capacity(n + usize::from(depth == 0));
                 for _ in 0..n {
                     // Each entry is filled where it lies in the vector (nearly every value is
                     // a short binary): made elsewhere and moved in, its bytes would be read

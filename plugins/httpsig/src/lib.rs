@@ -64,7 +64,7 @@ pub use verify::{
     ReceivedCheck,
 };
 
-use ferrobeam_device_api::message::{is_id_shaped, push_clone, push_empty};
+use ferrobeam_device_api::message::{entries_with_capacity, is_id_shaped, push_clone, push_empty};
 use ferrobeam_device_api::{Binary, Entry, Key, Message, Value};
 use std::borrow::Cow;
 
@@ -108,7 +108,7 @@ fn encoded_message(tabm: &Message) -> Result<Message, Error> {
     let enc = encode_with_signatures(tabm)?;
     // Straight into the message: the TABM's keys are taken as they are (normalised already),
     // and since the headers are sorted by name, without searching for duplicates.
-    let mut entries = Vec::with_capacity(enc.headers.len() + 1);
+    let mut entries = entries_with_capacity(enc.headers.len() + 1);
     for (k, v) in enc.headers {
         match k {
             // A header that is an entry of the TABM, key and value, is that entry copied (most
@@ -172,7 +172,7 @@ pub fn from(http: &HttpMessage) -> Result<Message, Error> {
     // Nearly always each header comes once: the fields are then taken as they are, without a
     // search per key. A message with fewer keys than headers had a repeated one, and is built
     // again, joining repeated values.
-    let mut entries = Vec::with_capacity(http.headers.len());
+    let mut entries = entries_with_capacity(http.headers.len());
     for (name, value) in &http.headers {
         let key = header_key(name);
         if key.as_str() != "body" {
