@@ -576,6 +576,78 @@ mod tests {
         assert_eq!(rich.get("z"), Some(&Value::Integer(1)));
     }
 
+    /// Legacy-TX defaults are dropped as HyperBEAM drops them: every value decoded, each key
+    /// typed empty that the TABM lacks added, then the defaults filtered out of the whole. Every
+    /// default key (and another), with binaries and values decoded already, and each typing,
+    /// empty ones included, once and twice; a value its type does not decode fails both ways.
+    #[test]
+    fn defaults_are_dropped_as_after_adding_empty_keys() {
+        fn by_hyperbeam(tabm: &Message) -> Option<Message> {
+            let types = match tabm.get("ao-types") {
+                Some(Value::Binary(b)) => parse_ao_types(b).unwrap(),
+                _ => Vec::new(),
+            };
+            let mut out = Message::new();
+            for (key, value) in tabm.iter().filter(|(k, _)| k.as_str() != "ao-types") {
+                let ty = types.iter().rev().find(|(k, _)| k == key);
+                let mut value = value.clone();
+                decode_in_place(ty.map(|(_, t)| t.as_ref()), &mut value, 0).ok()?;
+                out.insert(key.clone(), value);
+            }
+            for (key, ty) in types.iter().rev() {
+                if let (None, Some(empty)) = (out.get(key.as_str()), empty_value(ty)) {
+                    out.insert(key.clone(), empty);
+                }
+            }
+            defaults::filter_default_tx_keys(&mut out);
+            Some(out)
+        }
+        let mut keys = defaults::DEFAULT_TX_KEYS.to_vec();
+        keys.push("other");
+        let typings: [&[&str]; 7] = [
+            &[],
+            &["integer"],
+            &["empty-binary"],
+            &["empty-list"],
+            &["atom"],
+            &["empty-binary", "integer"],
+            &["integer", "empty-binary"],
+        ];
+        for key in keys {
+            // Binaries, and values that arrive decoded already (from JSON), which a type
+            // leaves as they are.
+            let values = [
+                None,
+                Some(Value::from("")),
+                Some(Value::from("0")),
+                Some(Value::from("x")),
+                Some(Value::from("ans104")),
+                Some(Value::from(0)),
+                Some(Value::List(Vec::new())),
+                Some(Value::atom("ans104")),
+            ];
+            for value in values {
+                for typing in typings {
+                    let mut tabm = Message::new().with("b", "1");
+                    if let Some(value) = value.clone() {
+                        tabm.insert(key, value);
+                    }
+                    let field: Vec<String> =
+                        typing.iter().map(|ty| format!(r#"{key}="{ty}""#)).collect();
+                    if !field.is_empty() {
+                        tabm.insert("ao-types", field.join(", "));
+                    }
+                    let expected = by_hyperbeam(&tabm);
+                    assert_eq!(
+                        decode_message(tabm, 0).ok(),
+                        expected,
+                        "{key} = {value:?}, typed {typing:?}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Both readings of `field` agree: the same members, or both an error.
     fn agree(field: &str) {
         let general = parse_ao_types_as_sf(field.as_bytes());
