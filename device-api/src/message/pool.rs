@@ -4,10 +4,12 @@
 //! glibc hands out and takes back blocks of up to 1,032 bytes from a per-thread cache, in a few
 //! dozen instructions ([`allocator`](crate::allocator) keeps 64 of each size). A message of 15
 //! entries or more needs a larger block (an entry is 72 bytes), which glibc takes from its shared
-//! bins and, when freed, merges with its neighbours: about 700 instructions for the pair, on
-//! every request that carries 15 headers. So a message's buffer of that size is kept here when
-//! the message is dropped, [`MAX_KEPT`] of them per thread, each of at most [`MAX_CAPACITY`]
-//! entries, and the next message of that size on the thread takes one.
+//! bins and, when freed, merges with its neighbours, on every request that carries 15 headers:
+//! keeping two such blocks saved a codec round trip of 15 headers some 640 instructions and
+//! 7–15% of its time (BENCHMARKS.md, Codecs, "Session 28"). So a message's buffer of that size
+//! is kept here when the message is dropped, [`MAX_KEPT`] of them per thread, each of at most
+//! [`MAX_CAPACITY`] entries, and the next message on the thread that fits it ([`take_kept`])
+//! takes one.
 //!
 //! The buffers are glibc's blocks, as any `Vec`'s: a buffer kept by one library's copy of this
 //! module (each plugin links its own) holds no state of that library, and whichever copy drops
