@@ -579,7 +579,8 @@ mod tests {
     /// Legacy-TX defaults are dropped as HyperBEAM drops them: every value decoded, each key
     /// typed empty that the TABM lacks added, then the defaults filtered out of the whole. Every
     /// default key (and another), with binaries and values decoded already, and each typing,
-    /// empty ones included, once and twice; a value its type does not decode fails both ways.
+    /// empty ones included, and named twice in `ao-types` (the last counts, as an SF
+    /// dictionary's last member does); a value its type does not decode fails both ways.
     #[test]
     fn defaults_are_dropped_as_after_adding_empty_keys() {
         fn by_hyperbeam(tabm: &Message) -> Option<Message> {
