@@ -62,15 +62,16 @@ impl Clone for Key {
 /// A summary of a key's bytes (length, first, middle and last byte): two keys with different
 /// tags differ, so a search compares bytes only when the tags are equal.
 #[inline]
-fn tag_of(bytes: &[u8]) -> u32 {
+const fn tag_of(bytes: &[u8]) -> u32 {
     match bytes {
         [] => 0,
         [first, .., last] | [first @ last] => {
-            let len = bytes.len().min(255) as u32;
-            len << 24
-                | u32::from(*first) << 16
-                | u32::from(bytes[bytes.len() / 2]) << 8
-                | u32::from(*last)
+            let len = if bytes.len() > 255 {
+                255
+            } else {
+                bytes.len() as u32
+            };
+            len << 24 | (*first as u32) << 16 | (bytes[bytes.len() / 2] as u32) << 8 | *last as u32
         }
     }
 }
@@ -79,13 +80,14 @@ fn tag_of(bytes: &[u8]) -> u32 {
 /// prefixes are ordered as their prefixes are (a key's first differing byte, or its end, lies
 /// within them), so a comparison reads their bytes only when the prefixes are equal.
 #[inline]
-fn prefix_of(bytes: &[u8]) -> u32 {
+const fn prefix_of(bytes: &[u8]) -> u32 {
     match bytes {
         [a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
         // Shifted in rather than copied into a zeroed word: see `needs_normalising`.
-        short => short.iter().enumerate().fold(0, |prefix, (i, &byte)| {
-            prefix | u32::from(byte) << (24 - 8 * i)
-        }),
+        [a, b, c] => (*a as u32) << 24 | (*b as u32) << 16 | (*c as u32) << 8,
+        [a, b] => (*a as u32) << 24 | (*b as u32) << 16,
+        [a] => (*a as u32) << 24,
+        [] => 0,
     }
 }
 
@@ -97,6 +99,40 @@ impl Key {
             Key::from_normalised(CompactString::from(text.to_lowercase()))
         } else {
             Key::from_normalised(CompactString::from(text))
+        }
+    }
+
+    /// The key of `text`, built when compiled: for a key a plugin names often (a field it
+    /// reads or writes on every call), which [`Key::new`] would check and copy each time.
+    /// `text` must be a normalised key already — ASCII without capitals; anything else stops
+    /// the build (or, outside a constant, panics). Clones of it copy no text.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Key, Message};
+    /// const TYPES: Key = Key::from_static("ao-types");
+    /// assert_eq!(TYPES, Key::new("ao-types"));
+    /// let m = Message::new().with(TYPES, "x=\"atom\"");
+    /// assert!(m.contains_key("ao-types"));
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # use ferrobeam_device_api::Key;
+    /// const BAD: Key = Key::from_static("Ao-Types"); // capitals: use `Key::new`
+    /// ```
+    pub const fn from_static(text: &'static str) -> Key {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(
+                bytes[i].is_ascii() && !bytes[i].is_ascii_uppercase(),
+                "Key::from_static takes ASCII without capitals; use Key::new"
+            );
+            i += 1;
+        }
+        Key {
+            text: CompactString::const_new(text),
+            tag: tag_of(bytes),
+            prefix: prefix_of(bytes),
         }
     }
 
@@ -945,6 +981,44 @@ impl Message {
         }
     }
 
+    /// Sets `key` to `value` as [`Message::insert`] does, but a new key goes before the first
+    /// key that sorts after it rather than at the end: a message in key order (after
+    /// [`Message::sort_keys`]) stays in key order, which sorting it again would cost more
+    /// than. A replaced key keeps its position.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::{Message, Value};
+    /// let mut m = Message::new().with("a", 1).with("c", 3);
+    /// assert!(m.insert_in_order("b", 2).is_none());
+    /// let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+    /// assert_eq!(keys, ["a", "b", "c"]);
+    /// assert_eq!(m.insert_in_order("C", 4), Some(Value::from(3)));
+    /// assert_eq!(m.len(), 3);
+    /// ```
+    pub fn insert_in_order(
+        &mut self,
+        key: impl Into<Key>,
+        value: impl Into<Value>,
+    ) -> Option<Value> {
+        let key = key.into();
+        // Searched for first, as `insert` does: in a message that is not in order the key may
+        // follow keys that sort after it.
+        if let Some(i) = self.position(key.as_str()) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value.into()));
+        }
+        match self.entries.iter().position(|(k, _)| *k > key) {
+            Some(at) => {
+                self.entries.insert(at, (key, value.into()));
+                // The entries after it moved.
+                if self.index.is_some() || self.entries.len() > Self::SCAN_LIMIT {
+                    self.reindex();
+                }
+            }
+            None => self.push_new(key, value.into()),
+        }
+        None
+    }
+
     /// Appends an entry whose key is not in the message yet.
     fn push_new(&mut self, key: Key, value: Value) {
         let i = self.entries.len();
@@ -1681,11 +1755,57 @@ mod tests {
             for k in &expected {
                 assert!(m.get(k).is_some(), "{k} lost after sorting (n = {n})");
             }
+            // A key added in order, among the rest: every key after it moved.
+            assert_eq!(m.insert_in_order("k1a", "between"), None);
+            let at = expected.partition_point(|k| k.as_str() < "k1a");
+            expected.insert(at, "k1a".to_owned());
+            assert_eq!(m.keys().map(Key::as_str).collect::<Vec<_>>(), expected);
+            for k in &expected {
+                assert!(
+                    m.get(k).is_some(),
+                    "{k} lost after inserting in order (n = {n})"
+                );
+            }
             let fresh = m.len();
             m.insert("new", 1);
             assert_eq!(m.len(), fresh + 1);
             assert_eq!(m.get("new"), Some(&Value::Integer(1)));
         }
+    }
+
+    /// A key built when compiled is the key `Key::new` makes of the same text: the same text,
+    /// tag and prefix, short (inline) or long, so it finds and orders as any other.
+    #[test]
+    fn static_keys_are_the_keys_new_makes() {
+        const EMPTY: Key = Key::from_static("");
+        const SHORT: Key = Key::from_static("a");
+        const THREE: Key = Key::from_static("a-b");
+        const TYPES: Key = Key::from_static("ao-types");
+        const LONG: Key = Key::from_static("a-key-longer-than-twenty-four-bytes");
+        for (key, text) in [
+            (EMPTY, ""),
+            (SHORT, "a"),
+            (THREE, "a-b"),
+            (TYPES, "ao-types"),
+            (LONG, "a-key-longer-than-twenty-four-bytes"),
+        ] {
+            let new = Key::new(text);
+            assert_eq!(
+                (key.as_str(), key.tag, key.prefix),
+                (text, new.tag, new.prefix)
+            );
+            assert_eq!(key.clone(), new);
+            let m = Message::new().with(key, 1).with("b", 2);
+            assert_eq!(m.get(text), Some(&Value::Integer(1)), "{text:?}");
+        }
+    }
+
+    /// `from_static` refuses text that `Key::new` would change.
+    #[test]
+    #[should_panic(expected = "Key::from_static takes ASCII without capitals")]
+    fn static_keys_refuse_capitals() {
+        let text = String::from("Ao-Types").leak();
+        let _ = Key::from_static(text);
     }
 
     /// Random inserts, removals, filters and sorts, checked after each against a plain list
@@ -1697,7 +1817,7 @@ mod tests {
         for step in 0..20_000 {
             let key = format!("key-{}", next(40));
             match next(10) {
-                0..=4 => {
+                0..=3 => {
                     let value = step as i64;
                     let spelled = if next(2) == 0 {
                         key.to_uppercase()
@@ -1725,6 +1845,22 @@ mod tests {
                     match known {
                         Some((_, v)) => *v = value,
                         None => model.push((key, value)),
+                    }
+                }
+                4 => {
+                    // A new key goes before the first that sorts after it, whether or not the
+                    // message is in order; a known key is replaced where it is.
+                    let old = m.insert_in_order(key.to_uppercase(), step as i64);
+                    match model.iter().position(|(k, _)| *k == key) {
+                        Some(i) => {
+                            assert_eq!(old, Some(Value::Integer(model[i].1)), "step {step}");
+                            model[i].1 = step as i64;
+                        }
+                        None => {
+                            assert_eq!(old, None, "step {step}");
+                            let at = model.iter().position(|(k, _)| *k > key);
+                            model.insert(at.unwrap_or(model.len()), (key, step as i64));
+                        }
                     }
                 }
                 5..=7 => {
