@@ -3,6 +3,9 @@
 use crate::{escape, float, sf, Error, MAX_DEPTH};
 use ferrobeam_device_api::{Key, Message, Value};
 
+/// The key of the field that names the types of the others.
+const AO_TYPES: Key = Key::from_static("ao-types");
+
 /// Keys the encoder drops because they are recomputed on arrival (`codecs.md` §1.3).
 pub const REGENERABLE_KEYS: [&str; 2] = ["unsigned_id", "content-digest"];
 
@@ -46,7 +49,8 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
         return Err(e);
     }
     if !types.is_empty() {
-        msg.insert("ao-types", Value::binary(types));
+        // Where it sorts, so that the TABM stays in map order.
+        msg.insert_in_order(AO_TYPES, Value::binary(types));
     }
     Ok(msg)
 }
