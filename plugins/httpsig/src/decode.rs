@@ -2,7 +2,7 @@
 
 use crate::commitment;
 use crate::multipart::{self, DecodedPart};
-use crate::Error;
+use crate::{keys, Error};
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
 use indexmap::IndexMap;
@@ -220,7 +220,7 @@ fn join_plain(
     for (key, part) in keys.into_iter().zip(parts) {
         fields.insert(key, part.value);
     }
-    fields.insert("body-keys", Value::binary(body_keys));
+    fields.insert(keys::BODY_KEYS.clone(), Value::binary(body_keys));
     fields
 }
 

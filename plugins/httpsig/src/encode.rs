@@ -1,7 +1,7 @@
 //! TABM → HTTP message (`codecs.md` §5.1–§5.4).
 
 use crate::multipart::{Multipart, PartValue};
-use crate::Error;
+use crate::{keys, Error};
 use ferrobeam_device_api::message::is_id_shaped;
 use ferrobeam_device_api::{Key, Message, Value};
 use ferrobeam_structured::{map_order, sf, MAX_DEPTH};
@@ -28,66 +28,54 @@ pub(crate) struct Encoded<'a> {
 }
 
 /// A header name: a key of the TABM, which is a normalised [`Key`] already, or a name the
-/// encoder adds (`content-digest`, `body-keys`, …). Keeping the key lets the message form
-/// ([`crate::to_message`]) take it as it is instead of normalising its text again.
+/// encoder adds, one of [`crate::keys`]. Either way the message form
+/// ([`crate::to_message`]) takes the key as it is instead of normalising its text again.
 pub(crate) enum Name<'a> {
     /// A key of the encoded message whose header value is that entry's binary, as it is: the
     /// message form ([`crate::to_message`]) copies the entry whole. [`Headers::insert`] keeps
     /// this true, since a value replaced comes with its own name.
     Entry(&'a (Key, Value)),
-    /// A name the encoder adds, lower-case.
-    Added(&'static str),
+    /// A name the encoder adds, one of [`crate::keys`].
+    Added(&'static Key),
 }
 
 impl Name<'_> {
+    /// The name as a key.
+    #[inline]
+    pub fn key(&self) -> &Key {
+        match *self {
+            Name::Entry((key, _)) => key,
+            Name::Added(key) => key,
+        }
+    }
+
     /// The name's text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        match *self {
-            Name::Entry((key, _)) => key.as_str(),
-            Name::Added(text) => text,
-        }
+        self.key().as_str()
     }
 
-    /// The key this name is, unless the encoder added it.
-    #[inline]
-    fn key(&self) -> Option<&Key> {
-        match *self {
-            Name::Entry((key, _)) => Some(key),
-            Name::Added(_) => None,
-        }
-    }
-
-    /// The order of two names, as of their texts. Two keys are compared as keys, which most
-    /// tell apart by their first bytes without reading the texts.
+    /// The order of two names, as of their texts: compared as keys, which most tell apart by
+    /// their first bytes without reading the texts.
     #[inline]
     fn cmp_name(&self, other: &Name<'_>) -> std::cmp::Ordering {
-        match (self.key(), other.key()) {
-            (Some(a), Some(b)) => a.cmp(b),
-            _ => self.as_str().cmp(other.as_str()),
-        }
+        self.key().cmp(other.key())
     }
 
     /// The name as a message key.
     pub fn into_key(self) -> Key {
-        match self {
-            Name::Entry((key, _)) => key.clone(),
-            Name::Added(text) => Key::new(text),
-        }
+        self.key().clone()
     }
 
     /// The name as an owned string.
     pub fn into_string(self) -> String {
-        match self {
-            Name::Entry((key, _)) => key.as_str().to_owned(),
-            Name::Added(text) => text.to_owned(),
-        }
+        self.as_str().to_owned()
     }
 }
 
-impl From<&'static str> for Name<'_> {
-    fn from(text: &'static str) -> Self {
-        Name::Added(text)
+impl From<&'static Key> for Name<'_> {
+    fn from(key: &'static Key) -> Self {
+        Name::Added(key)
     }
 }
 
@@ -236,7 +224,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     };
     if inline_header {
         out.headers
-            .insert("inline-body-key", Cow::Borrowed(b"data"));
+            .insert(&keys::INLINE_BODY_KEY, Cow::Borrowed(b"data"));
     }
     let mut body: Vec<(&str, BodyEntry<'_>)> = Vec::new();
     let mut ids: Vec<(&str, &[u8])> = Vec::new();
@@ -283,7 +271,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         if field.len() > MAX_HEADER_LENGTH || inline_key == "ao-ids" {
             body.push(("ao-ids", BodyEntry::Binary(Cow::Owned(field))));
         } else {
-            out.headers.insert("ao-ids", Cow::Owned(field));
+            out.headers.insert(&keys::AO_IDS, Cow::Owned(field));
         }
     }
     let parts = group_parts(body)?;
@@ -296,16 +284,18 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
         }
         _ => {
             let mut mp = Multipart::new(parts, inline_key);
+            out.headers.insert(
+                &keys::BODY_KEYS,
+                Cow::Owned(std::mem::take(&mut mp.body_keys)),
+            );
             out.headers
-                .insert("body-keys", Cow::Owned(std::mem::take(&mut mp.body_keys)));
-            out.headers
-                .insert("content-type", Cow::Owned(content_type(&mp.boundary)));
+                .insert(&keys::CONTENT_TYPE, Cow::Owned(content_type(&mp.boundary)));
             out.body = Body::Multipart(mp);
         }
     }
     if let Some(digest) = out.body.content_digest() {
         out.headers
-            .insert("content-digest", Cow::Owned(digest.into_bytes()));
+            .insert(&keys::CONTENT_DIGEST, Cow::Owned(digest.into_bytes()));
     }
     Ok(out)
 }
@@ -457,10 +447,15 @@ mod tests {
         for round in 0..500 {
             let (mut headers, mut model) = (Headers::default(), BTreeMap::new());
             // Names the encoder adds among keys of the message, some of the same texts.
-            const ADDED: [&str; 4] = ["ao-ids", "body-keys", "content-digest", "h1"];
+            static ADDED: [Key; 4] = [
+                Key::from_static("ao-ids"),
+                Key::from_static("body-keys"),
+                Key::from_static("content-digest"),
+                Key::from_static("h1"),
+            ];
             let mut names: Vec<String> = (0..next(30))
                 .map(|_| match next(4) {
-                    0 => ADDED[next(4) as usize].to_owned(),
+                    0 => ADDED[next(4) as usize].as_str().to_owned(),
                     _ => format!("h{}", next(20)),
                 })
                 .collect();
@@ -478,10 +473,10 @@ mod tests {
                 let Value::Binary(value) = &entry.1 else {
                     unreachable!("a string is a binary")
                 };
-                let added = ADDED.iter().find(|a| **a == name && next(2) == 0);
+                let added = ADDED.iter().find(|a| a.as_str() == name && next(2) == 0);
                 model.insert(name, value.to_vec());
                 match added {
-                    Some(text) => headers.insert(*text, Cow::Owned(value.to_vec())),
+                    Some(key) => headers.insert(key, Cow::Owned(value.to_vec())),
                     None => headers.insert(Name::Entry(entry), Cow::Borrowed(value)),
                 }
             }

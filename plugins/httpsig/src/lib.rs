@@ -31,6 +31,7 @@ mod encode;
 mod error;
 mod http;
 mod id;
+mod keys;
 mod multipart;
 mod request;
 pub mod rsa;
@@ -117,7 +118,7 @@ fn encoded_message(tabm: &Message) -> Result<Message, Error> {
             // A header the encoder added is written where its entry stays (`push_empty`).
             Name::Added(name) => {
                 let (key, value) = push_empty(&mut entries);
-                *key = Key::new(name);
+                key.clone_from(name);
                 if let Value::Binary(bytes) = value {
                     match v {
                         Cow::Owned(v) if v.len() > Binary::INLINE => *bytes = Binary::from(v),
@@ -130,7 +131,7 @@ fn encoded_message(tabm: &Message) -> Result<Message, Error> {
     let mut out = Message::from_sorted(entries);
     let body = enc.body.into_vec();
     if !body.is_empty() {
-        out.insert("body", Value::binary(body));
+        out.insert(keys::BODY.clone(), Value::binary(body));
     }
     Ok(out)
 }
@@ -140,8 +141,8 @@ fn encoded_message(tabm: &Message) -> Result<Message, Error> {
 fn encode_with_signatures(tabm: &Message) -> Result<encode::Encoded<'_>, Error> {
     let mut enc = encode::encode(tabm)?;
     if let Some((signature, input)) = enc.commitments.and_then(commitment::signature_headers) {
-        enc.headers.insert("signature", signature.into());
-        enc.headers.insert("signature-input", input.into());
+        enc.headers.insert(&keys::SIGNATURE, signature.into());
+        enc.headers.insert(&keys::SIGNATURE_INPUT, input.into());
     }
     Ok(enc)
 }

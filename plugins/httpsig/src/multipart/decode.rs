@@ -251,7 +251,7 @@ impl<'a> PartReader<'a> {
             Value::binary(content)
         } else {
             if !content.is_empty() {
-                fields.insert("body", Value::binary(content));
+                fields.insert(crate::keys::BODY.clone(), Value::binary(content));
             }
             Value::Message(fields)
         };
