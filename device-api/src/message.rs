@@ -116,7 +116,7 @@ impl Key {
     /// assert!(m.contains_key("ao-types"));
     /// ```
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0080
     /// # use ferrobeam_device_api::Key;
     /// const BAD: Key = Key::from_static("Ao-Types"); // capitals: use `Key::new`
     /// ```
