@@ -12,13 +12,13 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
     if depth >= MAX_DEPTH {
         return Err(Error::TooDeep(MAX_DEPTH));
     }
-    let (ao_types, plain) = look_over(&tabm);
-    let types = match ao_types {
+    let (ao_types, plain) = look_over(&mut tabm);
+    let types = match &ao_types {
         // Binaries alone, none of them a legacy-TX default: nothing to decode or drop.
         None if plain => return Ok(tabm),
         None => Vec::new(),
         Some(Value::Binary(b)) if b.is_empty() => Vec::new(),
-        Some(Value::Binary(b)) => parse_ao_types(b)?,
+        Some(Value::Binary(b)) => read_ao_types(b)?,
         Some(other) => {
             return Err(Error::InvalidTabm(format!(
                 "ao-types is a {}, not a binary",
@@ -58,7 +58,7 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         // seen: every codec writes a message's keys in map order, as `message@1.0` lists them.
         for (key, ty) in types.iter().rev() {
             if let Some(value) = empty_value(ty) {
-                tabm.entry(key.clone()).or_insert(value);
+                tabm.entry(Key::new(key)).or_insert(value);
             }
         }
         defaults::filter_default_tx_keys(&mut tabm);
@@ -66,16 +66,19 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
     Ok(tabm)
 }
 
-/// A TABM's `ao-types` value, or else whether its values are all binaries that decoding keeps
-/// as they are ([`is_plain_binary`]): one pass over the message, where a search for `ao-types`
-/// and a pass over the values were two. Keys are normalised, so `ao-types` is found by its
-/// text.
-fn look_over(tabm: &Message) -> (Option<&Value>, bool) {
+/// A TABM's `ao-types` value, taken out (the entry, left empty, is dropped with the types
+/// read), or else whether its values are all binaries that decoding keeps as they are
+/// ([`is_plain_binary`]): one pass over the message, where a search for `ao-types` and a pass
+/// over the values were two. Keys are normalised, so `ao-types` is found by its text.
+fn look_over(tabm: &mut Message) -> (Option<Value>, bool) {
     let mut plain = true;
-    for (key, value) in tabm.iter() {
+    for (key, value) in tabm.iter_mut() {
         if key.as_str() == "ao-types" {
             // Whether the rest is plain no longer matters.
-            return (Some(value), false);
+            return (
+                Some(std::mem::replace(value, Value::Binary(Binary::new()))),
+                false,
+            );
         }
         plain = plain && is_plain_binary(key.as_str(), value);
     }
@@ -130,7 +133,7 @@ fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<
 
 /// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.
 enum TypeIndex<'a> {
-    Scan(&'a [(Key, TypeName)]),
+    Scan(&'a [(TypedKey<'a>, TypeName)]),
     Map(HashMap<&'a str, &'a str>),
 }
 
@@ -138,7 +141,7 @@ impl<'a> TypeIndex<'a> {
     /// Up to this many types are looked up by scanning.
     const SCAN_LIMIT: usize = 16;
 
-    fn new(types: &'a [(Key, TypeName)]) -> Self {
+    fn new(types: &'a [(TypedKey<'a>, TypeName)]) -> Self {
         if types.len() <= Self::SCAN_LIMIT {
             return TypeIndex::Scan(types);
         }
@@ -146,21 +149,27 @@ impl<'a> TypeIndex<'a> {
         TypeIndex::Map(
             types
                 .iter()
-                .map(|(k, t)| (k.as_str(), t.as_ref()))
+                .map(|(k, t)| (k.as_ref(), t.as_ref()))
                 .collect(),
         )
     }
 
-    /// The (last) type recorded for `key`. A scan compares keys as keys, which tells most
-    /// apart by their tags without reading their bytes.
+    /// The (last) type recorded for `key`. A scan compares the lengths and the last bytes
+    /// first, which tell most keys apart without a call to compare their texts.
     #[inline]
     fn get(&self, key: &Key) -> Option<&'a str> {
         match self {
-            TypeIndex::Scan(types) => types
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, t)| t.as_ref()),
+            TypeIndex::Scan(types) => {
+                let key = key.as_str();
+                let last = key.as_bytes().last();
+                types
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| {
+                        k.len() == key.len() && k.as_bytes().last() == last && k.as_ref() == key
+                    })
+                    .map(|(_, t)| t.as_ref())
+            }
             TypeIndex::Map(map) => map.get(key.as_str()).copied(),
         }
     }
@@ -177,8 +186,27 @@ impl<'a> TypeIndex<'a> {
 /// ```
 pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, TypeName)>, Error> {
     match plain_ao_types(field) {
-        Some(types) => Ok(types),
+        Some(types) => Ok(types
+            .into_iter()
+            .map(|(key, ty)| (Key::new(key), ty))
+            .collect()),
         None => parse_ao_types_as_sf(field),
+    }
+}
+
+/// A key named in `ao-types`, normalised: borrowed from a field in the usual form, whose keys
+/// are normalised as written, or the key the parser un-escaped.
+type TypedKey<'a> = Cow<'a, str>;
+
+/// [`parse_ao_types`] for the decoder, which needs the keys' texts only: a field in the usual
+/// form is read without making a [`Key`] of each.
+fn read_ao_types(field: &[u8]) -> Result<Vec<(TypedKey<'_>, TypeName)>, Error> {
+    match plain_ao_types(field) {
+        Some(types) => Ok(types),
+        None => Ok(parse_ao_types_as_sf(field)?
+            .into_iter()
+            .map(|(key, ty)| (Cow::Owned(key.into_string()), ty))
+            .collect()),
     }
 }
 
@@ -186,7 +214,8 @@ pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, TypeName)>, Error> {
 /// letters, digits and `_-.*`, types of lower-case letters and `-`, separated by `,` and
 /// optional spaces, no key twice — read in one pass; `None` for anything else, which
 /// [`parse_ao_types_as_sf`] reads (and which it would read the same: the tests compare them).
-fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
+/// Its keys are normalised as written (lower-case ASCII), so they are borrowed as they are.
+fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
     // Checked once as a whole, so that each key and type is a slice of it: a field that is not
     // UTF-8 is not in the usual form.
     let text = std::str::from_utf8(field).ok()?;
@@ -198,7 +227,7 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
         }
     };
     // One member more than there are commas: the list never grows.
-    let mut out: Vec<(Key, TypeName)> =
+    let mut out: Vec<(TypedKey<'_>, TypeName)> =
         Vec::with_capacity(field.iter().filter(|&&b| b == b',').count() + 1);
     let mut at = 0;
     loop {
@@ -221,11 +250,10 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(Key, TypeName)>> {
             return None;
         }
         at += 1;
-        let key = Key::new(key);
-        if out.iter().any(|(k, _)| *k == key) {
+        if out.iter().any(|(k, _)| k == key) {
             return None;
         }
-        out.push((key, type_name(ty)));
+        out.push((Cow::Borrowed(key), type_name(ty)));
         if at == field.len() {
             return Some(out);
         }
@@ -654,7 +682,11 @@ mod tests {
         let general = parse_ao_types_as_sf(field.as_bytes());
         match (plain_ao_types(field.as_bytes()), general) {
             (None, _) => {}
-            (Some(plain), Ok(general)) => assert_eq!(plain, general, "{field:?}"),
+            (Some(plain), Ok(general)) => {
+                let plain: Vec<(Key, TypeName)> =
+                    plain.into_iter().map(|(k, t)| (Key::new(k), t)).collect();
+                assert_eq!(plain, general, "{field:?}")
+            }
             (Some(plain), Err(e)) => {
                 panic!("{field:?}: read as {plain:?}, but the parser says {e}")
             }
@@ -674,7 +706,7 @@ mod tests {
         let types = plain_ao_types(field.as_bytes()).expect("the usual form");
         assert_eq!(types.len(), 5);
         assert_eq!(
-            (types[0].0.as_str(), types[0].1.as_ref()),
+            (types[0].0.as_ref(), types[0].1.as_ref()),
             ("empty", "empty-binary")
         );
         agree(field);
