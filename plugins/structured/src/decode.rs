@@ -253,6 +253,8 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
         if out.iter().any(|(k, _)| k == key) {
             return None;
         }
+        // Lower-case ASCII (the bytes checked above): what `Key::new` would make of it.
+        debug_assert_eq!(Key::new(key).as_str(), key);
         out.push((Cow::Borrowed(key), type_name(ty)));
         if at == field.len() {
             return Some(out);
