@@ -1,5 +1,6 @@
-//! Keys the codec names itself, built when compiled: a header the encoder adds refers to
-//! one, and a copy is a clone, where [`Key::new`] would check and copy the text each time.
+//! Keys the codec names itself, built when compiled. A header the encoder adds refers to one
+//! of these, and a message that needs the key clones it, where [`Key::new`] would check and
+//! copy the text each time.
 
 use ferrobeam_device_api::Key;
 
