@@ -185,20 +185,17 @@ impl<'a> TypeIndex<'a> {
 /// assert_eq!(types[1].1, "atom");
 /// ```
 pub fn parse_ao_types(field: &[u8]) -> Result<Vec<(Key, TypeName)>, Error> {
-    match plain_ao_types(field) {
-        Some(types) => Ok(types
-            .into_iter()
-            .map(|(key, ty)| (Key::new(key), ty))
-            .collect()),
-        None => parse_ao_types_as_sf(field),
-    }
+    Ok(read_ao_types(field)?
+        .into_iter()
+        .map(|(key, ty)| (Key::new(key), ty))
+        .collect())
 }
 
 /// A key named in `ao-types`, normalised: borrowed from a field in the usual form, whose keys
 /// are normalised as written, or the key the parser un-escaped.
 type TypedKey<'a> = Cow<'a, str>;
 
-/// [`parse_ao_types`] for the decoder, which needs the keys' texts only: a field in the usual
+/// [`parse_ao_types`] as the keys' texts, which is all the decoder needs: a field in the usual
 /// form is read without making a [`Key`] of each.
 fn read_ao_types(field: &[u8]) -> Result<Vec<(TypedKey<'_>, TypeName)>, Error> {
     match plain_ao_types(field) {
