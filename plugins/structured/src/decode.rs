@@ -27,9 +27,10 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         }
     };
     let by_key = TypeIndex::new(&types);
-    // Without keys typed empty (nearly always) legacy-TX defaults are dropped in the same pass
-    // as the values are decoded; with them, once the message is whole.
-    let drop_defaults_now = !types.iter().any(|(_, ty)| empty_value(ty).is_some());
+    // Keys typed empty (rare) are added once the values are decoded; a TABM key they name
+    // takes their place even when it is dropped as a legacy-TX default, so those are noted.
+    let empty_types = types.iter().any(|(_, ty)| empty_value(ty).is_some());
+    let mut dropped = Vec::new();
     let mut failed = None;
     tabm.retain(|key, value| {
         if failed.is_some() {
@@ -46,24 +47,47 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
                 return true;
             }
         }
-        !(drop_defaults_now && defaults::is_default_tx_value(key.as_str(), value))
+        if defaults::is_default_tx_value(key.as_str(), value) {
+            if empty_types {
+                dropped.push(key.clone());
+            }
+            return false;
+        }
+        true
     });
     if let Some(e) = failed {
         return Err(e);
     }
-    if !drop_defaults_now {
-        // Each key typed empty that the TABM has not (a TABM key of the same name takes its
-        // place) is added where the message has room. A key typed twice gets its last type, as
-        // its TABM value would: the last is added first. Where they go in the message is not
-        // seen: every codec writes a message's keys in map order, as `message@1.0` lists them.
-        for (key, ty) in types.iter().rev() {
-            if let Some(value) = empty_value(ty) {
-                tabm.entry(Key::new(key)).or_insert(value);
-            }
-        }
-        defaults::filter_default_tx_keys(&mut tabm);
+    if empty_types {
+        add_empty_keys(&mut tabm, &types, &dropped);
     }
     Ok(tabm)
+}
+
+/// Adds each key typed empty that the TABM had not (a TABM key of the same name takes its
+/// place, `dropped` or not), unless its empty value is a legacy-TX default: HyperBEAM adds the
+/// keys, then drops the defaults of the whole, which the decoding pass has dropped from the
+/// TABM's keys. A key typed twice gets its last type, as its TABM value would: the last is
+/// seen first, and a default skipped is noted so that an earlier type is not added in its
+/// place. Where the keys go in the message is not seen: every codec writes a message's keys in
+/// map order, as `message@1.0` lists them.
+fn add_empty_keys(tabm: &mut Message, types: &[(TypedKey<'_>, TypeName)], dropped: &[Key]) {
+    let mut skipped: Vec<&str> = Vec::new();
+    for (key, ty) in types.iter().rev() {
+        let Some(value) = empty_value(ty) else {
+            continue;
+        };
+        let key = key.as_ref();
+        if dropped.iter().any(|d| d == key) || skipped.contains(&key) {
+            continue;
+        }
+        if defaults::is_default_tx_value(key, &value) {
+            // Whether the TABM has the key or not, it is not added.
+            skipped.push(key);
+        } else {
+            tabm.entry(Key::new(key)).or_insert(value);
+        }
+    }
 }
 
 /// A TABM's `ao-types` value, taken out (the entry, left empty, is dropped with the types
@@ -632,7 +656,7 @@ mod tests {
         }
         let mut keys = defaults::DEFAULT_TX_KEYS.to_vec();
         keys.push("other");
-        let typings: [&[&str]; 7] = [
+        let typings: [&[&str]; 9] = [
             &[],
             &["integer"],
             &["empty-binary"],
@@ -640,6 +664,9 @@ mod tests {
             &["atom"],
             &["empty-binary", "integer"],
             &["integer", "empty-binary"],
+            // The last type's empty value a default for some keys, the first's for others.
+            &["empty-list", "empty-binary"],
+            &["empty-binary", "empty-list"],
         ];
         for key in keys {
             // Binaries, and values that arrive decoded already (from JSON), which a type
@@ -655,13 +682,27 @@ mod tests {
                 Some(Value::atom("ans104")),
             ];
             for value in values {
-                for typing in typings {
+                // A key named twice by the same text is one member of the SF dictionary
+                // (the last value in the first place); escaped the first time, it is two
+                // members that name one key.
+                for (typing, escaped) in typings.iter().flat_map(|t| [(t, false), (t, true)]) {
+                    if escaped && typing.len() < 2 {
+                        continue;
+                    }
                     let mut tabm = Message::new().with("b", "1");
                     if let Some(value) = value.clone() {
                         tabm.insert(key, value);
                     }
-                    let field: Vec<String> =
-                        typing.iter().map(|ty| format!(r#"{key}="{ty}""#)).collect();
+                    let field: Vec<String> = typing
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ty)| match (escaped && i == 0, key.as_bytes()) {
+                            (true, [first, rest @ ..]) => {
+                                format!(r#"%{first:02X}{}="{ty}""#, String::from_utf8_lossy(rest))
+                            }
+                            _ => format!(r#"{key}="{ty}""#),
+                        })
+                        .collect();
                     if !field.is_empty() {
                         tabm.insert("ao-types", field.join(", "));
                     }
@@ -669,7 +710,7 @@ mod tests {
                     assert_eq!(
                         decode_message(tabm, 0).ok(),
                         expected,
-                        "{key} = {value:?}, typed {typing:?}"
+                        "{key} = {value:?}, typed {field:?}"
                     );
                 }
             }

@@ -38,9 +38,19 @@ pub const DEFAULT_TX_KEYS: [&str; 16] = [
 /// assert!(!is_default_tx_value("data", &Value::from("x")));
 /// assert!(!is_default_tx_value("other", &Value::from("")));
 /// ```
+#[inline]
 pub fn is_default_tx_value(key: &str, value: &Value) -> bool {
-    // The value's kind and length first: nearly every value is a non-empty binary of another
-    // length than the defaults', which rules it out without reading the key.
+    // The value's kind and length first, where the caller is: nearly every value is a
+    // non-empty binary of another length than the defaults', which rules it out without a
+    // call or reading the key.
+    match value {
+        Value::Binary(b) if !matches!(b.len(), 0 | 32 | 512) => false,
+        _ => is_default_by_key(key, value),
+    }
+}
+
+/// [`is_default_tx_value`] past its first test.
+fn is_default_by_key(key: &str, value: &Value) -> bool {
     let zeros = |b: &[u8]| b.iter().all(|&x| x == 0);
     match value {
         Value::Binary(b) => match b.len() {
