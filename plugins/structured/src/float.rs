@@ -130,12 +130,28 @@ mod exact {
         }
     }
 
+    /// 5^0 … 5^55: every power of five below 2^128.
+    const POWERS_OF_FIVE: [u128; 56] = {
+        let mut table = [1u128; 56];
+        let mut i = 1;
+        while i < table.len() {
+            table[i] = table[i - 1] * 5;
+            i += 1;
+        }
+        table
+    };
+
+    /// 5^`s` for `s` ≥ 0, `None` beyond 128 bits (as `checked_pow` answers, without its loop).
+    fn power_of_five(s: i32) -> Option<u128> {
+        POWERS_OF_FIVE.get(usize::try_from(s).ok()?).copied()
+    }
+
     /// `None` when a step would not be exact in 128 bits.
     fn scaled(m: u64, e: i32, s: i32) -> Option<Scaled> {
         use std::cmp::Ordering::Less;
         let t = e + s;
         if s >= 0 {
-            let n = u128::from(m).checked_mul(5u128.checked_pow(s as u32)?)?;
+            let n = u128::from(m).checked_mul(power_of_five(s)?)?;
             if t >= 0 {
                 // An integer already: nothing to round.
                 let truncated = n.checked_shl(t as u32).filter(|q| q >> t == n)?;
@@ -154,7 +170,7 @@ mod exact {
                 rest: rest.cmp(&(1u128 << (shift - 1))),
             })
         } else {
-            let divisor = 5u128.checked_pow((-s) as u32)?;
+            let divisor = power_of_five(-s)?;
             if !(0..=74).contains(&t) {
                 return None;
             }
@@ -176,8 +192,11 @@ mod exact {
             text[0] = b'-';
             len = 1;
         }
-        // q < 10^21, so each half fits in a u64.
-        let (high, low) = ((q / 10_000_000_000) as u64, (q % 10_000_000_000) as u64);
+        // q < 10^21, so each half fits in a u64. The high half is q / 10^10 taken as
+        // (q / 2^10) / 5^10, a 64-bit division (q / 2^10 < 2^60) that compiles to a product,
+        // where a 128-bit division is a call.
+        let high = ((q >> 10) as u64) / 9_765_625;
+        let low = (q - u128::from(high) * 10_000_000_000) as u64;
         let mut digits = [0u8; 21];
         fill(&mut digits[..11], high);
         fill(&mut digits[11..], low);
@@ -198,13 +217,31 @@ mod exact {
         out.extend_from_slice(&text[..len + 2]);
     }
 
-    /// `to` filled with the decimal digits of `v`, zero-padded on the left.
+    /// `to` filled with the decimal digits of `v`, zero-padded on the left: two at a time.
     fn fill(to: &mut [u8], mut v: u64) {
-        for slot in to.iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
+        let mut end = to.len();
+        while end >= 2 {
+            let pair = 2 * (v % 100) as usize;
+            to[end - 2..end].copy_from_slice(&PAIRS[pair..pair + 2]);
+            v /= 100;
+            end -= 2;
+        }
+        if end == 1 {
+            to[0] = b'0' + (v % 10) as u8;
         }
     }
+
+    /// `00`, `01`, … `99`.
+    const PAIRS: [u8; 200] = {
+        let mut table = [0u8; 200];
+        let mut i = 0;
+        while i < 100 {
+            table[2 * i] = b'0' + (i / 10) as u8;
+            table[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        table
+    };
 }
 
 /// Parses an Erlang float literal: `[+-]digits.digits[(e|E)[+-]digits]`. `1` and `1e5` are not
@@ -218,9 +255,11 @@ mod exact {
 /// ```
 pub fn parse_float(text: &[u8]) -> Result<f64, Error> {
     let bad = || Error::BadFloat(crate::error::snippet(text));
-    if !is_erlang_float_literal(text) {
-        return Err(bad());
+    let literal = Literal::read(text).ok_or_else(bad)?;
+    if let Some(value) = literal.exact() {
+        return Ok(value);
     }
+    // Printable ASCII, checked above.
     let value: f64 = std::str::from_utf8(text)
         .ok()
         .and_then(|t| t.parse().ok())
@@ -232,35 +271,116 @@ pub fn parse_float(text: &[u8]) -> Result<f64, Error> {
     }
 }
 
-fn is_erlang_float_literal(text: &[u8]) -> bool {
-    let mut i = 0;
-    if matches!(text.first(), Some(b'+' | b'-')) {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while text.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
+/// An Erlang float literal, read in one pass: its sign, and its digits as `mantissa·10^exponent`
+/// when the significant ones fit in a `u64`.
+struct Literal {
+    negative: bool,
+    /// The digits without leading or trailing zeros; `None` when they do not fit.
+    mantissa: Option<u64>,
+    /// The power of ten the mantissa is scaled by (capped far beyond any finite double's).
+    exponent: i32,
+}
+
+impl Literal {
+    /// Reads `[+-]digits.digits[(e|E)[+-]digits]` and nothing else.
+    fn read(text: &[u8]) -> Option<Literal> {
+        let mut at = 0;
+        let negative = match text.first() {
+            Some(b'-') => {
+                at += 1;
+                true
+            }
+            Some(b'+') => {
+                at += 1;
+                false
+            }
+            _ => false,
+        };
+        let mut mantissa = Some(0u64);
+        // Zeros read since the last other digit: they count only if another digit follows.
+        let mut zeros = 0u32;
+        let mut exponent = 0i32;
+        let mut digits = |at: &mut usize, fraction: bool| {
+            let start = *at;
+            while let Some(&c) = text.get(*at).filter(|c| c.is_ascii_digit()) {
+                *at += 1;
+                if fraction {
+                    exponent = exponent.saturating_sub(1);
+                }
+                if c == b'0' {
+                    zeros = zeros.saturating_add(1);
+                    continue;
+                }
+                mantissa = mantissa.and_then(|m| {
+                    10u64
+                        .checked_pow(zeros.saturating_add(1))?
+                        .checked_mul(m)?
+                        .checked_add(u64::from(c - b'0'))
+                });
+                zeros = 0;
+            }
+            *at > start
+        };
+        if !digits(&mut at, false) || text.get(at) != Some(&b'.') {
+            return None;
         }
-        *i > start
-    };
-    if !digits(&mut i) || text.get(i) != Some(&b'.') {
-        return false;
-    }
-    i += 1;
-    if !digits(&mut i) {
-        return false;
-    }
-    if matches!(text.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(text.get(i), Some(b'+' | b'-')) {
-            i += 1;
+        at += 1;
+        if !digits(&mut at, true) {
+            return None;
         }
-        if !digits(&mut i) {
-            return false;
+        // Trailing zeros scale the mantissa (the fraction's were counted in the exponent).
+        exponent = exponent.saturating_add_unsigned(zeros);
+        if matches!(text.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            let sign = match text.get(at) {
+                Some(b'-') => {
+                    at += 1;
+                    -1
+                }
+                Some(b'+') => {
+                    at += 1;
+                    1
+                }
+                _ => 1,
+            };
+            let start = at;
+            let mut written = 0i32;
+            while let Some(&c) = text.get(at).filter(|c| c.is_ascii_digit()) {
+                at += 1;
+                written = (written * 10 + i32::from(c - b'0')).min(100_000);
+            }
+            if at == start {
+                return None;
+            }
+            exponent = exponent.saturating_add(sign * written);
         }
+        (at == text.len()).then_some(Literal {
+            negative,
+            mantissa,
+            exponent,
+        })
     }
-    i == text.len()
+
+    /// The value, when one rounding gives it exactly: a mantissa of at most 53 bits is a
+    /// double as it is, as is 10^k for k ≤ 22, so one product or quotient of the two is the
+    /// correctly rounded value (Clinger's fast path), as `str::parse` gives it.
+    fn exact(&self) -> Option<f64> {
+        /// 10^0 … 10^22, each a double exactly.
+        const POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let mantissa = self.mantissa.filter(|&m| m < 1 << 53)?;
+        let power = *POWERS.get(self.exponent.unsigned_abs() as usize)?;
+        let magnitude = if mantissa == 0 {
+            0.0
+        } else if self.exponent < 0 {
+            mantissa as f64 / power
+        } else {
+            mantissa as f64 * power
+        };
+        Some(if self.negative { -magnitude } else { magnitude })
+    }
 }
 
 #[cfg(test)]
@@ -418,6 +538,67 @@ mod tests {
         ] {
             assert!(parse_float(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// What `parse_float` reads a valid literal as: Rust's parse of the text.
+    fn by_rust(text: &str) -> Option<f64> {
+        text.parse().ok().filter(|x: &f64| x.is_finite())
+    }
+
+    #[test]
+    fn the_one_rounding_path_reads_what_rust_reads() {
+        let mut state = 5;
+        let mut taken = 0;
+        let digits = |n: u64, state: &mut u64| -> String {
+            let n = 1 + random(state) % n;
+            (0..n)
+                .map(|_| char::from(b'0' + (random(state) % 10) as u8))
+                .collect()
+        };
+        for i in 0..300_000 {
+            // Short and long digit runs, zeros at either end, every form of exponent.
+            let (int, frac) = (
+                digits(10, &mut state),
+                digits(if i % 2 == 0 { 6 } else { 22 }, &mut state),
+            );
+            let pad = "0".repeat((random(&mut state) % 4) as usize);
+            let sign = ["", "-", "+"][(random(&mut state) % 3) as usize];
+            let exp = match random(&mut state) % 5 {
+                0 => String::new(),
+                1 => format!("e{}", random(&mut state) % 30),
+                2 => format!("e-{:02}", random(&mut state) % 40),
+                3 => format!("E+{}", random(&mut state) % 330),
+                _ => format!("e-{}", random(&mut state) % 330),
+            };
+            let text = format!("{sign}{pad}{int}.{frac}{pad}{exp}");
+            let literal = Literal::read(text.as_bytes()).expect("a literal");
+            if let Some(x) = literal.exact() {
+                taken += 1;
+                assert_eq!(
+                    Some(x.to_bits()),
+                    by_rust(&text).map(f64::to_bits),
+                    "{text}"
+                );
+            }
+            assert_eq!(
+                parse_float(text.as_bytes()).ok().map(f64::to_bits),
+                by_rust(&text).map(f64::to_bits),
+                "{text}"
+            );
+        }
+        // What encoders write takes it: `1.5e+00`, and this codec's 20 digits when they end
+        // in zeros.
+        for (text, x) in [
+            ("1.5e+00", 1.5),
+            ("-2.50000000000000000000e+00", -2.5),
+            ("1.23456789000000000000e+05", 123_456.789),
+            ("0.0", 0.0),
+            ("-0.0e+00", -0.0),
+        ] {
+            let exact = Literal::read(text.as_bytes()).and_then(|l| l.exact());
+            assert_eq!(exact.map(f64::to_bits), Some(f64::to_bits(x)), "{text}");
+        }
+        assert!(taken > 100_000, "{taken}");
     }
 
     #[test]
