@@ -151,9 +151,6 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
             // Room for each item with its annotation, quotes and separator, so that a longer list
             // grows its text once, not at each doubling.
             out.reserve(items.len() * 24);
-            // An item's own text, before it is escaped into the list's string (allocated by
-            // the first item that is not a binary).
-            let mut inner = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(b", ");
@@ -162,16 +159,11 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
                     Value::Binary(b) => sf::write_string(out, b),
                     Value::Message(_) => return Err(Error::MessageInScalarList),
                     other => {
-                        inner.clear();
-                        let ty = encode_value(&mut inner, other, depth + 1)?;
-                        // The string `(ao-type-<ty>) <inner>`, written in pieces: the
-                        // annotation needs no escaping (type names are lower-case letters
-                        // and `-`), the item's text does.
-                        out.extend_from_slice(b"\"(ao-type-");
-                        out.extend_from_slice(ty.as_bytes());
-                        out.extend_from_slice(b") ");
-                        sf::write_escaped(out, &inner);
-                        out.push(b'"');
+                        // The item's own text is written where its string goes, then made
+                        // the string.
+                        let start = out.len();
+                        let ty = encode_value(out, other, depth + 1)?;
+                        annotate(out, start, ty);
                     }
                 }
             }
@@ -181,9 +173,117 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<&'stat
     }
 }
 
+/// Makes the text `out[start..]` of a list item of type `ty` the list's string
+/// `"(ao-type-<ty>) <text>"`, the text escaped, where it is: the text moves up once, escaped as
+/// it moves (from its end, so that no byte is overwritten before it is read), and the
+/// annotation, which needs no escaping (type names are lower-case letters and `-`), is written
+/// before it. The text needs no buffer of its own.
+fn annotate(out: &mut Vec<u8>, start: usize, ty: &str) {
+    const OPEN: &[u8] = b"\"(ao-type-";
+    let is_escaped = |b: u8| b == b'"' || b == b'\\';
+    let text_end = out.len();
+    let escapes = out[start..].iter().filter(|&&b| is_escaped(b)).count();
+    let head = OPEN.len() + ty.len() + 2;
+    out.resize(text_end + head + escapes + 1, 0);
+    let mut to = out.len() - 1;
+    out[to] = b'"';
+    for from in (start..text_end).rev() {
+        let b = out[from];
+        to -= 1;
+        out[to] = b;
+        if is_escaped(b) {
+            to -= 1;
+            out[to] = b'\\';
+        }
+    }
+    debug_assert_eq!(to, start + head);
+    let (open, rest) = out[start..to].split_at_mut(OPEN.len());
+    open.copy_from_slice(OPEN);
+    let (name, close) = rest.split_at_mut(ty.len());
+    name.copy_from_slice(ty.as_bytes());
+    close.copy_from_slice(b") ");
+}
+
 /// HyperBEAM's `encode_value` (see [`crate::encode_value`]).
 pub(crate) fn encode_scalar(value: &Value) -> Result<(&'static str, Vec<u8>), Error> {
     let mut out = Vec::new();
     let ty = encode_value(&mut out, value, 0)?;
     Ok((ty, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list's text as written before [`annotate`]: each item's text in a buffer of its own,
+    /// escaped into the list's string in pieces.
+    fn by_pieces(items: &[Value]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            match item {
+                Value::Binary(b) => sf::write_string(&mut out, b),
+                other => {
+                    let (ty, inner) = match other {
+                        Value::List(l) => ("list", by_pieces(l)),
+                        scalar => encode_scalar(scalar).unwrap_or_default(),
+                    };
+                    out.extend_from_slice(b"\"(ao-type-");
+                    out.extend_from_slice(ty.as_bytes());
+                    out.extend_from_slice(b") ");
+                    sf::write_escaped(&mut out, &inner);
+                    out.push(b'"');
+                }
+            }
+        }
+        out
+    }
+
+    /// splitmix64: a fixed sequence, so that a failure can be run again.
+    fn random(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A scalar list of up to four items, nested up to `depth` more levels, with quotes and
+    /// backslashes in its binaries and atoms.
+    fn list(state: &mut u64, depth: u32) -> Vec<Value> {
+        let text = |state: &mut u64| -> String {
+            let len = random(state) % 6;
+            (0..len)
+                .map(|_| ['a', '"', '\\', ' ', 'z'][(random(state) % 5) as usize])
+                .collect()
+        };
+        (0..random(state) % 5)
+            .map(|_| match random(state) % 6 {
+                0 => Value::Integer(random(state) as i64 % 1_000_000),
+                1 => Value::Float((random(state) % 1000) as f64 / 8.0),
+                2 => Value::Atom(text(state)),
+                3 if depth > 0 => Value::List(list(state, depth - 1)),
+                _ => Value::binary(text(state)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn list_items_are_annotated_as_when_written_in_pieces() {
+        let mut state = 3;
+        for _ in 0..20_000 {
+            let items = list(&mut state, 3);
+            let mut out = b"before".to_vec();
+            let ty = encode_value(&mut out, &Value::List(items.clone()), 0);
+            assert_eq!(ty.ok(), Some("list"));
+            assert_eq!(&out[..6], b"before");
+            assert_eq!(
+                String::from_utf8_lossy(&out[6..]),
+                String::from_utf8_lossy(&by_pieces(&items)),
+                "{items:?}"
+            );
+        }
+    }
 }
