@@ -6,6 +6,7 @@ use crate::{keys, Error};
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
 use indexmap::IndexMap;
+use std::borrow::Cow;
 
 /// Keys that never become fields: a received `commitments` (commitments are built from the
 /// signatures) and the signature headers, which are read from the headers alone, as HyperBEAM
@@ -85,16 +86,23 @@ fn decode_taken(mut fields: Message, taken: Taken, body: &[u8]) -> Result<Messag
         mut commitment_data,
     } = taken;
     let mut tabm = if has_body {
+        // The boundary and the key the body goes under are borrowed from the fields, so the
+        // parts are read before the fields take them in.
         let inline_key = match fields.get("inline-body-key") {
-            Some(Value::Binary(b)) => crate::http::utf8(b)?.to_owned(),
-            _ => "body".to_owned(),
+            Some(Value::Binary(b)) => crate::http::utf8(b)?,
+            _ => "body",
         };
         let mut tabm = match multipart_boundary(&fields)? {
             None => {
-                fields.insert(Key::new(&inline_key), Value::binary(body));
+                let key = Key::new(inline_key);
+                fields.insert(key, Value::binary(body));
                 fields
             }
-            Some(boundary) => with_parts(fields, body, &boundary, &inline_key)?,
+            Some(boundary) => {
+                let parts = multipart::decode(body, &boundary, inline_key)?;
+                drop(boundary);
+                with_parts(fields, parts)?
+            }
         };
         // The fields and what the body added: parts of the names above are dropped, and
         // `ao-ids` (a header's or a part's) comes out.
@@ -141,7 +149,7 @@ fn is_commitment_data(key: &Key) -> bool {
 
 /// The `boundary` parameter of a `content-type` header, if it has one. The header is parsed
 /// as an SF item, as HyperBEAM does, so an unparsable content type is an error.
-fn multipart_boundary(fields: &Message) -> Result<Option<Vec<u8>>, Error> {
+fn multipart_boundary(fields: &Message) -> Result<Option<Cow<'_, [u8]>>, Error> {
     let Some(content_type) = fields.get("content-type") else {
         return Ok(None);
     };
@@ -149,8 +157,8 @@ fn multipart_boundary(fields: &Message) -> Result<Option<Vec<u8>>, Error> {
         return Ok(None);
     };
     match plain_boundary(content_type) {
-        Some(boundary) => Ok(Some(boundary.to_vec())),
-        None => boundary_by_parser(content_type),
+        Some(boundary) => Ok(Some(Cow::Borrowed(boundary))),
+        None => Ok(boundary_by_parser(content_type)?.map(Cow::Owned)),
     }
 }
 
@@ -174,15 +182,9 @@ fn boundary_by_parser(content_type: &[u8]) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
-/// Adds the parts of a multipart body to the header fields, records `body-keys` and
+/// Adds the decoded parts of a multipart body to the header fields, records `body-keys` and
 /// un-flattens `a/b/c` part names (flat@1.0 `from`).
-fn with_parts(
-    fields: Message,
-    body: &[u8],
-    boundary: &[u8],
-    inline_key: &str,
-) -> Result<Message, Error> {
-    let parts = multipart::decode(body, boundary, inline_key)?;
+fn with_parts(fields: Message, parts: Vec<DecodedPart>) -> Result<Message, Error> {
     let body_keys = body_keys(&parts);
     // Nearly always the parts join the fields directly.
     match plain_keys(&fields, &parts) {
