@@ -31,6 +31,10 @@
 //! let out = dev.call("info", &Message::new(), &Message::new()).unwrap();
 //! assert_eq!(out.as_message().unwrap().get_str("version"), Some("1.0"));
 //! ```
+//!
+//! A method that returns its base changed may take it by value, `base: Message`: each call's
+//! base is the method's own (the node decodes it afresh for the call), so it is changed where
+//! it is rather than copied ([`FromBase`]).
 
 use crate::error::DeviceError;
 use crate::host::{Host, Opts};
@@ -104,7 +108,87 @@ pub trait Methods {
     const METHODS: &'static [&'static str];
 
     /// Runs method `key`, or [`Device::handle`] for other keys. `None`: no such key.
-    fn dispatch(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome>;
+    ///
+    /// `base` is the call's own: a method that takes its base by value takes it from here
+    /// ([`FromBase`]), leaving an empty message. Only a method that runs does: when `None` is
+    /// returned, `base` is as it was.
+    fn dispatch(
+        &self,
+        key: &str,
+        base: &mut Message,
+        req: &Message,
+        opts: &Opts,
+    ) -> Option<Outcome>;
+}
+
+/// How a method takes its `base`: `&Message` borrows it, `Message` takes it.
+///
+/// [`device_methods!`](crate::device_methods) passes each method the base in the form its
+/// signature asks for. Each call's base is the method's own (the node decodes it afresh from
+/// the call's wire frame), so taking it costs nothing, and a method that returns it changed
+/// (a codec converting a message, `set` adding keys) changes it where it is instead of copying
+/// it first.
+///
+/// ```
+/// use ferrobeam_device_api::{device_methods, Device, DeviceError, InitContext, Message, Opts};
+///
+/// pub struct Stamp;
+///
+/// impl Device for Stamp {
+///     const NAME: &'static str = "stamp@1.0";
+///     fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
+///         Ok(Stamp)
+///     }
+/// }
+///
+/// impl Stamp {
+///     /// The base with `stamped` added: taken, changed, returned.
+///     fn stamp(&self, mut base: Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+///         base.insert("stamped", "yes");
+///         Ok(base)
+///     }
+///     /// How many keys the base has: borrowed is enough.
+///     fn count(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<i64, DeviceError> {
+///         Ok(base.len() as i64)
+///     }
+/// }
+///
+/// device_methods!(Stamp { stamp, count });
+///
+/// let dev = ferrobeam_device_api::testing::TestDevice::<Stamp>::new().unwrap();
+/// let base = Message::new().with("a", 1);
+/// let out = dev.call("stamp", &base, &Message::new()).unwrap();
+/// assert_eq!(out.as_message().unwrap().get_str("stamped"), Some("yes"));
+/// assert_eq!(dev.call("count", &base, &Message::new()).unwrap().as_integer(), Some(1));
+/// ```
+pub trait FromBase<'a>: Sized {
+    /// The base in this form; a form that owns it takes it, leaving an empty message.
+    ///
+    /// ```
+    /// use ferrobeam_device_api::device::FromBase;
+    /// use ferrobeam_device_api::Message;
+    /// let mut base = Message::new().with("a", 1);
+    /// let borrowed: &Message = FromBase::from_base(&mut base);
+    /// assert_eq!(borrowed.len(), 1);
+    /// let owned: Message = FromBase::from_base(&mut base);
+    /// assert_eq!(owned.len(), 1);
+    /// assert!(base.is_empty());
+    /// ```
+    fn from_base(base: &'a mut Message) -> Self;
+}
+
+impl<'a> FromBase<'a> for &'a Message {
+    #[inline]
+    fn from_base(base: &'a mut Message) -> Self {
+        base
+    }
+}
+
+impl FromBase<'_> for Message {
+    #[inline]
+    fn from_base(base: &mut Message) -> Self {
+        std::mem::take(base)
+    }
 }
 
 /// Conversion of a method's return value into an [`Outcome`].
@@ -129,7 +213,8 @@ impl<T: Into<Value>> IntoOutcome for Result<T, DeviceError> {
 /// Lists a device's methods: `device_methods!(MyDev { info, info_json, hello })`.
 ///
 /// Each name is a method `fn(&self, &Message, &Message, &Opts) -> Result<T, DeviceError>` with
-/// `T: Into<Value>`. This writes the [`Methods`] table only; it exports nothing, so a crate that
+/// `T: Into<Value>`; its base may be taken by value instead, `Message` for `&Message`
+/// ([`FromBase`]). This writes the [`Methods`] table only; it exports nothing, so a crate that
 /// uses it can still be linked as an ordinary Rust library by other plugins.
 #[macro_export]
 macro_rules! device_methods {
@@ -140,13 +225,18 @@ macro_rules! device_methods {
             fn dispatch(
                 &self,
                 key: &str,
-                base: &$crate::Message,
+                base: &mut $crate::Message,
                 req: &$crate::Message,
                 opts: &$crate::Opts,
             ) -> ::core::option::Option<$crate::device::Outcome> {
                 match key {
                     $(stringify!($method) => ::core::option::Option::Some(
-                        $crate::device::IntoOutcome::into_outcome(<$device>::$method(self, base, req, opts)),
+                        $crate::device::IntoOutcome::into_outcome(<$device>::$method(
+                            self,
+                            $crate::device::FromBase::from_base(base),
+                            req,
+                            opts,
+                        )),
                     ),)*
                     _ => <$device as $crate::Device>::handle(self, key, base, req, opts),
                 }
@@ -203,4 +293,63 @@ macro_rules! export_devices {
             };
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDevice;
+
+    /// Takes its base for `take_it`, borrows it for `look`, and answers `any-key` (which no
+    /// method is named) through `handle`, reporting how many keys its base had each time.
+    struct Taker;
+
+    impl Device for Taker {
+        const NAME: &'static str = "taker@1.0";
+        fn init(_ctx: InitContext) -> Result<Self, DeviceError> {
+            Ok(Taker)
+        }
+        fn handle(&self, key: &str, base: &Message, _r: &Message, _o: &Opts) -> Option<Outcome> {
+            (key == "any-key").then(|| Ok((base.len() as i64).into()))
+        }
+    }
+
+    impl Taker {
+        fn take_it(
+            &self,
+            mut base: Message,
+            _r: &Message,
+            _o: &Opts,
+        ) -> Result<Message, DeviceError> {
+            base.insert("taken", true);
+            Ok(base)
+        }
+        fn look(&self, base: &Message, _r: &Message, _o: &Opts) -> Result<i64, DeviceError> {
+            Ok(base.len() as i64)
+        }
+    }
+
+    device_methods!(Taker { take_it, look });
+
+    /// A method taking its base gets it whole, by its path name with `-` too; a key tried
+    /// first as `any_key` (no method) and then as `any-key` reaches `handle` with the base whole.
+    #[test]
+    fn a_base_is_taken_only_by_the_method_that_runs() {
+        let dev = TestDevice::<Taker>::new().unwrap_or_else(|e| panic!("{e}"));
+        let base = Message::new().with("a", 1).with("b", 2);
+        let req = Message::new();
+        for key in ["take_it", "take-it"] {
+            let out = dev
+                .call(key, &base, &req)
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            let out = out.as_message().cloned().unwrap_or_default();
+            assert_eq!(out.len(), 3, "{key}");
+            assert_eq!(out.get("a"), Some(&Value::Integer(1)), "{key}");
+        }
+        assert_eq!(dev.call("look", &base, &req).ok(), Some(Value::Integer(2)));
+        assert_eq!(
+            dev.call("any-key", &base, &req).ok(),
+            Some(Value::Integer(2))
+        );
+    }
 }

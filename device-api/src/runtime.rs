@@ -22,8 +22,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 /// A device once the library is initialised, with its type erased.
 pub trait ErasedDevice: Send + Sync {
-    /// Runs `key` (see [`Methods::dispatch`](crate::device::Methods::dispatch)).
-    fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome>;
+    /// Runs `key` (see [`Methods::dispatch`](crate::device::Methods::dispatch)), which may take
+    /// `base`.
+    fn call(&self, key: &str, base: &mut Message, req: &Message, opts: &Opts) -> Option<Outcome>;
 
     /// Whether `key`, as [`dispatch`] passes it on (as given, or with `-` as `_`), may be
     /// answered here: a listed method, or a key [`Device::HANDLES`] names (any key when it
@@ -32,7 +33,7 @@ pub trait ErasedDevice: Send + Sync {
 }
 
 impl<D: Device> ErasedDevice for D {
-    fn call(&self, key: &str, base: &Message, req: &Message, opts: &Opts) -> Option<Outcome> {
+    fn call(&self, key: &str, base: &mut Message, req: &Message, opts: &Opts) -> Option<Outcome> {
         self.dispatch(key, base, req, opts)
     }
 
@@ -240,11 +241,12 @@ extern "C" fn call<L: Library>(
             // No such key here: the node asks `message@1.0`, with no decoding spent on it.
             return Ok(None);
         }
-        let base = decode_arg("base", base.as_slice())?;
+        // The call's own base, which a method may take (`FromBase`).
+        let mut base = decode_arg("base", base.as_slice())?;
         let req = decode_arg("request", req.as_slice())?;
         let opts = Opts::from_wire(opts.as_slice(), state.host.clone());
         let _current = state.host.enter();
-        dispatch(dev.as_ref(), key, &base, &req, &opts).transpose()
+        dispatch(dev.as_ref(), key, &mut base, &req, &opts).transpose()
     })
 }
 
@@ -254,11 +256,12 @@ extern "C" fn shutdown<L: Library>(instance: u64) {
     let _ = catch_unwind(|| drop(L::instances().stop(instance)));
 }
 
-/// Runs `key` on `device`, mapping a path key's `-` to the `_` of a Rust method name.
+/// Runs `key` on `device`, mapping a path key's `-` to the `_` of a Rust method name. A method
+/// that runs may take `base`; when the first name runs none, `base` is as it was for the second.
 pub fn dispatch(
     device: &dyn ErasedDevice,
     key: &str,
-    base: &Message,
+    base: &mut Message,
     req: &Message,
     opts: &Opts,
 ) -> Option<Outcome> {

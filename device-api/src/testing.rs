@@ -282,14 +282,14 @@ impl<D: Device> TestDevice<D> {
                 D::NAME
             )));
         }
-        let base = wire::decode_message(&wire::encode_message(base))
+        let mut base = wire::decode_message(&wire::encode_message(base))
             .map_err(|e| DeviceError::failure(e.to_string()))?;
         let req = wire::decode_message(&wire::encode_message(req))
             .map_err(|e| DeviceError::failure(e.to_string()))?;
         let opts = Opts::from_message(self.opts.clone(), self.host.clone());
         let _current = self.host.enter();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            dispatch(device, key, &base, &req, &opts)
+            dispatch(device, key, &mut base, &req, &opts)
         }))
         .unwrap_or_else(|p| Some(Err(panic_error(key, p.as_ref()))));
         let value = outcome

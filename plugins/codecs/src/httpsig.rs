@@ -73,9 +73,10 @@ impl Httpsig {
         ferrobeam_httpsig::from_request(base, &derived).map_err(codec_error)
     }
 
-    /// TABM (the base) → HTTP message.
-    pub fn to(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
-        ferrobeam_httpsig::to_message(base).map_err(codec_error)
+    /// TABM (the base) → HTTP message; a TABM of headers alone is sorted where it is (the base
+    /// is the call's own).
+    pub fn to(&self, base: Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+        ferrobeam_httpsig::to_message_owned(base).map_err(codec_error)
     }
 
     /// Signs the base with the node wallet, through the node (`sign` capability).

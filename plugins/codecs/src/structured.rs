@@ -18,19 +18,19 @@ fn codec_error(e: impl std::fmt::Display) -> DeviceError {
 }
 
 impl Structured {
-    /// Typed message (the base) → TABM.
+    /// Typed message (the base) → TABM, converted where it is (the base is the call's own).
     pub fn from(
         &self,
-        base: &Message,
+        base: Message,
         _req: &Message,
         _opts: &Opts,
     ) -> Result<Message, DeviceError> {
-        ferrobeam_structured::from(base).map_err(codec_error)
+        ferrobeam_structured::from_owned(base).map_err(codec_error)
     }
 
-    /// TABM (the base) → typed message.
-    pub fn to(&self, base: &Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
-        ferrobeam_structured::to(base).map_err(codec_error)
+    /// TABM (the base) → typed message, converted where it is.
+    pub fn to(&self, base: Message, _req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+        ferrobeam_structured::to_owned(base).map_err(codec_error)
     }
 }
 

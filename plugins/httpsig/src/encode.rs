@@ -188,11 +188,23 @@ pub(crate) fn encode(tabm: &Message) -> Result<Encoded<'_>, Error> {
 /// one (`structured@1.0` leaves only binaries), and for it the headers are the entries, copied
 /// and sorted. `None` for any other TABM, which [`encode`] encodes.
 pub(crate) fn headers_only(tabm: &Message) -> Option<Message> {
+    if !is_headers_only(tabm) {
+        return None;
+    }
+    // The TABM is nearly always sorted already (the structured codec sorts it), which the
+    // sort finds in one comparison per entry.
+    let mut out = tabm.clone();
+    out.sort_keys();
+    Some(out)
+}
+
+/// Whether every entry of `tabm` is a header as it is ([`headers_only`]).
+pub(crate) fn is_headers_only(tabm: &Message) -> bool {
     // Compared with literals, whose tags are worked out when compiled: searched through the
     // arrays, the check cost more than the encoder it skips (`26`: 4.2k instructions a round
     // trip become 4.6k). The test `headers_only_answers_as_the_encoder_does` checks that
     // these are `NOT_SENT`'s names and the body's.
-    let plain = tabm.entries().iter().all(|(key, value)| {
+    tabm.entries().iter().all(|(key, value)| {
         matches!(value, Value::Binary(b) if b.len() <= MAX_HEADER_LENGTH)
             && !key.is_private()
             && !key.is_id_shaped()
@@ -202,15 +214,7 @@ pub(crate) fn headers_only(tabm: &Message) -> Option<Message> {
                 || *key == "body"
                 || *key == "data"
                 || *key == "inline-body-key")
-    });
-    if !plain {
-        return None;
-    }
-    // The TABM is nearly always sorted already (the structured codec sorts it), which the
-    // sort finds in one comparison per entry.
-    let mut out = tabm.clone();
-    out.sort_keys();
-    Some(out)
+    })
 }
 
 /// [`encode`] as if the top-level keys in `skip` were absent.

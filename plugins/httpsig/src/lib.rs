@@ -104,6 +104,24 @@ pub fn to_message(tabm: &Message) -> Result<Message, Error> {
     }
 }
 
+/// [`to_message`] of a TABM the caller no longer needs: a TABM whose entries are its headers as
+/// they are (nearly every TABM a codec stage hands on) is sorted where it is rather than
+/// copied. Any other is encoded as [`to_message`] encodes it. The result is the same.
+///
+/// ```
+/// use ferrobeam_device_api::Message;
+/// let tabm = Message::new().with("b", "2").with("a", "1");
+/// let http = ferrobeam_httpsig::to_message(&tabm).unwrap();
+/// assert_eq!(ferrobeam_httpsig::to_message_owned(tabm).unwrap(), http);
+/// ```
+pub fn to_message_owned(mut tabm: Message) -> Result<Message, Error> {
+    if encode::is_headers_only(&tabm) {
+        tabm.sort_keys();
+        return Ok(tabm);
+    }
+    encoded_message(&tabm)
+}
+
 /// [`to_message`] through the encoder, which takes any TABM.
 fn encoded_message(tabm: &Message) -> Result<Message, Error> {
     let enc = encode_with_signatures(tabm)?;
@@ -301,6 +319,9 @@ mod tests {
                 let slow = encoded_message(&tabm).unwrap();
                 assert_eq!(fast, slow);
                 assert!(fast.keys().eq(slow.keys()), "{fast:?} / {slow:?}");
+                // The TABM handed over answers the same, sorted where it is.
+                let owned = to_message_owned(tabm).unwrap();
+                assert!(owned.iter().eq(slow.iter()), "{owned:?} / {slow:?}");
             }
         }
         let others = [
@@ -327,6 +348,10 @@ mod tests {
         for (k, v) in others.into_iter().chain(named) {
             let tabm = Message::new().with("a", "1").with(k, v).with("z", "2");
             assert!(encode::headers_only(&tabm).is_none(), "{k}");
+            // Handed over, it is encoded as when borrowed.
+            let borrowed = to_message(&tabm).map_err(|e| e.to_string());
+            let owned = to_message_owned(tabm).map_err(|e| e.to_string());
+            assert_eq!(owned, borrowed, "{k}");
         }
     }
 

@@ -89,14 +89,14 @@ impl MessageDevice {
     }
 
     /// `set`: deep-merges the request's keys into the base (`unset` deletes a key).
-    pub fn set(&self, base: &Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
+    pub fn set(&self, base: Message, req: &Message, _opts: &Opts) -> Result<Message, DeviceError> {
         Ok(set::apply(base, req))
     }
 
     /// `set_path`: sets `path` to the request's `value`.
     pub fn set_path(
         &self,
-        base: &Message,
+        mut base: Message,
         req: &Message,
         _opts: &Opts,
     ) -> Result<Message, DeviceError> {
@@ -104,30 +104,30 @@ impl MessageDevice {
             .get("value")
             .cloned()
             .ok_or_else(|| DeviceError::bad_request("set_path needs a `value`"))?;
-        let mut out = base.clone();
-        out.insert("path", value);
-        Ok(out)
+        base.insert("path", value);
+        Ok(base)
     }
 
     /// `remove`: removes the request's `item`, or every key of its `items` list.
     pub fn remove(
         &self,
-        base: &Message,
+        base: Message,
         req: &Message,
         _opts: &Opts,
     ) -> Result<Message, DeviceError> {
-        let mut out = base.clone();
+        let mut out = base;
+        let mut removed = false;
         match (req.get("item"), req.get("items")) {
             (Some(item), _) => {
                 let key = item
                     .as_str()
                     .ok_or_else(|| DeviceError::bad_request("`item` must be a key"))?;
-                out.remove(key);
+                removed = out.remove(key).is_some();
             }
             (None, Some(Value::List(items))) => {
                 for item in items {
                     if let Some(key) = item.as_str() {
-                        out.remove(key);
+                        removed |= out.remove(key).is_some();
                     }
                 }
             }
@@ -137,7 +137,7 @@ impl MessageDevice {
                 ))
             }
         }
-        if out != *base {
+        if removed {
             // The removed keys may have been signed: the commitments no longer hold.
             out.remove("commitments");
         }
@@ -327,6 +327,15 @@ mod tests {
             .call("remove", &base, &Message::new().with("items", items))
             .unwrap();
         assert_eq!(out.as_message().unwrap().len(), 1);
+        // Commitments go when a key does, and stay when nothing is removed.
+        let signed = base.with("commitments", Message::new().with("x", "y"));
+        for (item, kept) in [("a", false), ("absent", true)] {
+            let out = dev()
+                .call("remove", &signed, &Message::new().with("item", item))
+                .unwrap();
+            let out = out.as_message().cloned().unwrap_or_default();
+            assert_eq!(out.contains_key("commitments"), kept, "{item}");
+        }
     }
 
     #[test]

@@ -16,12 +16,12 @@ pub const RESERVED: &[&str] = &[
     "method",
 ];
 
-/// `base` with the request's keys merged in. Nested messages merge deeply (unless
+/// `base` with the request's keys merged in (where it is). Nested messages merge deeply (unless
 /// `set-mode: explicit`); the value `unset` deletes; the atom `undefined` is ignored. If a
 /// committed key changes, the commitments no longer hold and are dropped.
-pub fn apply(base: &Message, req: &Message) -> Message {
+pub fn apply(base: Message, req: &Message) -> Message {
     let deep = req.get_str("set-mode") != Some("explicit");
-    let mut out = base.clone();
+    let mut out = base;
     let mut changed = false;
     for (k, v) in req.iter() {
         if RESERVED.contains(&k.as_str()) || k.is_private() {
@@ -73,7 +73,7 @@ mod tests {
         let req = Message::new()
             .with("b", 2)
             .with("deep", Message::new().with("k2", "unset").with("k3", "z"));
-        let out = apply(&base, &req);
+        let out = apply(base, &req);
         assert_eq!(out.get("b"), Some(&Value::Integer(2)));
         let deep = out.get_message("deep").cloned().unwrap_or_default();
         assert_eq!(deep.get_str("k1"), Some("x"));
@@ -84,19 +84,16 @@ mod tests {
     #[test]
     fn unset_removes_and_undefined_is_ignored() {
         let base = Message::new().with("dangerous", "v").with("keep", "k");
-        let out = apply(&base, &Message::new().with("dangerous", "unset"));
+        let out = apply(base.clone(), &Message::new().with("dangerous", "unset"));
         assert!(out.get("dangerous").is_none());
-        let out = apply(
-            &base,
-            &Message::new().with("keep", Value::atom("undefined")),
-        );
+        let out = apply(base, &Message::new().with("keep", Value::atom("undefined")));
         assert_eq!(out.get_str("keep"), Some("k"));
     }
 
     #[test]
     fn slash_paths_set_nested_keys() {
         let base = Message::new().with("deep", Message::new().with("test-key2", "v"));
-        let out = apply(&base, &Message::new().with("deep/test-key2", "unset"));
+        let out = apply(base, &Message::new().with("deep/test-key2", "unset"));
         assert_eq!(out.get_message("deep").map(Message::len), Some(0));
     }
 }

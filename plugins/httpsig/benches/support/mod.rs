@@ -10,13 +10,14 @@ use ferrobeam_structured::vectors;
 /// HTTP → TABM → rich → TABM → HTTP, as the node does for a request it re-signs or forwards,
 /// in the form the node hands the codec (the `httpsig@1.0` device): the request as a message
 /// of its lower-case header names plus `body` ([`ferrobeam_httpsig::from_message`], which
-/// `from_request` calls), the answer in the same form ([`ferrobeam_httpsig::to_message`]). The
-/// first stage reads the request borrowed; the two `structured@1.0` stages take the message the
-/// stage before made, which nothing else needs, and convert it where it is.
+/// `from_request` calls), the answer in the same form
+/// ([`ferrobeam_httpsig::to_message_owned`]). The first stage reads the request borrowed; the
+/// other three take the message the stage before made, which nothing else needs, as the codec
+/// devices take their base in the node (`ferrobeam_device_api::device::FromBase`).
 #[inline(never)]
 pub fn round_trip(http: &Message) -> Message {
     let tabm = through_structured(ferrobeam_httpsig::from_message(http).unwrap());
-    ferrobeam_httpsig::to_message(&tabm).unwrap()
+    ferrobeam_httpsig::to_message_owned(tabm).unwrap()
 }
 
 /// [`round_trip`] over [`HttpMessage`] ([`ferrobeam_httpsig::from`] … [`ferrobeam_httpsig::to`]),
