@@ -24,11 +24,9 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
         return Ok(msg);
     }
     // The `ao-types` field, written as the types are found (the entries are in order by now),
-    // with room for a short member per entry: growing it as types are found reallocates.
+    // with room for a short member per entry: growing it as types are found reallocates. A
+    // scalar's text is written after it for a moment ([`encode_in_place`]).
     let mut types = Vec::with_capacity(msg.len() * 24);
-    // A scalar's text is written here, then copied into its value (inline when short). Room
-    // for a short list's text: growing it as a list is written reallocates.
-    let mut text = Vec::with_capacity(128);
     let mut failed = None;
     msg.retain(|key, value| {
         if failed.is_some() {
@@ -37,7 +35,7 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
         if !keeps(key) {
             return false;
         }
-        match encode_in_place(key, value, depth, &mut types, &mut text) {
+        match encode_in_place(key, value, depth, &mut types) {
             Ok(kept) => kept,
             Err(e) => {
                 failed = Some(e.at_key(key.as_str()));
@@ -57,13 +55,14 @@ pub(crate) fn encode_message(mut msg: Message, depth: usize) -> Result<Message, 
 
 /// Encodes the value of `key` where it is, adding its type to the `ao-types` field `types`
 /// unless it is a binary or a message; `false` when only its type is kept (an empty value).
+/// A scalar's text is written at the end of `types`, copied into its value (inline when
+/// short) and cut off again before its type is added: it needs no buffer of its own.
 #[inline]
 fn encode_in_place(
     key: &Key,
     value: &mut Value,
     depth: usize,
     types: &mut Vec<u8>,
-    text: &mut Vec<u8>,
 ) -> Result<bool, Error> {
     match value {
         Value::Binary(b) if b.is_empty() => add_type(types, key, "empty-binary"),
@@ -80,9 +79,10 @@ fn encode_in_place(
             return Ok(true);
         }
         _ => {
-            text.clear();
-            let ty = encode_value(text, value, depth)?;
-            *value = Value::binary(text.as_slice());
+            let field_end = types.len();
+            let ty = encode_value(types, value, depth)?;
+            *value = Value::binary(&types[field_end..]);
+            types.truncate(field_end);
             add_type(types, key, ty);
             return Ok(true);
         }
