@@ -214,6 +214,7 @@ pub(crate) fn encode_scalar(value: &Value) -> Result<(&'static str, Vec<u8>), Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::splitmix::random;
 
     /// A list's text as written before [`annotate`]: each item's text in a buffer of its own,
     /// escaped into the list's string in pieces.
@@ -239,15 +240,6 @@ mod tests {
             }
         }
         out
-    }
-
-    /// splitmix64: a fixed sequence, so that a failure can be run again.
-    fn random(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     /// A scalar list of up to four items, nested up to `depth` more levels, with quotes and

@@ -29,6 +29,8 @@ pub mod escape;
 pub mod float;
 pub mod map_order;
 pub mod sf;
+#[cfg(test)]
+mod splitmix;
 #[cfg(feature = "vectors")]
 #[doc(hidden)]
 pub mod vectors;
