@@ -65,13 +65,13 @@ test: build-deps
 	cd $(NPM_DIR) && node --test --test-concurrency=1 test/
 
 ## The npm clients the tests and `make targets` run, pinned by tests/npm/package-lock.json:
-## (re)installed when missing or when the lockfile changed. `npm ci` refuses a lockfile that
-## lacks other platforms' optional packages under some npm versions; `npm install` then installs
-## the same pinned versions.
+## (re)installed when missing or when the lockfile changed. The lockfile lists every platform's
+## optional packages, which `npm ci` requires. Should an npm version still refuse it, `npm
+## install --no-save` installs the same pinned versions and leaves the lockfile as it is.
 npm-packages:
 	@if [ ! -f $(NPM_DIR)/node_modules/.package-lock.json ] || \
 	    [ $(NPM_DIR)/package-lock.json -nt $(NPM_DIR)/node_modules/.package-lock.json ]; then \
-		cd $(NPM_DIR) && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund); \
+		cd $(NPM_DIR) && (npm ci --no-audit --no-fund || npm install --no-save --no-audit --no-fund); \
 	fi
 
 ## Criterion benchmarks (the ABI bench loads the release message@1.0 library).
