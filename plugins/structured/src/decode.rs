@@ -36,18 +36,19 @@ pub(crate) fn decode_message(mut tabm: Message, depth: usize) -> Result<Message,
         if failed.is_some() {
             return true;
         }
-        if key.as_str() == "ao-types" {
+        let name = key.as_str();
+        if name == "ao-types" {
             return false;
         }
-        let ty = by_key.get(key);
+        let ty = by_key.get(name);
         // An untyped binary (most of a request's fields) stays as it is, without a call.
         if ty.is_some() || !matches!(value, Value::Binary(_)) {
             if let Err(e) = decode_in_place(ty, value, depth) {
-                failed = Some(e.at_key(key.as_str()));
+                failed = Some(e.at_key(name));
                 return true;
             }
         }
-        if defaults::is_default_tx_value(key.as_str(), value) {
+        if defaults::is_default_tx_value(name, value) {
             if empty_types {
                 dropped.push(key.clone());
             }
@@ -157,7 +158,9 @@ fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<
 
 /// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.
 enum TypeIndex<'a> {
-    Scan(&'a [(TypedKey<'a>, TypeName)]),
+    /// The types, and the [`TypeIndex::bit`] of each key: a key whose bit is not set is not
+    /// typed, which answers most of a message's keys without a scan.
+    Scan(&'a [(TypedKey<'a>, TypeName)], u64),
     Map(HashMap<&'a str, &'a str>),
 }
 
@@ -167,7 +170,8 @@ impl<'a> TypeIndex<'a> {
 
     fn new(types: &'a [(TypedKey<'a>, TypeName)]) -> Self {
         if types.len() <= Self::SCAN_LIMIT {
-            return TypeIndex::Scan(types);
+            let bits = types.iter().fold(0, |bits, (k, _)| bits | Self::bit(k));
+            return TypeIndex::Scan(types, bits);
         }
         // Collected in order, so a repeated key maps to its last type, as before.
         TypeIndex::Map(
@@ -178,13 +182,22 @@ impl<'a> TypeIndex<'a> {
         )
     }
 
+    /// One of 64 bits, from a key's length and last byte.
+    #[inline]
+    fn bit(key: &str) -> u64 {
+        let last = key.as_bytes().last().copied().unwrap_or(0);
+        1 << ((key.len() + usize::from(last)) & 63)
+    }
+
     /// The (last) type recorded for `key`. A scan compares the lengths and the last bytes
     /// first, which tell most keys apart without a call to compare their texts.
     #[inline]
-    fn get(&self, key: &Key) -> Option<&'a str> {
+    fn get(&self, key: &str) -> Option<&'a str> {
         match self {
-            TypeIndex::Scan(types) => {
-                let key = key.as_str();
+            TypeIndex::Scan(types, bits) => {
+                if bits & Self::bit(key) == 0 {
+                    return None;
+                }
                 let last = key.as_bytes().last();
                 types
                     .iter()
@@ -194,7 +207,7 @@ impl<'a> TypeIndex<'a> {
                     })
                     .map(|(_, t)| t.as_ref())
             }
-            TypeIndex::Map(map) => map.get(key.as_str()).copied(),
+            TypeIndex::Map(map) => map.get(key).copied(),
         }
     }
 }
