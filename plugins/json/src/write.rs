@@ -19,9 +19,7 @@ pub(crate) fn object(out: &mut Vec<u8>, msg: &Message, depth: usize) -> Result<(
     }
     let mut entries: Vec<(&str, &Value)> = msg
         .iter()
-        .filter(|(k, _)| {
-            !k.is_private() && !ferrobeam_structured::REGENERABLE_KEYS.contains(&k.as_str())
-        })
+        .filter(|(k, _)| !k.is_private() && !ferrobeam_structured::is_regenerable(k))
         .map(|(k, v)| (k.as_str(), v))
         .collect();
     // Entries JSON cannot type exactly, as (key, structured type, structured text).

@@ -92,7 +92,21 @@ fn encode_in_place(
 
 /// Whether the encoder keeps `key`: private and regenerable keys are dropped (`§1.3`).
 fn keeps(key: &Key) -> bool {
-    !key.is_private() && !REGENERABLE_KEYS.contains(&key.as_str())
+    !key.is_private() && !is_regenerable(key)
+}
+
+/// Whether `key` is one of [`REGENERABLE_KEYS`], which encoders drop. Compared as keys: most
+/// keys differ from each name by their tags alone, where comparing texts reads them.
+///
+/// ```
+/// use ferrobeam_device_api::Key;
+/// assert!(ferrobeam_structured::is_regenerable(&Key::new("Content-Digest")));
+/// assert!(!ferrobeam_structured::is_regenerable(&Key::new("content-type")));
+/// ```
+#[inline]
+pub fn is_regenerable(key: &Key) -> bool {
+    let [unsigned_id, content_digest] = REGENERABLE_KEYS;
+    *key == unsigned_id || *key == content_digest
 }
 
 /// A list whose first element is a message or list becomes `{"1": …, "2": …}` (`§2.1`).
@@ -215,6 +229,23 @@ pub(crate) fn encode_scalar(value: &Value) -> Result<(&'static str, Vec<u8>), Er
 mod tests {
     use super::*;
     use crate::splitmix::random;
+
+    /// Keys are regenerable exactly when their text is one of the names: the names themselves
+    /// (in any case), and not their prefixes, extensions or neighbours.
+    #[test]
+    fn regenerable_keys_are_the_names() {
+        for name in REGENERABLE_KEYS {
+            for text in [name.to_owned(), name.to_ascii_uppercase()] {
+                assert!(is_regenerable(&Key::new(&text)), "{text}");
+            }
+            for other in [&name[1..], &name[..name.len() - 1], &format!("{name}s")] {
+                assert!(!is_regenerable(&Key::new(other)), "{other}");
+            }
+        }
+        for other in ["content-type", "unsigned-id", "digest", "", "body"] {
+            assert!(!is_regenerable(&Key::new(other)), "{other}");
+        }
+    }
 
     /// A list's text as written before [`annotate`]: each item's text in a buffer of its own,
     /// escaped into the list's string in pieces.

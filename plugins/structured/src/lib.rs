@@ -37,7 +37,7 @@ pub mod vectors;
 
 pub use decode::{parse_ao_types, TypeName};
 pub use defaults::{filter_default_tx_keys, is_default_tx_value, DEFAULT_TX_KEYS};
-pub use encode::{is_empty_message, REGENERABLE_KEYS};
+pub use encode::{is_empty_message, is_regenerable, REGENERABLE_KEYS};
 pub use error::Error;
 
 use ferrobeam_device_api::{Message, Value};
