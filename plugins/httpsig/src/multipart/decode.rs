@@ -178,7 +178,9 @@ struct PartReader<'a> {
     /// Where the body starts, once the header block has ended.
     body_start: Option<usize>,
     disposition: Option<&'a [u8]>,
-    fields: Message,
+    /// The header lines but `content-disposition`, in order: made a message once the part
+    /// ends ([`Message::from_entries`], which finds repeated names without a search per line).
+    fields: Vec<(Key, Value)>,
     /// The first error in a header line; the part fails with it.
     failed: Option<Error>,
 }
@@ -189,7 +191,7 @@ impl<'a> PartReader<'a> {
             line_start: start,
             body_start: None,
             disposition: None,
-            fields: Message::new(),
+            fields: Vec::new(),
             failed: None,
         }
     }
@@ -218,7 +220,7 @@ impl<'a> PartReader<'a> {
             } else {
                 Key::new(name)
             };
-            self.fields.insert(key, Value::binary(value));
+            self.fields.push((key, Value::binary(value)));
         }
     }
 
@@ -263,9 +265,9 @@ impl<'a> PartReader<'a> {
             Value::binary(content)
         } else {
             if !content.is_empty() {
-                fields.insert(crate::keys::BODY.clone(), Value::binary(content));
+                fields.push((crate::keys::BODY.clone(), Value::binary(content)));
             }
-            Value::Message(fields)
+            Value::Message(Message::from_entries(fields))
         };
         Ok(DecodedPart { name, value })
     }
