@@ -415,7 +415,13 @@ fn group_nested<'a>(
                     PartValue::Binary(Cow::Borrowed(b)),
                 );
             }
-            Value::Binary(b) => fields.push((key.as_str(), b)),
+            Value::Binary(b) => {
+                if fields.is_empty() {
+                    // Room for every key at once: growing by pushes reallocates.
+                    fields.reserve(msg.len());
+                }
+                fields.push((key.as_str(), b));
+            }
             other => {
                 return Err(Error::NotTabm {
                     key: format!("{path}/{key}"),

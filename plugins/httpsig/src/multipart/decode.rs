@@ -220,6 +220,11 @@ impl<'a> PartReader<'a> {
             } else {
                 Key::new(name)
             };
+            if self.fields.is_empty() {
+                // Room for a part's usual handful of lines at once; a part that is one binary
+                // has none, and allocates nothing.
+                self.fields.reserve(8);
+            }
             self.fields.push((key, Value::binary(value)));
         }
     }
