@@ -260,9 +260,12 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
             *at += 1;
         }
     };
-    // One member more than there are commas: the list never grows.
-    let mut out: Vec<(TypedKey<'_>, TypeName)> =
-        Vec::with_capacity(field.iter().filter(|&&b| b == b',').count() + 1);
+    // Room for a member per six bytes (the shortest is `k="t"` and a comma): the list never
+    // grows, and the commas need no count first.
+    let mut out: Vec<(TypedKey<'_>, TypeName)> = Vec::with_capacity(field.len() / 6 + 1);
+    // The keys read so far, as `TypeIndex::bit`s: a key whose bit is clear is new without a
+    // comparison with each.
+    let mut seen = 0u64;
     let mut at = 0;
     loop {
         let start = at;
@@ -284,9 +287,11 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
             return None;
         }
         at += 1;
-        if out.iter().any(|(k, _)| k == key) {
+        let bit = TypeIndex::bit(key);
+        if seen & bit != 0 && out.iter().any(|(k, _)| k == key) {
             return None;
         }
+        seen |= bit;
         // Lower-case ASCII (the bytes checked above): what `Key::new` would make of it.
         debug_assert_eq!(Key::new(key).as_str(), key);
         out.push((Cow::Borrowed(key), type_name(ty)));
