@@ -179,7 +179,8 @@ struct PartReader<'a> {
     body_start: Option<usize>,
     disposition: Option<&'a [u8]>,
     /// The header lines but `content-disposition`, in order: made a message once the part
-    /// ends ([`Message::from_entries`], which finds repeated names without a search per line).
+    /// ends ([`Message::from_entries`], which tells a handful of names apart by their tags,
+    /// without a search per line; a repeated name keeps its first place and its last value).
     fields: Vec<(Key, Value)>,
     /// The first error in a header line; the part fails with it.
     failed: Option<Error>,
