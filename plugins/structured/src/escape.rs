@@ -26,21 +26,13 @@ pub fn encode(key: &[u8]) -> String {
 /// ferrobeam_structured::escape::write(&mut out, b"Ab");
 /// assert_eq!(out, b"x=%41b");
 /// ```
-#[inline]
 pub fn write(out: &mut Vec<u8>, key: &[u8]) {
-    // Nearly every key needs no escape: written as it is where it is called.
-    if key.iter().all(|&b| PLAIN[usize::from(b)]) {
-        out.extend_from_slice(key);
-    } else {
-        write_escaped(out, key);
-    }
-}
-
-/// [`write`] of a key that needs escapes.
-#[cold]
-fn write_escaped(out: &mut Vec<u8>, key: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let plain = |b: u8| PLAIN[usize::from(b)];
+    if key.iter().all(|&b| plain(b)) {
+        out.extend_from_slice(key);
+        return;
+    }
     for &b in key {
         if plain(b) {
             out.push(b);
