@@ -36,17 +36,18 @@ pub(crate) fn decode(
 ) -> Result<Vec<DecodedPart>, Error> {
     // `CRLF --B`: on the stack for a boundary of up to 70 bytes, the most RFC 2046 allows
     // (HyperBEAM's are 43), on the heap beyond.
-    let mut room = [0u8; 74];
+    const OPEN: &[u8; 4] = b"\r\n--";
+    let mut room = [0u8; OPEN.len() + 70];
     let heap;
-    let separator: &[u8] = match room.get_mut(..boundary.len() + 4) {
+    let separator: &[u8] = match room.get_mut(..OPEN.len() + boundary.len()) {
         Some(separator) => {
-            let (open, rest) = separator.split_at_mut(4);
-            open.copy_from_slice(b"\r\n--");
+            let (open, rest) = separator.split_at_mut(OPEN.len());
+            open.copy_from_slice(OPEN);
             rest.copy_from_slice(boundary);
             separator
         }
         None => {
-            heap = [CRLF, b"--", boundary].concat();
+            heap = [&OPEN[..], boundary].concat();
             &heap
         }
     };
