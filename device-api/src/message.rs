@@ -14,7 +14,10 @@ use compact_str::CompactString;
 use std::borrow::Borrow;
 use std::fmt;
 
+mod key_set;
 mod pool;
+
+pub use key_set::KeySet;
 
 /// A normalised message key (`spec/codecs.md` §1.2).
 ///
@@ -204,6 +207,25 @@ impl Key {
         self.prefix == u32::from_be_bytes(*b"priv")
     }
 
+    /// Whether the key's text begins with `text`. The key's first four bytes, which it keeps
+    /// beside its text, rule out most keys without reading the text.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// assert!(Key::new("Hashpath1").starts_with("hashpath"));
+    /// assert!(!Key::new("hash").starts_with("hashpath"));
+    /// assert!(Key::new("x").starts_with(""));
+    /// ```
+    #[inline]
+    pub fn starts_with(&self, text: &str) -> bool {
+        // The bits of the prefix that `text` covers (none for an empty `text`).
+        let covered = u32::MAX
+            .checked_shl(32 - 8 * text.len().min(4) as u32)
+            .unwrap_or(0);
+        self.prefix & covered == prefix_of(text.as_bytes()) & covered
+            && self.text.as_bytes().starts_with(text.as_bytes())
+    }
+
     /// Whether the key is ID-shaped (32, 42 or 43 bytes).
     ///
     /// ```
@@ -212,7 +234,8 @@ impl Key {
     /// assert!(!Key::new("body").is_id_shaped());
     /// ```
     pub fn is_id_shaped(&self) -> bool {
-        is_id_shaped(self.text.as_bytes())
+        // The length the tag holds, which is exact below 255.
+        matches!(self.tag >> 24, 32 | 42 | 43)
     }
 
     /// Consumes the key, returning its text.
@@ -2173,6 +2196,45 @@ mod tests {
             );
             for (key, value) in m.iter() {
                 assert_eq!(copy.get(key.as_str()), Some(value));
+            }
+        }
+    }
+
+    /// A key's ID shape, read from its tag, is the shape of its text at every length,
+    /// including past the 255 bytes a tag's length counts.
+    #[test]
+    fn id_shape_is_read_from_the_tag() {
+        for len in 0..300 {
+            let text = "a".repeat(len);
+            assert_eq!(
+                Key::new(&text).is_id_shaped(),
+                is_id_shaped(text.as_bytes()),
+                "{len}"
+            );
+        }
+    }
+
+    /// `starts_with` answers as the text's own `starts_with`, for every pair of texts of up to
+    /// five bytes over a small alphabet (a key's prefix zero-pads keys of fewer than four
+    /// bytes, so the alphabet holds a zero byte).
+    #[test]
+    fn starts_with_is_the_texts() {
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut last: Vec<String> = texts.clone();
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|t| ['a', 'b', '\0'].map(|c| format!("{t}{c}")))
+                .collect();
+            texts.extend(last.iter().cloned());
+        }
+        for key in &texts {
+            for text in &texts {
+                assert_eq!(
+                    Key::new(key).starts_with(text),
+                    key.starts_with(text.as_str()),
+                    "{key:?} {text:?}"
+                );
             }
         }
     }

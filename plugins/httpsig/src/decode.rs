@@ -3,6 +3,7 @@
 use crate::commitment;
 use crate::multipart::{self, DecodedPart};
 use crate::{keys, Error};
+use ferrobeam_device_api::message::KeySet;
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use ferrobeam_structured::sf;
 use indexmap::IndexMap;
@@ -11,7 +12,16 @@ use std::borrow::Cow;
 /// Keys that never become fields: a received `commitments` (commitments are built from the
 /// signatures) and the signature headers, which are read from the headers alone, as HyperBEAM
 /// reads them. A part or an `ao-ids` member of one of these names is dropped.
-const SIGNATURE_KEYS: [&str; 3] = ["signature", "signature-input", "commitments"];
+const SIGNATURE_KEYS: KeySet<3> = KeySet::new(["signature", "signature-input", "commitments"]);
+
+/// Every field the first pass over the header fields takes out or drops ([`Taken::sort`]).
+const SORTED_OUT: KeySet<5> = KeySet::new([
+    "signature",
+    "signature-input",
+    "ao-ids",
+    "commitments",
+    "body-keys",
+]);
 
 /// What the first pass over the header fields takes out of them: the signature headers, and
 /// without a body `ao-ids`; a received `commitments` and `body-keys` (not trusted: it is
@@ -39,10 +49,14 @@ impl Taken {
     }
 
     /// Sorts the field `key`, taking its value (from `value`) if this pass takes it out;
-    /// whether the field stays. Keys are compared as keys, which tells nearly every one apart
-    /// from these names by its tag alone.
+    /// whether the field stays. Nearly every field is none of the names this pass takes out,
+    /// which [`SORTED_OUT`] tells from its length and last byte.
     #[inline]
     fn sort(&mut self, key: &Key, value: impl FnOnce() -> Value) -> bool {
+        if !SORTED_OUT.contains(key) {
+            self.commitment_data |= is_commitment_data(key);
+            return true;
+        }
         let place = if *key == "signature" {
             &mut self.signature
         } else if *key == "signature-input" {
@@ -106,13 +120,13 @@ fn decode_taken(mut fields: Message, taken: Taken, body: &[u8]) -> Result<Messag
         };
         // The fields and what the body added: parts of the names above are dropped, and
         // `ao-ids` (a header's or a part's) comes out.
-        tabm.retain(|k, v| match k.as_str() {
-            key if SIGNATURE_KEYS.contains(&key) => false,
-            "ao-ids" => {
+        tabm.retain(|k, v| {
+            if SIGNATURE_KEYS.contains(k) {
+                false
+            } else if *k == "ao-ids" {
                 ao_ids = take(v);
                 false
-            }
-            _ => {
+            } else {
                 commitment_data |= is_commitment_data(k);
                 true
             }
@@ -144,7 +158,7 @@ fn decode_taken(mut fields: Message, taken: Taken, body: &[u8]) -> Result<Messag
 /// Headers that carry commitment data rather than fields: `content-digest`, and the legacy
 /// `hashpath*` headers.
 fn is_commitment_data(key: &Key) -> bool {
-    *key == "content-digest" || key.as_str().starts_with("hashpath")
+    *key == "content-digest" || key.starts_with("hashpath")
 }
 
 /// The `boundary` parameter of a `content-type` header, if it has one. The header is parsed
@@ -346,7 +360,7 @@ fn expand_ao_ids(tabm: &mut Message, ids: Value) -> Result<bool, Error> {
                 ..
             }) => {
                 let key = Key::new(id);
-                if SIGNATURE_KEYS.contains(&key.as_str()) {
+                if SIGNATURE_KEYS.contains(&key) {
                     continue;
                 }
                 commitment_data |= is_commitment_data(&key);

@@ -342,6 +342,7 @@ mod tests {
         // Every name the encoder leaves unsent (so a name added there must be added to the
         // shortcut's check) or may send as the body, as a plain binary.
         let named = encode::NOT_SENT
+            .names()
             .iter()
             .chain(&["body", "data", "inline-body-key"])
             .map(|&name| (name, Value::from("x")));
