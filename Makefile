@@ -9,7 +9,7 @@ PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
-.PHONY: run build build-deps plugins test npm-packages bench load targets soak fuzz fmt lint
+.PHONY: run build build-deps plugins test npm-packages bench load targets layouts soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -94,6 +94,16 @@ targets: plugins
 	@$(MAKE) --no-print-directory npm-packages
 	$(CARGO) build --release --workspace
 	CARGO="$(CARGO)" ./bench/targets.sh
+
+## Whether the working tree's codec round trip takes less CPU time than BASE's (a commit),
+## over LAYOUTS link layouts of each (bench/layouts.sh): REQUEST 0-4 (26, 08, 07, 13, 22).
+## `make layouts BASE=HEAD~1 REQUEST=3`.
+REQUEST ?= 1
+LAYOUTS ?= 6
+ROUNDS ?= 10
+layouts:
+	@test -n "$(BASE)" || { echo "usage: make layouts BASE=<commit> [REQUEST=0-4]"; exit 2; }
+	./bench/layouts.sh $(BASE) $(REQUEST) $(LAYOUTS) $(ROUNDS)
 
 ## The soak run: ten minutes of mixed load with a reload every minute (docs/reliability.md).
 ## SOAK_SECS=60 make soak for a short one.

@@ -14,7 +14,9 @@
 //! `codec_cpu count <file index 0-4> <signed|unsigned|http|floor> <iterations>` runs one round
 //! trip (`http`: the unsigned one over `HttpMessage`; `floor`: the message floor) that many
 //! times and nothing else, for instruction counts under
-//! `valgrind --tool=callgrind --toggle-collect='*round_trip*'`.
+//! `valgrind --tool=callgrind --toggle-collect='*round_trip*'`. `codec_cpu time …`, with the
+//! same arguments, runs them alike and prints the CPU nanoseconds one took on average, loading
+//! the request left out (what `bench/layouts.sh` compares).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use ferrobeam_httpsig::HttpMessage;
@@ -67,34 +69,59 @@ fn measure<T>(seconds: f64, mut f: impl FnMut() -> T) -> f64 {
 /// `count <file index> <signed|unsigned|floor> <iterations>`: round trips only (or, with
 /// `floor`, the message floor of the unsigned request).
 fn count(args: &[String]) {
+    runs(args)();
+}
+
+/// `time <file index> <signed|unsigned|floor> <iterations>`: [`count`]'s loop, then the CPU
+/// nanoseconds a round trip took, on average.
+fn time(args: &[String]) {
+    let iterations = args[2].parse::<u64>().unwrap();
+    let run = runs(args);
+    let start = cpu_ns();
+    run();
+    println!("{:.1}", (cpu_ns() - start) as f64 / iterations as f64);
+}
+
+/// The loop of [`count`] and [`time`], with its request loaded.
+fn runs(args: &[String]) -> Box<dyn Fn()> {
     let http = captured(FILES[args[0].parse::<usize>().unwrap()]);
     let iterations = args[2].parse::<u64>().unwrap();
     match args[1].as_str() {
         "signed" => {
             let form = http.to_message();
-            (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&form)))))
+            Box::new(move || {
+                (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&form)))))
+            })
         }
         "http" => {
             let plain = http.without_signatures();
-            (0..iterations).for_each(|_| drop(black_box(round_trip_http(black_box(&plain)))))
+            Box::new(move || {
+                (0..iterations).for_each(|_| drop(black_box(round_trip_http(black_box(&plain)))))
+            })
         }
         "floor" => {
             let plain = http.without_signatures();
-            (0..iterations).for_each(|_| {
-                black_box(message_floor(black_box(&plain)));
+            Box::new(move || {
+                (0..iterations).for_each(|_| {
+                    black_box(message_floor(black_box(&plain)));
+                })
             })
         }
         _ => {
             let plain = http.without_signatures().to_message();
-            (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&plain)))))
+            Box::new(move || {
+                (0..iterations).for_each(|_| drop(black_box(round_trip(black_box(&plain)))))
+            })
         }
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("count") {
-        return count(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("count") => return count(&args[1..]),
+        Some("time") => return time(&args[1..]),
+        _ => {}
     }
     let seconds: f64 = args.first().map_or(2.0, |s| s.parse().unwrap());
     println!(
