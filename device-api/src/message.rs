@@ -79,6 +79,19 @@ const fn tag_of(bytes: &[u8]) -> u32 {
     }
 }
 
+/// Whether `bytes` are ASCII without capitals: a normalised key that is not ID-shaped, which
+/// the keys built when compiled must be ([`Key::from_static`], [`KeySet::new`]).
+const fn is_lower_ascii(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii() || bytes[i].is_ascii_uppercase() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// The first four bytes of a key, big-endian and zero-padded: two keys with different
 /// prefixes are ordered as their prefixes are (a key's first differing byte, or its end, lies
 /// within them), so a comparison reads their bytes only when the prefixes are equal.
@@ -125,14 +138,10 @@ impl Key {
     /// ```
     pub const fn from_static(text: &'static str) -> Key {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            assert!(
-                bytes[i].is_ascii() && !bytes[i].is_ascii_uppercase(),
-                "Key::from_static takes ASCII without capitals; use Key::new"
-            );
-            i += 1;
-        }
+        assert!(
+            is_lower_ascii(bytes),
+            "Key::from_static takes ASCII without capitals; use Key::new"
+        );
         Key {
             text: CompactString::const_new(text),
             tag: tag_of(bytes),

@@ -14,7 +14,8 @@ use std::borrow::Cow;
 /// reads them. A part or an `ao-ids` member of one of these names is dropped.
 const SIGNATURE_KEYS: KeySet<3> = KeySet::new(["signature", "signature-input", "commitments"]);
 
-/// Every field the first pass over the header fields takes out or drops ([`Taken::sort`]).
+/// Every field the first pass over the header fields takes out or drops ([`Taken::sort`]):
+/// a name it compares with must be here, since the others never reach its comparisons.
 const SORTED_OUT: KeySet<5> = KeySet::new([
     "signature",
     "signature-input",

@@ -242,7 +242,7 @@ pub(crate) fn encode_skipping<'a>(tabm: &'a Message, skip: &[&str]) -> Result<En
     for entry in tabm.entries() {
         let (key, value) = entry;
         let k = key.as_str();
-        // Keys compared as keys: their tags tell nearly all of them apart from these names.
+        // Keys compared as keys: `NOT_SENT`'s filter tells nearly every one apart from its names.
         if key.is_private() || NOT_SENT.contains(key) || skip.contains(&k) {
             if *key == "commitments" {
                 out.commitments = Some(value);
