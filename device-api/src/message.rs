@@ -79,6 +79,39 @@ const fn tag_of(bytes: &[u8]) -> u32 {
     }
 }
 
+/// One bit of 64 for a key of tag `tag`, from its length and last byte (which the tag holds):
+/// two keys with different bits differ ([`Key::filter_bit`]).
+#[inline]
+const fn filter_bit(tag: u32) -> u64 {
+    1 << (((tag >> 24) + (tag & 0xff)) & 63)
+}
+
+/// [`Key::filter_bit`] of the key whose text is `text`, without making the key: for a set of
+/// key texts kept as text (such as the keys an `ao-types` field names), whose bits or-ed
+/// together rule out most keys without comparing them with each.
+///
+/// ```
+/// use ferrobeam_device_api::message::filter_bit_of;
+/// use ferrobeam_device_api::Key;
+/// let typed = filter_bit_of("num") | filter_bit_of("list");
+/// assert_ne!(typed & Key::new("num").filter_bit(), 0);
+/// assert_eq!(typed & Key::new("hello").filter_bit(), 0);
+/// ```
+#[inline]
+pub const fn filter_bit_of(text: &str) -> u64 {
+    // The two bytes of the tag `filter_bit` reads: the length (at most 255) and the last byte.
+    let len = if text.len() > 255 {
+        255
+    } else {
+        text.len() as u32
+    };
+    let last = match text.as_bytes() {
+        [.., last] => *last as u32,
+        [] => 0,
+    };
+    filter_bit(len << 24 | last)
+}
+
 /// Whether `bytes` are ASCII without capitals: a normalised key that is not ID-shaped, which
 /// the keys built when compiled must be ([`Key::from_static`], [`KeySet::new`]).
 const fn is_lower_ascii(bytes: &[u8]) -> bool {
@@ -214,6 +247,20 @@ impl Key {
     pub fn is_private(&self) -> bool {
         // Its first four bytes, which the prefix holds (a shorter key's is zero-padded).
         self.prefix == u32::from_be_bytes(*b"priv")
+    }
+
+    /// One bit of 64, from the key's length and last byte: two keys with different bits
+    /// differ, so a set of keys whose bits are or-ed together (a [`KeySet`], or keys kept as
+    /// text through [`filter_bit_of`]) rules out most other keys without comparing them.
+    ///
+    /// ```
+    /// # use ferrobeam_device_api::Key;
+    /// assert_ne!(Key::new("data").filter_bit(), Key::new("date").filter_bit());
+    /// assert_eq!(Key::new("Data").filter_bit(), Key::new("data").filter_bit());
+    /// ```
+    #[inline]
+    pub fn filter_bit(&self) -> u64 {
+        filter_bit(self.tag)
     }
 
     /// Whether the key's text begins with `text`. The key's first four bytes, which it keeps
@@ -2221,6 +2268,22 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    /// A key's filter bit is the bit of its text, at every length (a tag counts lengths up to
+    /// 255), and keys of different lengths or last bytes mostly get different bits.
+    #[test]
+    fn filter_bits_of_keys_and_texts_agree() {
+        let mut bits = 0u64;
+        for len in 0..300 {
+            for last in ["a", "z", "-"] {
+                let text = format!("{}{last}", "k".repeat(len));
+                assert_eq!(Key::new(&text).filter_bit(), filter_bit_of(&text), "{len}");
+                assert_eq!(filter_bit_of(&text).count_ones(), 1);
+                bits |= filter_bit_of(&text);
+            }
+        }
+        assert_eq!(bits, u64::MAX, "every bit is some key's");
     }
 
     /// `starts_with` answers as the text's own `starts_with`, for every pair of texts of up to

@@ -1,7 +1,7 @@
 //! [`KeySet`]: a few key names fixed when compiled, which a key is checked against mostly
 //! without reading its text.
 
-use super::{is_lower_ascii, tag_of, Key};
+use super::{filter_bit, is_lower_ascii, tag_of, Key};
 
 /// A set of key names fixed when compiled: the reserved names a codec or device checks every
 /// key of a message against (`signature`, `body`, `commitments`, …).
@@ -34,7 +34,7 @@ pub struct KeySet<const N: usize> {
     names: [&'static str; N],
     /// The tag of each name, as [`Key`] keeps its own.
     tags: [u32; N],
-    /// [`filter_bit`] of every name, or-ed.
+    /// [`Key::filter_bit`] of every name, or-ed.
     filter: u64,
 }
 
@@ -92,7 +92,7 @@ impl<const N: usize> KeySet<N> {
     /// ```
     #[inline]
     pub fn position(&self, key: &Key) -> Option<usize> {
-        if self.filter & filter_bit(key.tag) == 0 {
+        if self.filter & key.filter_bit() == 0 {
             return None;
         }
         (0..N).find(|&i| key.is(self.names[i].as_bytes(), self.tags[i]))
@@ -108,13 +108,6 @@ impl<const N: usize> KeySet<N> {
     pub const fn names(&self) -> &[&'static str; N] {
         &self.names
     }
-}
-
-/// One bit of 64 for a key of tag `tag`, from its length and last byte (which the tag holds):
-/// two keys with different bits differ.
-#[inline]
-const fn filter_bit(tag: u32) -> u64 {
-    1 << (((tag >> 24) + (tag & 0xff)) & 63)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::error::snippet;
 use crate::{defaults, escape, float, sf, Error, MAX_DEPTH};
+use ferrobeam_device_api::message::filter_bit_of;
 use ferrobeam_device_api::{Binary, Key, Message, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -158,8 +159,8 @@ fn decode_in_place(ty: Option<&str>, value: &mut Value, depth: usize) -> Result<
 
 /// The type of each key named in `ao-types`: a scan for the usual handful, a map beyond.
 enum TypeIndex<'a> {
-    /// The types, and the [`TypeIndex::bit`] of each key: a key whose bit is not set is not
-    /// typed, which answers most of a message's keys without a scan.
+    /// The types, and the [`Key::filter_bit`] of each key or-ed: a key whose bit is not set is
+    /// not typed, which answers most of a message's keys without a scan.
     Scan(&'a [(TypedKey<'a>, TypeName)], u64),
     Map(HashMap<&'a str, &'a str>),
 }
@@ -170,7 +171,7 @@ impl<'a> TypeIndex<'a> {
 
     fn new(types: &'a [(TypedKey<'a>, TypeName)]) -> Self {
         if types.len() <= Self::SCAN_LIMIT {
-            let bits = types.iter().fold(0, |bits, (k, _)| bits | Self::bit(k));
+            let bits = types.iter().fold(0, |bits, (k, _)| bits | filter_bit_of(k));
             return TypeIndex::Scan(types, bits);
         }
         // Collected in order, so a repeated key maps to its last type, as before.
@@ -182,20 +183,13 @@ impl<'a> TypeIndex<'a> {
         )
     }
 
-    /// One of 64 bits, from a key's length and last byte.
-    #[inline]
-    fn bit(key: &str) -> u64 {
-        let last = key.as_bytes().last().copied().unwrap_or(0);
-        1 << ((key.len() + usize::from(last)) & 63)
-    }
-
     /// The (last) type recorded for `key`. A scan compares the lengths and the last bytes
     /// first, which tell most keys apart without a call to compare their texts.
     #[inline]
     fn get(&self, key: &str) -> Option<&'a str> {
         match self {
             TypeIndex::Scan(types, bits) => {
-                if bits & Self::bit(key) == 0 {
+                if bits & filter_bit_of(key) == 0 {
                     return None;
                 }
                 let last = key.as_bytes().last();
@@ -263,7 +257,7 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
     // Room for a member per six bytes (the shortest is `k="t"` and a comma): the list never
     // grows, and the commas need no count first.
     let mut out: Vec<(TypedKey<'_>, TypeName)> = Vec::with_capacity(field.len() / 6 + 1);
-    // The keys read so far, as `TypeIndex::bit`s: a key whose bit is clear is new without a
+    // The keys read so far, as `filter_bit_of`s: a key whose bit is clear is new without a
     // comparison with each.
     let mut seen = 0u64;
     let mut at = 0;
@@ -287,7 +281,7 @@ fn plain_ao_types(field: &[u8]) -> Option<Vec<(TypedKey<'_>, TypeName)>> {
             return None;
         }
         at += 1;
-        let bit = TypeIndex::bit(key);
+        let bit = filter_bit_of(key);
         if seen & bit != 0 && out.iter().any(|(k, _)| k == key) {
             return None;
         }
