@@ -9,7 +9,7 @@ PLUGINS_DIR := $(TARGET_DIR)/plugins
 # The first-party plugins the node runs with (crate names).
 PLUGINS := ferrobeam-codecs ferrobeam-message ferrobeam-meta mydev ferrobeam-process ferrobeam-lua
 
-.PHONY: run build build-deps plugins test npm-packages bench load targets layouts soak fuzz fmt lint
+.PHONY: run build build-deps plugins test npm-packages bench load targets layouts profile soak fuzz fmt lint
 
 ## Build the node and the first-party devices (release) and run the node on :8734.
 run: plugins
@@ -104,6 +104,15 @@ ROUNDS ?= 10
 layouts:
 	@test -n "$(BASE)" || { echo "usage: make layouts BASE=<commit> [REQUEST=0-4]"; exit 2; }
 	./bench/layouts.sh $(BASE) $(REQUEST) $(LAYOUTS) $(ROUNDS)
+
+## Where one codec round trip's time goes beside where its instructions go, function by function
+## (bench/profile.sh: callgrind and `perf record -e task-clock` of the same binary): REQUEST 0-4.
+## `make profile REQUEST=2`. Installs valgrind and perf when missing.
+TOP ?= 25
+profile:
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
+	@command -v perf >/dev/null || (apt-get update -qq && apt-get install -y -qq linux-perf)
+	./bench/profile.sh $(REQUEST) $(TOP)
 
 ## The soak run: ten minutes of mixed load with a reload every minute (docs/reliability.md).
 ## SOAK_SECS=60 make soak for a short one.

@@ -1,0 +1,120 @@
+#!/bin/sh
+# `bench/profile.sh [request 0-4] [top]`: where one codec round trip's time goes, function by
+# function, beside where its instructions go.
+#
+# Two profiles of the same binary (`codec_cpu` built with the `profiling` profile: release, with
+# line tables kept):
+# - callgrind counts each function's own instructions in the round trips alone (exact, and the
+#   same from run to run, but blind to waiting);
+# - `perf record -e task-clock` samples where the time is spent (this project's VMs expose no
+#   hardware counters; the timer still samples).
+# For each function the table gives both shares and their ratio: near 1, the function's time is
+# its instructions; well above 1, it waits (a stall, a mispredicted branch, a cache miss) and
+# counting instructions misses it. SHA-256 is shown apart and the other shares are of what is
+# left: its instructions under valgrind (which hides SHA-NI from the program) are a software
+# loop's, many times what the hardware runs.
+#
+# request: 0 = 26 (hbsig sign/send), 1 = 08 (typed headers, the default), 2 = 07 (typed
+# multipart), 3 = 13 (schedule), 4 = 22 (spawn Lua). `top`: rows printed (default 25).
+# The raw profiles stay for a closer look: $CARGO_TARGET_DIR/profile/callgrind.out
+# (`callgrind_annotate --auto=yes`, `--inclusive=yes`) and perf.data (`perf report`,
+# `perf annotate -s <function>`).
+set -eu
+cd "$(dirname "$0")/.."
+REQUEST=${1:-1}
+TOP=${2:-25}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+mkdir -p "$TARGET_DIR/profile"
+W=$(cd "$TARGET_DIR/profile" && pwd)
+# Round trips: about a second of CPU for perf; a thousand for callgrind (about 50x slower).
+case $REQUEST in
+0) ITERATIONS=4000000 ;;
+1) ITERATIONS=1000000 ;;
+2) ITERATIONS=300000 ;;
+3) ITERATIONS=120000 ;;
+4) ITERATIONS=12000 ;;
+*) echo "request is 0 to 4" >&2 && exit 2 ;;
+esac
+CALLGRIND_ITERATIONS=$((ITERATIONS / 1000 < 1000 ? ITERATIONS / 1000 : 1000))
+FERROBEAM_VECTORS=${FERROBEAM_VECTORS:-$(cd .. && pwd)/shared/vectors}
+export FERROBEAM_VECTORS
+# The node's allocator settings (ferrobeam_device_api::allocator), which codec_cpu keeps.
+GLIBC_TUNABLES=glibc.malloc.tcache_count=64
+export GLIBC_TUNABLES
+
+echo "building codec_cpu (the profiling profile: release with line tables)" >&2
+${CARGO:-cargo} build -q --profile profiling -p ferrobeam-httpsig --example codec_cpu
+BIN="$TARGET_DIR/profiling/examples/codec_cpu"
+
+echo "callgrind: $CALLGRIND_ITERATIONS round trips of request $REQUEST" >&2
+valgrind --tool=callgrind --callgrind-out-file="$W/callgrind.out" --toggle-collect='*round_trip*' \
+	"$BIN" count "$REQUEST" unsigned "$CALLGRIND_ITERATIONS" 2>"$W/callgrind.log" ||
+	{ echo "callgrind failed: $W/callgrind.log says why" >&2 && exit 1; }
+echo "perf: $ITERATIONS round trips of request $REQUEST" >&2
+perf record -q -e task-clock -F 20000 -o "$W/perf.data" \
+	"$BIN" count "$REQUEST" unsigned "$ITERATIONS" 2>"$W/perf.log" >/dev/null ||
+	{ echo "perf record failed: $W/perf.log says why (kernel.perf_event_paranoid, for one)" >&2 && exit 1; }
+
+# Both profiles as `share<TAB>function`, with names the two tools spell differently made one:
+# glibc's string functions (valgrind and the CPU pick different variants), its `free`, and
+# recursion marks.
+normalise='
+	function name(s) {
+		# perf pads the symbol with empty columns (" -   -").
+		sub(/^[ \t]+/, "", s); sub(/([ \t]+-)*[ \t]*$/, "", s)
+		sub(/'"'"'[0-9]+$/, "", s)
+		sub(/@GLIBC.*$/, "", s)
+		if (s ~ /^__(memmove|memcpy)/) s = "memcpy/memmove"
+		else if (s ~ /^__mem(cmp|set|chr)/) { sub(/^__/, "", s); sub(/_.*/, "", s) }
+		else if (s == "cfree") s = "free"
+		return s
+	}'
+callgrind_annotate --auto=no --inclusive=no --threshold=100 "$W/callgrind.out" 2>/dev/null |
+	awk "$normalise"'
+		/^ *[0-9,]+ +\( *[0-9.]+%\) +/ {
+			count = $1; gsub(/,/, "", count)
+			line = $0; sub(/^ *[0-9,]+ +\( *[0-9.]+%\) +/, "", line); sub(/ \[[^]]*\]$/, "", line)
+			fn = line; sub(/^[^:]*:/, "", fn)
+			if (line == fn || fn == "") next
+			printf "%s\t%s\n", count, name(fn)
+		}' >"$W/instructions.tsv"
+perf report -i "$W/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
+	awk "$normalise"'
+		/^ +[0-9.]+% +\[[.k]\] / {
+			share = $1; sub(/%/, "", share)
+			fn = $0; sub(/^ +[0-9.]+% +\[[.k]\] /, "", fn)
+			printf "%s\t%s\n", share, name(fn)
+		}' >"$W/time.tsv"
+
+PER_ROUND_TRIP=$(grep -o 'Collected : [0-9]*' "$W/callgrind.log" | awk -v n="$CALLGRIND_ITERATIONS" '{ printf "%d", $3 / n }')
+echo "request $REQUEST: $PER_ROUND_TRIP instructions a round trip (callgrind, $CALLGRIND_ITERATIONS round trips)"
+awk -F '\t' -v top="$TOP" '
+	function sha(fn_name) { return fn_name ~ /sha2::|sha256/ }
+	FNR == 1 { file++ }
+	file == 1 { instr[$2] += $1; total_instr += $1; if (sha($2)) sha_instr += $1 }
+	file == 2 { t[$2] += $1; total_time += $1; if (sha($2)) sha_time += $1 }
+	END {
+		if (total_time == 0) { print "perf recorded no samples: see perf.log"; exit 1 }
+		if (sha_time > 0 || sha_instr > 0)
+			printf "SHA-256: %.1f%% of the time, %.1f%% of the instructions (software under valgrind); the shares below are of the rest\n", \
+				sha_time * 100 / total_time, sha_instr * 100 / total_instr
+		print ""
+		print "| function | time % | instructions % | time ÷ instructions |"
+		print "| --- | --- | --- | --- |"
+		n = 0
+		for (f in t) if (!sha(f)) order[++n] = f
+		for (i = 2; i <= n; i++) {
+			f = order[i]
+			for (j = i - 1; j >= 1 && t[order[j]] < t[f]; j--) order[j + 1] = order[j]
+			order[j + 1] = f
+		}
+		rest_time = total_time - sha_time; rest_instr = total_instr - sha_instr
+		for (i = 1; i <= n && i <= top; i++) {
+			f = order[i]
+			ts = t[f] * 100 / rest_time; is = instr[f] * 100 / rest_instr
+			ratio = is > 0 ? sprintf("%.2f", ts / is) : "–"
+			printf "| `%s` | %.2f | %.2f | %s |\n", f, ts, is, ratio
+		}
+	}' "$W/instructions.tsv" "$W/time.tsv"
+echo
+echo "raw profiles: $W/callgrind.out (callgrind_annotate), $W/perf.data (perf report)"
