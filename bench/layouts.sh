@@ -26,21 +26,9 @@ ROUNDS=${4:-10}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 mkdir -p "$TARGET_DIR/layouts"
 W=$(cd "$TARGET_DIR/layouts" && pwd)
+. bench/codec-env.sh
 # Round trips per run: about 0.3 s of CPU each.
-case $REQUEST in
-0) ITERATIONS=1000000 ;;
-1) ITERATIONS=300000 ;;
-2) ITERATIONS=100000 ;;
-3) ITERATIONS=40000 ;;
-4) ITERATIONS=4000 ;;
-*) echo "request is 0 to 4" >&2 && exit 2 ;;
-esac
-# The vectors the binaries read, wherever their sources are.
-FERROBEAM_VECTORS=${FERROBEAM_VECTORS:-$(cd "$ROOT/.." && pwd)/shared/vectors}
-export FERROBEAM_VECTORS
-# The node's allocator settings (ferrobeam_device_api::allocator), which codec_cpu keeps.
-GLIBC_TUNABLES=glibc.malloc.tcache_count=64
-export GLIBC_TUNABLES
+ITERATIONS=$(codec_round_trips "$REQUEST") || exit 2
 
 # The C compiler driver as the linker, with the layout's seed added when one is set.
 cat >"$W/cc-shuffle" <<'EOF'

@@ -26,21 +26,11 @@ TOP=${2:-25}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 mkdir -p "$TARGET_DIR/profile"
 W=$(cd "$TARGET_DIR/profile" && pwd)
-# Round trips: about a second of CPU for perf; a thousand for callgrind (about 50x slower).
-case $REQUEST in
-0) ITERATIONS=4000000 ;;
-1) ITERATIONS=1000000 ;;
-2) ITERATIONS=300000 ;;
-3) ITERATIONS=120000 ;;
-4) ITERATIONS=12000 ;;
-*) echo "request is 0 to 4" >&2 && exit 2 ;;
-esac
+. bench/codec-env.sh
+# Round trips: about a second of CPU for perf; for callgrind (about 50x slower) up to a thousand.
+ITERATIONS=$(codec_round_trips "$REQUEST") || exit 2
+ITERATIONS=$((ITERATIONS * 3))
 CALLGRIND_ITERATIONS=$((ITERATIONS / 1000 < 1000 ? ITERATIONS / 1000 : 1000))
-FERROBEAM_VECTORS=${FERROBEAM_VECTORS:-$(cd .. && pwd)/shared/vectors}
-export FERROBEAM_VECTORS
-# The node's allocator settings (ferrobeam_device_api::allocator), which codec_cpu keeps.
-GLIBC_TUNABLES=glibc.malloc.tcache_count=64
-export GLIBC_TUNABLES
 
 echo "building codec_cpu (the profiling profile: release with line tables)" >&2
 ${CARGO:-cargo} build -q --profile profiling -p ferrobeam-httpsig --example codec_cpu
