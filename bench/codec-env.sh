@@ -21,3 +21,9 @@ codec_round_trips() {
 	*) echo "request is 0 to 4" >&2 && exit 2 ;;
 	esac
 }
+
+# codec_work_dir <name>: the folder <name> of cargo's target folder (CARGO_TARGET_DIR, else
+# target), made when missing, as an absolute path.
+codec_work_dir() {
+	mkdir -p "${CARGO_TARGET_DIR:-target}/$1" && (cd "${CARGO_TARGET_DIR:-target}/$1" && pwd)
+}

@@ -23,10 +23,8 @@ BASE=${1:?usage: bench/layouts.sh <base commit> [request 0-4] [layouts] [rounds]
 REQUEST=${2:-1}
 LAYOUTS=${3:-6}
 ROUNDS=${4:-10}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-mkdir -p "$TARGET_DIR/layouts"
-W=$(cd "$TARGET_DIR/layouts" && pwd)
 . bench/codec-env.sh
+W=$(codec_work_dir layouts)
 # Round trips per run: about 0.3 s of CPU each.
 ITERATIONS=$(codec_round_trips "$REQUEST") || exit 2
 

@@ -23,10 +23,8 @@ set -eu
 cd "$(dirname "$0")/.."
 REQUEST=${1:-1}
 TOP=${2:-25}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
-mkdir -p "$TARGET_DIR/profile"
-W=$(cd "$TARGET_DIR/profile" && pwd)
 . bench/codec-env.sh
+W=$(codec_work_dir profile)
 # Round trips: about a second of CPU for perf; for callgrind (about 50x slower) up to a thousand.
 ITERATIONS=$(codec_round_trips "$REQUEST") || exit 2
 ITERATIONS=$((ITERATIONS * 3))
@@ -34,7 +32,7 @@ CALLGRIND_ITERATIONS=$((ITERATIONS / 1000 < 1000 ? ITERATIONS / 1000 : 1000))
 
 echo "building codec_cpu (the profiling profile: release with line tables)" >&2
 ${CARGO:-cargo} build -q --profile profiling -p ferrobeam-httpsig --example codec_cpu
-BIN="$TARGET_DIR/profiling/examples/codec_cpu"
+BIN="$(codec_work_dir profiling)/examples/codec_cpu"
 
 echo "callgrind: $CALLGRIND_ITERATIONS round trips of request $REQUEST" >&2
 valgrind --tool=callgrind --callgrind-out-file="$W/callgrind.out" --toggle-collect='*round_trip*' \
