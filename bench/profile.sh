@@ -10,9 +10,12 @@
 #   hardware counters; the timer still samples).
 # For each function the table gives both shares and their ratio: near 1, the function's time is
 # its instructions; well above 1, it waits (a stall, a mispredicted branch, a cache miss) and
-# counting instructions misses it. SHA-256 is shown apart and the other shares are of what is
-# left: its instructions under valgrind (which hides SHA-NI from the program) are a software
-# loop's, many times what the hardware runs.
+# counting instructions misses it. It shows where a core waits, not what the wait costs the
+# round trip: waits overlap other work, and session 33 removed two that saved nothing
+# (BENCHMARKS.md, Codecs, "Session 33"). Judge a change by `make layouts`.
+# SHA-256 is shown apart and the other shares are of what is left: its instructions under
+# valgrind (which hides SHA-NI from the program) are a software loop's, many times what the
+# hardware runs.
 #
 # request: 0 = 26 (hbsig sign/send), 1 = 08 (typed headers, the default), 2 = 07 (typed
 # multipart), 3 = 13 (schedule), 4 = 22 (spawn Lua). `top`: rows printed (default 25).
