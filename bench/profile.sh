@@ -79,33 +79,35 @@ perf report -i "$W/perf.data" --no-children --stdio --sort symbol 2>/dev/null |
 
 PER_ROUND_TRIP=$(grep -o 'Collected : [0-9]*' "$W/callgrind.log" | awk -v n="$CALLGRIND_ITERATIONS" '{ printf "%d", $3 / n }')
 echo "request $REQUEST: $PER_ROUND_TRIP instructions a round trip (callgrind, $CALLGRIND_ITERATIONS round trips)"
-awk -F '\t' -v top="$TOP" '
-	function sha(fn_name) { return fn_name ~ /sha2::|sha256/ }
-	FNR == 1 { file++ }
-	file == 1 { instr[$2] += $1; total_instr += $1; if (sha($2)) sha_instr += $1 }
-	file == 2 { t[$2] += $1; total_time += $1; if (sha($2)) sha_time += $1 }
-	END {
-		if (total_time == 0) { print "perf recorded no samples: see perf.log"; exit 1 }
-		if (sha_time > 0 || sha_instr > 0)
-			printf "SHA-256: %.1f%% of the time, %.1f%% of the instructions (software under valgrind); the shares below are of the rest\n", \
-				sha_time * 100 / total_time, sha_instr * 100 / total_instr
-		print ""
-		print "| function | time % | instructions % | time ÷ instructions |"
-		print "| --- | --- | --- | --- |"
-		n = 0
-		for (f in t) if (!sha(f)) order[++n] = f
-		for (i = 2; i <= n; i++) {
-			f = order[i]
-			for (j = i - 1; j >= 1 && t[order[j]] < t[f]; j--) order[j + 1] = order[j]
-			order[j + 1] = f
-		}
-		rest_time = total_time - sha_time; rest_instr = total_instr - sha_instr
-		for (i = 1; i <= n && i <= top; i++) {
-			f = order[i]
-			ts = t[f] * 100 / rest_time; is = instr[f] * 100 / rest_instr
-			ratio = is > 0 ? sprintf("%.2f", ts / is) : "–"
-			printf "| `%s` | %.2f | %.2f | %s |\n", f, ts, is, ratio
-		}
-	}' "$W/instructions.tsv" "$W/time.tsv"
+# shares summary|rows: the SHA-256 line (`summary`), or each other function's row of the
+# table after its time share and a tab (`rows`), from both profiles.
+shares() {
+	awk -F '\t' -v mode="$1" '
+		function sha(fn_name) { return fn_name ~ /sha2::|sha256/ }
+		FNR == 1 { file++ }
+		file == 1 { instr[$2] += $1; total_instr += $1; if (sha($2)) sha_instr += $1 }
+		file == 2 { t[$2] += $1; total_time += $1; if (sha($2)) sha_time += $1 }
+		END {
+			if (total_time == 0) { print "perf recorded no samples: see perf.log" > "/dev/stderr"; exit 1 }
+			if (mode == "summary") {
+				if (sha_time > 0 || sha_instr > 0)
+					printf "SHA-256: %.1f%% of the time, %.1f%% of the instructions (software under valgrind); the shares below are of the rest\n", \
+						sha_time * 100 / total_time, sha_instr * 100 / total_instr
+				exit 0
+			}
+			rest_time = total_time - sha_time; rest_instr = total_instr - sha_instr
+			for (f in t) {
+				if (sha(f)) continue
+				ts = t[f] * 100 / rest_time; is = instr[f] * 100 / rest_instr
+				ratio = is > 0 ? sprintf("%.2f", ts / is) : "–"
+				printf "%.4f\t| `%s` | %.2f | %.2f | %s |\n", ts, f, ts, is, ratio
+			}
+		}' "$W/instructions.tsv" "$W/time.tsv"
+}
+shares summary
+echo
+echo "| function | time % | instructions % | time ÷ instructions |"
+echo "| --- | --- | --- | --- |"
+shares rows | sort -rn | head -n "$TOP" | cut -f2-
 echo
 echo "raw profiles: $W/callgrind.out (callgrind_annotate), $W/perf.data (perf report)"
