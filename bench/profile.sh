@@ -42,6 +42,8 @@ valgrind --tool=callgrind --callgrind-out-file="$W/callgrind.out" --toggle-colle
 	"$BIN" count "$REQUEST" unsigned "$CALLGRIND_ITERATIONS" 2>"$W/callgrind.log" ||
 	{ echo "callgrind failed: $W/callgrind.log says why" >&2 && exit 1; }
 echo "perf: $ITERATIONS round trips of request $REQUEST" >&2
+# perf would keep the last recording as perf.data.old: one recording is kept, this one.
+rm -f "$W/perf.data" "$W/perf.data.old"
 perf record -q -e task-clock -F 20000 -o "$W/perf.data" \
 	"$BIN" count "$REQUEST" unsigned "$ITERATIONS" 2>"$W/perf.log" >/dev/null ||
 	{ echo "perf record failed: $W/perf.log says why (kernel.perf_event_paranoid, for one)" >&2 && exit 1; }
