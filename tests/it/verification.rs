@@ -90,6 +90,27 @@ fn a_request_with_an_invalid_signature_is_marked_unverified_for_devices() {
 }
 
 #[test]
+fn a_request_signing_path_without_a_path_field_is_refused_with_what_it_needs() {
+    // HyperBEAM signs `@path` over the field `path` (`codecs.md` §6.2), which hbsig sends as a
+    // header; the URL's path does not stand in for it. A request whose signature covers
+    // `@path` without that header cannot have its HMAC commitment computed, in HyperBEAM as
+    // here: it is refused, and the error names the header to send.
+    let node = NodeProcess::start("");
+    let msg = message(&[
+        ("path", "/~mydev@1.0/forward".into()),
+        ("key", "abc".into()),
+    ]);
+    let (headers, body) = sign_request(&test_wallet(2), &msg);
+    assert!(headers.iter().any(|(k, _)| k == "path"), "{headers:?}");
+    let without_path: Vec<_> = headers.into_iter().filter(|(k, _)| k != "path").collect();
+    let r = post(&node, "/~mydev@1.0/forward", &without_path, &body);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("send `path` as a header"), "{}", r.text());
+    // The node goes on serving.
+    assert_eq!(node.get("/~mydev@1.0/info").status, 200);
+}
+
+#[test]
 fn captured_client_requests_verify_as_sent() {
     let node = NodeProcess::start("");
     // The guide's typed multipart POST, signed by wao with a 446-byte salt.

@@ -33,9 +33,10 @@ pub struct Decoded {
 ///
 /// The request codec is the `codec-device` header, else `ans104@1.0` for a `content-type:
 /// application/ans104` body, else `httpsig@1.0`. `httpsig@1.0` checks the request's signatures
-/// on the way (as received, reading derived components `@method` and `@path` from the HTTP
-/// `method` and request `target` when they are not headers) and records its verdict under
-/// `priv` (`ferrobeam_httpsig::from_request`); any other codec decodes the body alone, and a
+/// on the way and records its verdict under `priv` (`ferrobeam_httpsig::from_request`). A
+/// signed derived component (`@path`) is the field of its bare name, as in HyperBEAM: a
+/// request that signs `@path` without a `path` header is refused, whatever its URL. Any other
+/// codec decodes the body alone, and a
 /// body it cannot decode or verify (an ANS-104 item with a bad signature) is refused with its
 /// reason.
 pub fn decode_request(

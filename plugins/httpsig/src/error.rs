@@ -38,8 +38,10 @@ pub enum Error {
     /// signature or input of the wrong shape.
     #[error("signature: {0}")]
     Signature(String),
-    /// A signed component is not a field of the message.
-    #[error("component {0:?} is not a field of the message")]
+    /// A signed component is not a field of the message. A derived one (`@path`) is read from
+    /// the field of its bare name, as HyperBEAM reads it, never from the request line, and the
+    /// message says so.
+    #[error("component {0:?} is not a field of the message{hint}", hint = derived_hint(.0))]
     MissingComponent(String),
     /// A commitment lacks a field it needs, or has the wrong shape.
     #[error("commitment: {0}")]
@@ -72,4 +74,15 @@ impl Error {
 /// Up to 64 bytes of `bytes` as text, for error messages.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned()
+}
+
+/// What a missing derived component (`@path`) needed: the field of its bare name.
+fn derived_hint(component: &str) -> String {
+    match component.strip_prefix('@') {
+        Some(field) => format!(
+            " (HyperBEAM signs {component:?} over the field `{field}`, not the request line: \
+             send `{field}` as a header)"
+        ),
+        None => String::new(),
+    }
 }

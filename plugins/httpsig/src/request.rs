@@ -87,8 +87,11 @@ pub fn unverified_reasons(msg: &Message) -> Vec<String> {
 
 /// Decodes a received HTTP request (`http`: lower-case header names plus `body`) and checks
 /// its signatures: each one over the bytes as received, then, if that fails, over HyperBEAM's
-/// re-encoding of the decoded message. `derived` gives the values of derived components that
-/// are not headers: the HTTP `method` and the request target as `path`.
+/// re-encoding of the decoded message. `derived` gives the check as received the values of
+/// derived components that are not headers: the HTTP `method` and the request target as
+/// `path`. Decoding comes first and, as HyperBEAM's, needs every signed component as a field
+/// (the HMAC commitment covers them): a request that signs `@path` without a `path` header is
+/// an error ([`Error::MissingComponent`]), whatever `derived` holds.
 ///
 /// Returns the TABM with its commitments (failed ones removed, the HMAC commitment
 /// recomputed), only the committed keys when a signature verified, and the verdict in `priv`.
