@@ -70,14 +70,20 @@ fn a_signed_request_is_verified_and_keeps_only_its_signed_fields() {
     }
 }
 
-#[test]
-fn a_request_with_an_invalid_signature_is_marked_unverified_for_devices() {
-    let node = NodeProcess::start("");
+/// `key=abc` for `/~mydev@1.0/forward`, signed by test wallet 2: the request the tests below
+/// tamper with. Returns its headers and body.
+fn signed_forward() -> (Vec<(String, String)>, Vec<u8>) {
     let msg = message(&[
         ("path", "/~mydev@1.0/forward".into()),
         ("key", "abc".into()),
     ]);
-    let (headers, body) = sign_request(&test_wallet(2), &msg);
+    sign_request(&test_wallet(2), &msg)
+}
+
+#[test]
+fn a_request_with_an_invalid_signature_is_marked_unverified_for_devices() {
+    let node = NodeProcess::start("");
+    let (headers, body) = signed_forward();
     let tampered = with_header(&headers, "key", "xyz");
     let r = post(&node, "/~mydev@1.0/forward", &tampered, &body);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -96,11 +102,7 @@ fn a_request_signing_path_without_a_path_field_is_refused_with_what_it_needs() {
     // `@path` without that header cannot have its HMAC commitment computed, in HyperBEAM as
     // here: it is refused, and the error names the header to send.
     let node = NodeProcess::start("");
-    let msg = message(&[
-        ("path", "/~mydev@1.0/forward".into()),
-        ("key", "abc".into()),
-    ]);
-    let (headers, body) = sign_request(&test_wallet(2), &msg);
+    let (headers, body) = signed_forward();
     assert!(headers.iter().any(|(k, _)| k == "path"), "{headers:?}");
     let without_path: Vec<_> = headers.into_iter().filter(|(k, _)| k != "path").collect();
     let r = post(&node, "/~mydev@1.0/forward", &without_path, &body);
