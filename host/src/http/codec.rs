@@ -36,9 +36,8 @@ pub struct Decoded {
 /// on the way and records its verdict under `priv` (`ferrobeam_httpsig::from_request`). A
 /// signed derived component (`@path`) is the field of its bare name, as in HyperBEAM: a
 /// request that signs `@path` without a `path` header is refused, whatever its URL. Any other
-/// codec decodes the body alone, and a
-/// body it cannot decode or verify (an ANS-104 item with a bad signature) is refused with its
-/// reason.
+/// codec decodes the body alone, and a body it cannot decode or verify (an ANS-104 item with a
+/// bad signature) is refused with its reason.
 pub fn decode_request(
     node: &Node,
     http: &Message,
